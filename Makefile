@@ -1,0 +1,60 @@
+# pg_vigil: `make demo` runs the main job, `make test` runs every test tier.
+# Both install what they need (apt packages, cargo-pgrx) and are safe to run again.
+
+SHELL       := /bin/bash
+PG_CONFIG   ?= /usr/lib/postgresql/15/bin/pg_config
+PGRX_VER    := 0.18.1
+TMP         := $(CURDIR)/.tmp
+CLUSTER     := pg_test_config/cluster.sh
+REGRESS_PORT ?= 55401
+DEMO_PORT   ?= 55402
+BENCH_PORT  ?= 55403
+PG_REGRESS  := $(shell $(PG_CONFIG) --pkglibdir 2>/dev/null)/pgxs/src/test/regress/pg_regress
+REGRESS_TESTS := $(basename $(notdir $(wildcard tests/sql/*.sql)))
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: setup build install test test-core test-pg test-regress demo bench clean
+
+setup:
+	@bash pg_test_config/setup.sh
+
+build: setup
+	cargo build --release
+
+install: setup
+	cargo pgrx install --release --pg-config $(PG_CONFIG)
+
+## Tier 1: the pure-Rust core (rules, profiles, drift math), plain cargo test.
+test-core: setup
+	cargo test --lib -- rules:: profile:: drift::
+
+## Tier 2: #[pg_test] trigger and SPI tests in a pgrx-managed cluster run as postgres.
+test-pg: setup
+	rm -rf $(TMP)/pgrx && mkdir -p $(TMP)/pgrx && chown postgres:postgres $(TMP)/pgrx
+	chmod o+rx $(CURDIR) $(TMP)
+	cargo pgrx test pg15 --runas postgres --pgdata $(TMP)/pgrx/data
+
+## Tier 3: SQL regression suites (tests/sql, tests/expected) against a throwaway cluster.
+test-regress: install
+	$(CLUSTER) start $(TMP)/regress $(REGRESS_PORT)
+	rm -rf tests/results; \
+	$(PG_REGRESS) --use-existing --host=$(TMP)/regress --port=$(REGRESS_PORT) --user=postgres \
+	  --inputdir=tests --outputdir=tests --dbname=vigil_regress $(REGRESS_TESTS); \
+	status=$$?; $(CLUSTER) stop $(TMP)/regress; \
+	if [ $$status -ne 0 ]; then cat tests/regression.diffs 2>/dev/null | head -200; fi; exit $$status
+
+test: test-core test-pg test-regress
+	@echo "pg_vigil: all test tiers passed"
+
+demo: install
+	@bash demo/run.sh $(TMP)/demo $(DEMO_PORT)
+
+bench: install
+	@bash bench/run.sh $(TMP)/bench $(BENCH_PORT)
+
+clean:
+	-$(CLUSTER) stop $(TMP)/regress
+	-$(CLUSTER) stop $(TMP)/demo
+	-$(CLUSTER) stop $(TMP)/bench
+	rm -rf $(TMP) tests/results tests/regression.*
+	cargo clean

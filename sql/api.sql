@@ -1,0 +1,141 @@
+-- pg_vigil user-facing API. Each expect_* returns the constraint's name.
+-- Every function pins its search_path; identifiers reach SQL only through regclass/quote_ident.
+
+-- Write path (C functions in the extension library).
+CREATE FUNCTION vigil._after_write() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'vigil_after_write';
+CREATE FUNCTION vigil._before_row() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'vigil_before_row';
+
+CREATE FUNCTION vigil.expect_not_null(
+    tbl regclass, col text,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'not_null', on_violation, mostly, name,
+                            NULL, NULL, false, false, NULL, NULL) $$;
+
+CREATE FUNCTION vigil.expect_between(
+    tbl regclass, col text, min anycompatible, max anycompatible,
+    strict_min boolean DEFAULT false, strict_max boolean DEFAULT false,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'between', on_violation, mostly, name,
+                            min::text, max::text, strict_min, strict_max, NULL, NULL) $$;
+
+CREATE FUNCTION vigil.expect_in_set(
+    tbl regclass, col text, value_set anyarray,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'in_set', on_violation, mostly, name,
+                            NULL, NULL, false, false, value_set::text[], NULL) $$;
+
+CREATE FUNCTION vigil.expect_not_in_set(
+    tbl regclass, col text, value_set anyarray,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'not_in_set', on_violation, mostly, name,
+                            NULL, NULL, false, false, value_set::text[], NULL) $$;
+
+CREATE FUNCTION vigil.expect_match(
+    tbl regclass, col text, pattern text,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'match', on_violation, mostly, name,
+                            NULL, NULL, false, false, NULL, pattern) $$;
+
+CREATE FUNCTION vigil.expect_not_match(
+    tbl regclass, col text, pattern text,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'not_match', on_violation, mostly, name,
+                            NULL, NULL, false, false, NULL, pattern) $$;
+
+CREATE FUNCTION vigil.expect_length_between(
+    tbl regclass, col text, min integer, max integer,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'length_between', on_violation, mostly, name,
+                            min::text, max::text, false, false, NULL, NULL) $$;
+
+CREATE FUNCTION vigil.expect_finite(
+    tbl regclass, col text,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'finite', on_violation, mostly, name,
+                            NULL, NULL, false, false, NULL, NULL) $$;
+
+CREATE FUNCTION vigil.drop_constraint(tbl regclass, name text, if_exists boolean DEFAULT false)
+RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._drop_constraint(tbl, name, if_exists) $$;
+
+CREATE FUNCTION vigil.validate(tbl regclass)
+RETURNS TABLE (constraint_name text, column_name text, kind text, element_count bigint,
+               missing_count bigint, unexpected_count bigint, unexpected_percent double precision,
+               success boolean, partial_unexpected_list jsonb)
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM vigil._validate(tbl) $$;
+
+CREATE FUNCTION vigil.release_quarantine(tbl regclass, quarantine_ids bigint[] DEFAULT NULL)
+RETURNS bigint LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._release_quarantine(tbl, quarantine_ids) $$;
+
+-- DDL follow-up. Dropping a table or a constrained column drops its constraints (with a NOTICE);
+-- partitions created or attached later get the statement triggers.
+CREATE FUNCTION vigil._on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    obj record;
+    dropped record;
+    discarded bigint;
+BEGIN
+    FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
+                WHERE object_type IN ('table', 'table column') LOOP
+        IF obj.object_type = 'table' THEN
+            FOR dropped IN DELETE FROM vigil.constraint_def WHERE relid = obj.objid
+                           RETURNING constraint_name LOOP
+                RAISE NOTICE 'pg_vigil constraint "%" dropped with table %',
+                    dropped.constraint_name, obj.object_identity;
+            END LOOP;
+            DELETE FROM vigil.violation_log WHERE relid = obj.objid;
+            DELETE FROM vigil.quarantine WHERE relid = obj.objid;
+            GET DIAGNOSTICS discarded = ROW_COUNT;
+            IF discarded > 0 THEN
+                RAISE NOTICE 'pg_vigil discarded % quarantined rows of dropped table %',
+                    discarded, obj.object_identity;
+            END IF;
+        ELSE
+            FOR dropped IN DELETE FROM vigil.constraint_def
+                            WHERE relid = obj.objid AND attnum = obj.objsubid
+                           RETURNING constraint_name, relid LOOP
+                RAISE NOTICE 'pg_vigil constraint "%" dropped with column %',
+                    dropped.constraint_name, obj.object_identity;
+                PERFORM vigil._sync_triggers(dropped.relid);
+            END LOOP;
+        END IF;
+    END LOOP;
+END $$;
+
+CREATE FUNCTION vigil._on_ddl_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    root oid;
+BEGIN
+    FOR root IN
+        SELECT DISTINCT d.relid
+          FROM pg_event_trigger_ddl_commands() c
+          CROSS JOIN LATERAL pg_partition_ancestors(c.objid) a
+          JOIN vigil.constraint_def d ON d.relid = a.relid
+         WHERE c.object_type = 'table'
+    LOOP
+        PERFORM vigil._sync_triggers(root);
+    END LOOP;
+END $$;
+
+CREATE EVENT TRIGGER vigil_sql_drop ON sql_drop EXECUTE FUNCTION vigil._on_sql_drop();
+CREATE EVENT TRIGGER vigil_ddl_end ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION vigil._on_ddl_end();
+
+-- Internal functions check the caller's rights themselves; event-trigger functions cannot be
+-- called directly. Nothing here grants writes on vigil.* tables.
+REVOKE ALL ON FUNCTION vigil._on_sql_drop(), vigil._on_ddl_end() FROM PUBLIC;

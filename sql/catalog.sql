@@ -1,0 +1,86 @@
+-- pg_vigil catalog: configuration and records. Users read them through views (or, for
+-- vigil.quarantine, through row-level security) and change them only through vigil.* functions.
+
+GRANT USAGE ON SCHEMA vigil TO PUBLIC;
+
+-- One row per declared constraint. Columns are kept by attnum so renames follow automatically.
+CREATE TABLE vigil.constraint_def (
+    constraint_id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    relid           oid NOT NULL,
+    constraint_name text NOT NULL,
+    attnum          smallint NOT NULL,
+    kind            text NOT NULL,
+    on_violation    text NOT NULL,
+    mostly          double precision NOT NULL DEFAULT 1.0,
+    params          jsonb NOT NULL DEFAULT '{}',
+    enabled         boolean NOT NULL DEFAULT true,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (relid, constraint_name)
+);
+
+-- One row per constraint and write batch that violated it (warn, quarantine and repair modes).
+CREATE TABLE vigil.violation_log (
+    violation_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    relid            oid NOT NULL,
+    constraint_id    integer,
+    constraint_name  text NOT NULL,
+    column_name      text,
+    detected_at      timestamptz NOT NULL DEFAULT now(),
+    txid             bigint NOT NULL DEFAULT txid_current(),
+    batch_rows       bigint NOT NULL,
+    unexpected_count bigint NOT NULL,
+    action           text NOT NULL,
+    sample           jsonb NOT NULL DEFAULT '[]'
+);
+CREATE INDEX violation_log_relid_idx ON vigil.violation_log (relid, detected_at);
+
+-- Rows diverted by on_violation => 'quarantine': nothing is lost, release_quarantine puts them back.
+CREATE TABLE vigil.quarantine (
+    quarantine_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    relid            regclass NOT NULL,
+    constraint_names text[] NOT NULL,
+    row_data         jsonb NOT NULL,
+    captured_at      timestamptz NOT NULL DEFAULT now(),
+    txid             bigint NOT NULL DEFAULT txid_current()
+);
+CREATE INDEX quarantine_relid_idx ON vigil.quarantine (relid);
+ALTER TABLE vigil.quarantine ENABLE ROW LEVEL SECURITY;
+CREATE POLICY quarantine_readers ON vigil.quarantine FOR SELECT
+    USING (pg_catalog.has_table_privilege(relid, 'SELECT'));
+
+REVOKE ALL ON vigil.constraint_def, vigil.violation_log, vigil.quarantine FROM PUBLIC;
+GRANT SELECT ON vigil.quarantine TO PUBLIC;
+
+SELECT pg_catalog.pg_extension_config_dump('vigil.constraint_def', '');
+SELECT pg_catalog.pg_extension_config_dump('vigil.violation_log', '');
+SELECT pg_catalog.pg_extension_config_dump('vigil.quarantine', '');
+
+-- Rows are shown only to roles that may read the source table.
+CREATE VIEW vigil.constraints WITH (security_barrier) AS
+SELECT c.constraint_name,
+       c.relid::regclass AS relid,
+       a.attname::text   AS column_name,
+       c.kind,
+       c.on_violation,
+       c.mostly,
+       c.params,
+       c.enabled
+  FROM vigil.constraint_def c
+  LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.relid AND a.attnum = c.attnum
+ WHERE pg_catalog.has_table_privilege(c.relid, 'SELECT');
+
+CREATE VIEW vigil.violations WITH (security_barrier) AS
+SELECT v.relid::regclass AS relid,
+       v.constraint_name,
+       v.column_name,
+       v.detected_at,
+       v.txid,
+       v.batch_rows,
+       v.unexpected_count,
+       v.action,
+       v.sample,
+       v.violation_id
+  FROM vigil.violation_log v
+ WHERE pg_catalog.has_table_privilege(v.relid, 'SELECT');
+
+GRANT SELECT ON vigil.constraints, vigil.violations TO PUBLIC;

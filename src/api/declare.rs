@@ -1,0 +1,347 @@
+//! Declaring and dropping constraints. The user-facing expect_* functions (sql/api.sql) normalise
+//! their arguments and call `vigil._declare`, which checks everything before changing anything.
+
+use crate::catalog::{self, as_extension_owner, cache, qualified_name, require_owner, type_name, Repr};
+use crate::error::{notice, raise, raise_rule_error};
+use crate::rules::{self, Mode, Num, Params, RuleError, RuleKind};
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+fn required<T>(value: Option<T>, what: &str) -> T {
+    value.unwrap_or_else(|| {
+        raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, format!("{what} must not be NULL"), None, None)
+    })
+}
+
+/// Tables that can carry constraints: ordinary and partitioned tables that are not partitions.
+fn check_table(relid: Oid) {
+    let kind = unsafe { pg_sys::get_rel_relkind(relid) } as u8;
+    if kind == 0 {
+        raise(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, format!("relation with OID {} does not exist", relid.to_u32()), None, None);
+    }
+    if kind != pg_sys::RELKIND_RELATION && kind != pg_sys::RELKIND_PARTITIONED_TABLE {
+        raise(
+            PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+            format!("{} is not a table", qualified_name(relid)),
+            None,
+            Some("pg_vigil constraints apply to ordinary and partitioned tables.".into()),
+        );
+    }
+    if unsafe { pg_sys::get_rel_relispartition(relid) } {
+        let root = Spi::get_one_with_args::<String>("SELECT pg_catalog.pg_partition_root($1::pg_catalog.regclass)::text", &[relid.into()])
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "partitioned table".into());
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("{} is a partition", qualified_name(relid)),
+            Some("Writes through the partitioned table would not see a partition's own constraints.".into()),
+            Some(format!("Declare the constraint on {root}: it covers every partition.")),
+        );
+    }
+}
+
+struct Column {
+    attnum: i16,
+    typid: Oid,
+    not_null: bool,
+}
+
+fn column(relid: Oid, name: &str) -> Column {
+    let row = Spi::connect(|client| {
+        let mut rows = client.select(
+            "SELECT attnum, atttypid, attnotnull FROM pg_catalog.pg_attribute
+              WHERE attrelid = $1 AND attname = $2 AND attnum > 0 AND NOT attisdropped",
+            Some(1),
+            &[relid.into(), name.into()],
+        )?;
+        Ok::<_, pgrx::spi::Error>(match rows.next() {
+            Some(r) => Some(Column {
+                attnum: r.get(1)?.unwrap_or_default(),
+                typid: r.get(2)?.unwrap_or(pg_sys::InvalidOid),
+                not_null: r.get(3)?.unwrap_or(false),
+            }),
+            None => None,
+        })
+    });
+    match row {
+        Ok(Some(c)) => c,
+        _ => raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            format!("column \"{name}\" of relation {} does not exist", qualified_name(relid)),
+            None,
+            None,
+        ),
+    }
+}
+
+/// Date and timestamp bounds are parsed by the column type's own input function, once.
+fn internal_bound(text: &Option<String>, col: &Column, repr: Repr) -> Option<i64> {
+    text.as_deref().map(|t| {
+        let base = unsafe { pg_sys::getBaseType(col.typid) };
+        let d = catalog::parse_with_type(t, base, -1);
+        match repr {
+            Repr::Date => d.value() as i32 as i64,
+            _ => d.value() as i64,
+        }
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(name = "_declare")]
+#[search_path(pg_catalog, pg_temp)]
+fn declare(
+    tbl: Option<Oid>,
+    col: Option<&str>,
+    kind: Option<&str>,
+    on_violation: Option<&str>,
+    mostly: Option<f64>,
+    name: Option<&str>,
+    min: Option<&str>,
+    max: Option<&str>,
+    strict_min: Option<bool>,
+    strict_max: Option<bool>,
+    value_set: Option<Vec<Option<String>>>,
+    pattern: Option<&str>,
+) -> String {
+    let relid = required(tbl, "tbl");
+    let col_name = required(col, "col");
+    let kind_name = required(kind, "kind");
+    let kind = RuleKind::parse(kind_name).unwrap_or_else(|| {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("unknown rule kind \"{kind_name}\""), None, None)
+    });
+    let mode_name = required(on_violation, "on_violation");
+    let mode = Mode::parse(mode_name).unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("unknown on_violation \"{mode_name}\""),
+            None,
+            Some("Use one of 'reject', 'warn', 'quarantine', 'clamp', 'set_null'.".into()),
+        )
+    });
+    let mostly = required(mostly, "mostly");
+    check_table(relid);
+    require_owner(relid);
+    let table = qualified_name(relid);
+    let col = column(relid, col_name);
+    let repr = Repr::of(col.typid);
+    let subject = format!("constraint {} on column \"{col_name}\" of table {table}", kind.as_str());
+
+    let mut params = Params {
+        min: min.map(str::to_owned),
+        max: max.map(str::to_owned),
+        strict_min: required(strict_min, "strict_min"),
+        strict_max: required(strict_max, "strict_max"),
+        values: value_set.map(|v| v.into_iter().flatten().collect()),
+        pattern: pattern.map(str::to_owned),
+        ..Default::default()
+    };
+    if !kind.accepts(repr.kind()) {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!("cannot declare {subject}: column \"{col_name}\" is of type {}", type_name(col.typid)),
+            Some(RuleError::WrongType { kind }.to_string()),
+            None,
+        );
+    }
+    let mut parsed = None;
+    if kind == RuleKind::Between {
+        match repr {
+            Repr::Date | Repr::Timestamp => {
+                params.min_internal = internal_bound(&params.min, &col, repr);
+                params.max_internal = internal_bound(&params.max, &col, repr);
+                parsed = Some((params.min_internal.map(Num::I), params.max_internal.map(Num::I)));
+            }
+            Repr::Numeric => {
+                // Refuse what numeric_in refuses, with its own message.
+                for b in [&params.min, &params.max].into_iter().flatten() {
+                    catalog::parse_with_type(b, pg_sys::NUMERICOID, -1);
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Err(e) = rules::validate(kind, repr.kind(), &params, mode, mostly, parsed) {
+        raise_rule_error(&e, &format!("cannot declare {subject}"));
+    }
+    if mode == Mode::SetNull && col.not_null {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("cannot declare {subject} with on_violation 'set_null': the column is NOT NULL"),
+            None,
+            Some("Use 'quarantine' or 'reject' instead.".into()),
+        );
+    }
+
+    let relname = unsafe { std::ffi::CStr::from_ptr(pg_sys::get_rel_name(relid)) }.to_string_lossy().into_owned();
+    let constraint_name = match name {
+        Some(n) => {
+            if n.is_empty() {
+                raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "constraint name must not be empty", None, None);
+            }
+            if name_taken(relid, n) {
+                raise(
+                    PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
+                    format!("pg_vigil constraint \"{n}\" for relation {table} already exists"),
+                    None,
+                    Some("Choose another name, or drop the existing one with vigil.drop_constraint.".into()),
+                );
+            }
+            n.to_owned()
+        }
+        None => {
+            let base = rules::default_name(&relname, Some(col_name), kind);
+            let mut candidate = base.clone();
+            let mut n = 1;
+            while name_taken(relid, &candidate) {
+                candidate = format!("{base}{n}");
+                n += 1;
+            }
+            candidate
+        }
+    };
+
+    let params_json = serde_json::to_value(&params).unwrap_or_default();
+    as_extension_owner(|| {
+        Spi::run_with_args(
+            "INSERT INTO vigil.constraint_def (relid, constraint_name, attnum, kind, on_violation, mostly, params)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                relid.into(),
+                constraint_name.as_str().into(),
+                col.attnum.into(),
+                kind.as_str().into(),
+                mode.as_str().into(),
+                mostly.into(),
+                JsonB(params_json).into(),
+            ],
+        )
+    })
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot store constraint: {e}"), None, None));
+    sync_triggers(relid);
+    cache::invalidate(relid);
+    constraint_name
+}
+
+fn name_taken(relid: Oid, name: &str) -> bool {
+    as_extension_owner(|| {
+        Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM vigil.constraint_def WHERE relid = $1 AND constraint_name = $2)",
+            &[relid.into(), name.into()],
+        )
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(false)
+}
+
+#[pg_extern(name = "_drop_constraint")]
+#[search_path(pg_catalog, pg_temp)]
+fn drop_constraint(tbl: Option<Oid>, name: Option<&str>, if_exists: Option<bool>) -> bool {
+    let relid = required(tbl, "tbl");
+    let name = required(name, "name");
+    let if_exists = required(if_exists, "if_exists");
+    check_table(relid);
+    require_owner(relid);
+    let deleted = as_extension_owner(|| {
+        Spi::get_one_with_args::<i32>(
+            "DELETE FROM vigil.constraint_def WHERE relid = $1 AND constraint_name = $2 RETURNING constraint_id",
+            &[relid.into(), name.into()],
+        )
+    })
+    .ok()
+    .flatten();
+    if deleted.is_none() {
+        let msg = format!("pg_vigil constraint \"{name}\" of relation {} does not exist", qualified_name(relid));
+        if if_exists {
+            notice(format!("{msg}, skipping"));
+            return false;
+        }
+        raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, msg, None, Some("See vigil.constraints for the declared ones.".into()));
+    }
+    sync_triggers(relid);
+    cache::invalidate(relid);
+    true
+}
+
+/// Makes the table's vigil triggers match its constraints: statement triggers on the table and
+/// on every partition (statement triggers fire only for the table a statement names), the row
+/// trigger only while quarantine or repair rules exist (PostgreSQL clones it to partitions).
+#[pg_extern(name = "_sync_triggers")]
+#[search_path(pg_catalog, pg_temp)]
+fn sync_triggers_sql(tbl: Oid) {
+    check_table(tbl);
+    require_owner(tbl);
+    sync_triggers(tbl);
+}
+
+pub fn sync_triggers(relid: Oid) {
+    let (any_rules, row_rules) = as_extension_owner(|| {
+        Spi::get_two_with_args::<bool, bool>(
+            "SELECT count(*) > 0, count(*) FILTER (WHERE on_violation IN ('quarantine', 'clamp', 'set_null')) > 0
+               FROM vigil.constraint_def WHERE relid = $1",
+            &[relid.into()],
+        )
+    })
+    .unwrap_or((Some(false), Some(false)));
+    let (any_rules, row_rules) = (any_rules.unwrap_or(false), row_rules.unwrap_or(false));
+    let result = Spi::connect_mut(|client| {
+        let tree: Vec<(Oid, String)> = client
+            .select(
+                "SELECT relid, relid::regclass::text FROM pg_catalog.pg_partition_tree($1)
+                  UNION SELECT $1, $1::regclass::text",
+                None,
+                &[relid.into()],
+            )?
+            .map(|r| (r.get::<Oid>(1).ok().flatten().unwrap_or(relid), r.get::<String>(2).ok().flatten().unwrap_or_default()))
+            .collect();
+        for (rel, rel_name) in &tree {
+            for (trigger, event) in [("vigil_after_insert", "INSERT"), ("vigil_after_update", "UPDATE")] {
+                let exists = has_trigger(client, *rel, trigger)?;
+                if any_rules && !exists {
+                    client.update(
+                        &format!(
+                            "CREATE TRIGGER {trigger} AFTER {event} ON {rel_name} REFERENCING NEW TABLE AS vigil_new
+                             FOR EACH STATEMENT EXECUTE FUNCTION vigil._after_write()"
+                        ),
+                        None,
+                        &[],
+                    )?;
+                } else if !any_rules && exists {
+                    client.update(&format!("DROP TRIGGER {trigger} ON {rel_name}"), None, &[])?;
+                }
+            }
+        }
+        let root_name = &tree.iter().find(|(r, _)| *r == relid).expect("table is in its own tree").1;
+        let exists = has_trigger(client, relid, "vigil_before_row")?;
+        if row_rules && !exists {
+            client.update(
+                &format!(
+                    "CREATE TRIGGER vigil_before_row BEFORE INSERT OR UPDATE ON {root_name}
+                     FOR EACH ROW EXECUTE FUNCTION vigil._before_row()"
+                ),
+                None,
+                &[],
+            )?;
+        } else if !row_rules && exists {
+            client.update(&format!("DROP TRIGGER vigil_before_row ON {root_name}"), None, &[])?;
+        }
+        Ok::<_, pgrx::spi::Error>(())
+    });
+    if let Err(e) = result {
+        raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot set up pg_vigil triggers: {e}"), None, None);
+    }
+}
+
+fn has_trigger(client: &mut pgrx::spi::SpiClient<'_>, rel: Oid, name: &str) -> Result<bool, pgrx::spi::Error> {
+    Ok(client
+        .select(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgname = $2)",
+            None,
+            &[rel.into(), name.into()],
+        )?
+        .first()
+        .get_one::<bool>()?
+        .unwrap_or(false))
+}

@@ -1,0 +1,6 @@
+//! SQL-facing functions. The user-facing signatures live in sql/api.sql (they normalise
+//! polymorphic arguments and defaults); the Rust functions here do the work.
+
+pub mod declare;
+pub mod quarantine;
+pub mod validate;

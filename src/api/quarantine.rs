@@ -1,0 +1,69 @@
+//! vigil.release_quarantine: puts quarantined rows back into their table. The rows are inserted
+//! as the caller (so the table's privileges, policies and all its rules apply again); rows that
+//! still break a quarantine rule are captured again, the others are released.
+
+use crate::catalog::{as_extension_owner, qualified_name, require_privilege};
+use crate::error::raise;
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
+use pgrx::prelude::*;
+
+#[pg_extern(name = "_release_quarantine")]
+#[search_path(pg_catalog, pg_temp)]
+fn release_quarantine(tbl: Oid, ids: Option<Vec<i64>>) -> i64 {
+    require_privilege(tbl, pg_sys::ACL_INSERT as u64, "vigil.release_quarantine");
+    require_privilege(tbl, pg_sys::ACL_SELECT as u64, "vigil.release_quarantine");
+    let table = qualified_name(tbl);
+    let fail = |e: pgrx::spi::Error| -> ! {
+        raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot release quarantined rows of {table}: {e}"), None, None)
+    };
+
+    // Lock the rows being released so two concurrent releases cannot insert a row twice.
+    let chosen: Vec<i64> = as_extension_owner(|| {
+        Spi::connect_mut(|client| {
+            client
+                .update(
+                    "SELECT quarantine_id FROM vigil.quarantine
+                      WHERE relid = $1 AND ($2::bigint[] IS NULL OR quarantine_id = ANY ($2))
+                      ORDER BY quarantine_id FOR UPDATE",
+                    None,
+                    &[tbl.into(), ids.clone().into()],
+                )?
+                .map(|r| r.get::<i64>(1).map(|v| v.unwrap_or_default()))
+                .collect::<Result<Vec<_>, _>>()
+        })
+    })
+    .unwrap_or_else(|e| fail(e));
+    if chosen.is_empty() {
+        return 0;
+    }
+
+    let columns: Vec<String> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT pg_catalog.quote_ident(attname) FROM pg_catalog.pg_attribute
+                  WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
+                  ORDER BY attnum",
+                None,
+                &[tbl.into()],
+            )?
+            .map(|r| r.get::<String>(1).map(|v| v.unwrap_or_default()))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .unwrap_or_else(|e| fail(e));
+    let list = columns.join(", ");
+    let from_record: Vec<String> = columns.iter().map(|c| format!("r.{c}")).collect();
+    let insert = format!(
+        "INSERT INTO {table} ({list}) OVERRIDING SYSTEM VALUE
+         SELECT {} FROM vigil.quarantine q,
+                LATERAL pg_catalog.jsonb_populate_record(NULL::{table}, q.row_data) r
+          WHERE q.quarantine_id = ANY ($1) ORDER BY q.quarantine_id",
+        from_record.join(", ")
+    );
+    let released = Spi::connect_mut(|client| client.update(&insert, None, &[chosen.clone().into()]).map(|t| t.len()))
+        .unwrap_or_else(|e| fail(e));
+    as_extension_owner(|| {
+        Spi::run_with_args("DELETE FROM vigil.quarantine WHERE quarantine_id = ANY ($1)", &[chosen.into()])
+    })
+    .unwrap_or_else(|e| fail(e));
+    released as i64
+}

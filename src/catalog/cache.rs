@@ -1,0 +1,265 @@
+//! Per-backend cache of compiled rule sets, one per table that fires the write path.
+//!
+//! Declaring or dropping a constraint sends a relcache invalidation for its table (and PostgreSQL
+//! sends one for every DDL on it), so an entry is dropped exactly when its rules may have changed,
+//! in this backend and all others, with no catalog lookup per statement.
+
+use super::{as_extension_owner, parse_with_type, Repr};
+use crate::error::raise;
+use crate::rules::{self, kernel, Mode, Num, Params, Range, RuleKind};
+use crate::trigger::eval::Kernel;
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Datum, Oid};
+use pgrx::prelude::*;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub struct CompiledRule {
+    pub id: i32,
+    pub name: String,
+    /// The table the rule was declared on (an ancestor when the firing table is a partition).
+    pub relid: Oid,
+    pub column: String,
+    /// 0-based position of the column in the firing table's tuple descriptor.
+    pub attno: usize,
+    pub typid: Oid,
+    pub repr: Repr,
+    pub kind: RuleKind,
+    pub mode: Mode,
+    pub mostly: f64,
+    pub kernel: Kernel,
+}
+
+pub struct RuleSet {
+    pub relid: Oid,
+    /// The table itself and its partition ancestors: invalidating any of them drops this entry.
+    pub lineage: Vec<Oid>,
+    pub rules: Vec<CompiledRule>,
+    /// Rules judged on the statement's transition table (reject, warn).
+    pub batch: Vec<usize>,
+    /// Rules that act on each row before it is stored (quarantine, clamp, set_null).
+    pub per_row: Vec<usize>,
+    /// Attributes to deform for the batch rules (highest needed attno, 1-based).
+    pub batch_natts: i32,
+    pub utf8: bool,
+}
+
+thread_local! {
+    static CACHE: RefCell<HashMap<Oid, Rc<RuleSet>>> = RefCell::new(HashMap::new());
+    /// Bumped by every invalidation, so a compile that raced with one is not cached.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: Datum, relid: Oid) {
+    GENERATION.with(|g| g.set(g.get() + 1));
+    CACHE.with(|c| {
+        if let Ok(mut map) = c.try_borrow_mut() {
+            if relid == pg_sys::InvalidOid {
+                map.clear();
+            } else {
+                map.retain(|_, set| !set.lineage.contains(&relid));
+            }
+        }
+    });
+}
+
+pub fn register_invalidation() {
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), Datum::from(0)) };
+}
+
+/// Tells every backend (this one at the next command) that `relid`'s rules changed.
+pub fn invalidate(relid: Oid) {
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) };
+}
+
+/// The compiled rules that apply to writes into `relid`.
+pub fn ruleset_for(relid: Oid) -> Rc<RuleSet> {
+    if let Some(set) = CACHE.with(|c| c.borrow().get(&relid).cloned()) {
+        return set;
+    }
+    let generation = GENERATION.with(Cell::get);
+    let set = Rc::new(compile(relid));
+    if GENERATION.with(Cell::get) == generation {
+        CACHE.with(|c| c.borrow_mut().insert(relid, set.clone()));
+    }
+    set
+}
+
+struct Row {
+    id: i32,
+    name: String,
+    declared_on: Oid,
+    kind: String,
+    mode: String,
+    mostly: f64,
+    params: String,
+    attnum: i16,
+    column: String,
+    typid: Oid,
+}
+
+const RULES_QUERY: &str = "
+SELECT c.constraint_id, c.constraint_name, c.relid, c.kind, c.on_violation, c.mostly,
+       c.params::text, ta.attnum, ta.attname::text, ta.atttypid
+  FROM vigil.constraint_def c
+  JOIN pg_catalog.pg_attribute pa
+    ON pa.attrelid = c.relid AND pa.attnum = c.attnum AND NOT pa.attisdropped
+  JOIN pg_catalog.pg_attribute ta
+    ON ta.attrelid = $1 AND ta.attname = pa.attname AND NOT ta.attisdropped
+ WHERE c.enabled
+   AND (c.relid = $1 OR c.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a))
+ ORDER BY c.constraint_id";
+
+fn load(relid: Oid) -> (Vec<Oid>, Vec<Row>) {
+    as_extension_owner(|| {
+        Spi::connect(|client| {
+            let lineage: Vec<Oid> = client
+                .select("SELECT relid FROM pg_catalog.pg_partition_ancestors($1)", None, &[relid.into()])?
+                .map(|r| r.get::<Oid>(1).ok().flatten().unwrap_or(relid))
+                .collect();
+            let mut rows = Vec::new();
+            for r in client.select(RULES_QUERY, None, &[relid.into()])? {
+                rows.push(Row {
+                    id: r.get(1)?.unwrap_or_default(),
+                    name: r.get(2)?.unwrap_or_default(),
+                    declared_on: r.get(3)?.unwrap_or(relid),
+                    kind: r.get(4)?.unwrap_or_default(),
+                    mode: r.get(5)?.unwrap_or_default(),
+                    mostly: r.get(6)?.unwrap_or(1.0),
+                    params: r.get(7)?.unwrap_or_default(),
+                    attnum: r.get(8)?.unwrap_or_default(),
+                    column: r.get(9)?.unwrap_or_default(),
+                    typid: r.get(10)?.unwrap_or(pg_sys::InvalidOid),
+                });
+            }
+            Ok::<_, pgrx::spi::Error>((if lineage.is_empty() { vec![relid] } else { lineage }, rows))
+        })
+        .unwrap_or_else(|e| {
+            raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil: cannot read constraints: {e}"), None, None)
+        })
+    })
+}
+
+fn compile(relid: Oid) -> RuleSet {
+    let (lineage, rows) = load(relid);
+    let utf8 = super::database_is_utf8();
+    let mut set = RuleSet { relid, lineage, rules: Vec::new(), batch: Vec::new(), per_row: Vec::new(), batch_natts: 0, utf8 };
+    for row in rows {
+        let rule = compile_rule(row);
+        let i = set.rules.len();
+        if rule.mode.acts_per_row() {
+            // Quarantine rules first: a diverted row is not repaired, so repairs are not counted.
+            if rule.mode == Mode::Quarantine {
+                let at = set.per_row.iter().take_while(|&&j| set.rules[j].mode == Mode::Quarantine).count();
+                set.per_row.insert(at, i);
+            } else {
+                set.per_row.push(i);
+            }
+        } else {
+            set.batch.push(i);
+            set.batch_natts = set.batch_natts.max(rule.attno as i32 + 1);
+        }
+        set.rules.push(rule);
+    }
+    set
+}
+
+/// Catalog rows were validated when declared; a row that no longer compiles (say, after
+/// ALTER COLUMN TYPE) is reported rather than silently skipped.
+fn broken(row: &Row, why: impl std::fmt::Display) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_INVALID_OBJECT_DEFINITION,
+        format!("pg_vigil constraint \"{}\" on column \"{}\" cannot be applied: {why}", row.name, row.column),
+        None,
+        Some("Drop it with vigil.drop_constraint and declare it again for the column's current type.".into()),
+    )
+}
+
+fn compile_rule(row: Row) -> CompiledRule {
+    let kind = RuleKind::parse(&row.kind).unwrap_or_else(|| broken(&row, "unknown kind"));
+    let mode = Mode::parse(&row.mode).unwrap_or_else(|| broken(&row, "unknown on_violation"));
+    let params: Params = serde_json::from_str(&row.params).unwrap_or_else(|e| broken(&row, e));
+    let repr = Repr::of(row.typid);
+    if !kind.accepts(repr.kind()) {
+        broken(&row, format!("rule {} does not fit the column's type", kind.as_str()));
+    }
+    let kernel = build_kernel(&row, kind, repr, &params);
+    CompiledRule {
+        id: row.id,
+        name: row.name,
+        relid: row.declared_on,
+        column: row.column,
+        attno: (row.attnum - 1) as usize,
+        typid: row.typid,
+        repr,
+        kind,
+        mode,
+        mostly: row.mostly,
+        kernel,
+    }
+}
+
+fn numeric_bounds(row: &Row, params: &Params) -> Range<Num> {
+    let parse = |s: &Option<String>| s.as_deref().map(|t| rules::parse_bound(t).unwrap_or_else(|e| broken(row, e)));
+    Range { min: parse(&params.min), max: parse(&params.max), strict_min: params.strict_min, strict_max: params.strict_max }
+}
+
+fn build_kernel(row: &Row, kind: RuleKind, repr: Repr, params: &Params) -> Kernel {
+    match kind {
+        RuleKind::NotNull => Kernel::NotNull,
+        RuleKind::Finite => Kernel::Finite,
+        RuleKind::Between => match repr {
+            Repr::Int2 | Repr::Int4 | Repr::Int8 => Kernel::IntRange(numeric_bounds(row, params).to_int_range()),
+            Repr::Float4 | Repr::Float8 => Kernel::FloatRange(numeric_bounds(row, params).to_float_range()),
+            Repr::Date | Repr::Timestamp => Kernel::IntRange(Range {
+                min: params.min_internal,
+                max: params.max_internal,
+                strict_min: params.strict_min,
+                strict_max: params.strict_max,
+            }),
+            Repr::Numeric => {
+                // Bounds live as long as the backend; a few bytes per recompile.
+                let to_datum = |s: &Option<String>| {
+                    s.as_deref().map(|t| unsafe {
+                        let old = pg_sys::MemoryContextSwitchTo(pg_sys::TopMemoryContext);
+                        let d = parse_with_type(t, pg_sys::NUMERICOID, -1);
+                        pg_sys::MemoryContextSwitchTo(old);
+                        d
+                    })
+                };
+                Kernel::NumericRange(Range {
+                    min: to_datum(&params.min),
+                    max: to_datum(&params.max),
+                    strict_min: params.strict_min,
+                    strict_max: params.strict_max,
+                })
+            }
+            _ => broken(row, "between needs a numeric, date or timestamp column"),
+        },
+        RuleKind::InSet | RuleKind::NotInSet => {
+            let negate = kind == RuleKind::NotInSet;
+            let values = params.values.clone().unwrap_or_default();
+            if repr.kind() == crate::rules::ColumnKind::Int {
+                let ints = values.iter().map(|v| rules::parse_int(v).unwrap_or_else(|e| broken(row, e)));
+                Kernel::IntSet { set: kernel::IntSet::new(ints.collect::<Vec<_>>()), negate }
+            } else {
+                let trimmed: Vec<String> = if repr == Repr::BpChar {
+                    values.iter().map(|v| v.trim_end_matches(' ').to_string()).collect()
+                } else {
+                    values
+                };
+                Kernel::TextSet { set: kernel::TextSet::new(trimmed), negate }
+            }
+        }
+        RuleKind::Match | RuleKind::NotMatch => {
+            let re = kernel::compile_regex(params.pattern.as_deref().unwrap_or_default())
+                .unwrap_or_else(|e| broken(row, e));
+            Kernel::Regex { re, negate: kind == RuleKind::NotMatch }
+        }
+        RuleKind::LengthBetween => {
+            let r = numeric_bounds(row, params).to_int_range();
+            Kernel::Length(r)
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The vigil.* configuration tables and what the rest of the extension needs from PostgreSQL's
+//! catalogs: column types, ownership, and running internal writes as the extension's owner.
+
+pub mod cache;
+
+use crate::error::raise;
+use crate::rules::ColumnKind;
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
+use pgrx::prelude::*;
+use std::cell::Cell;
+use std::ffi::{CStr, CString};
+
+/// How a column's Datum is laid out; decides the decoder the write path uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repr {
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Numeric,
+    Date,
+    Timestamp,
+    Text,
+    BpChar,
+    Other,
+}
+
+impl Repr {
+    /// Classifies a column type, looking through domains to their base type.
+    pub fn of(typid: Oid) -> Repr {
+        let base = unsafe { pg_sys::getBaseType(typid) };
+        match base {
+            pg_sys::INT2OID => Repr::Int2,
+            pg_sys::INT4OID => Repr::Int4,
+            pg_sys::INT8OID => Repr::Int8,
+            pg_sys::FLOAT4OID => Repr::Float4,
+            pg_sys::FLOAT8OID => Repr::Float8,
+            pg_sys::NUMERICOID => Repr::Numeric,
+            pg_sys::DATEOID => Repr::Date,
+            pg_sys::TIMESTAMPOID | pg_sys::TIMESTAMPTZOID => Repr::Timestamp,
+            pg_sys::TEXTOID | pg_sys::VARCHAROID => Repr::Text,
+            pg_sys::BPCHAROID => Repr::BpChar,
+            _ => Repr::Other,
+        }
+    }
+
+    pub fn kind(self) -> ColumnKind {
+        match self {
+            Repr::Int2 | Repr::Int4 | Repr::Int8 => ColumnKind::Int,
+            Repr::Float4 | Repr::Float8 => ColumnKind::Float,
+            Repr::Numeric => ColumnKind::Numeric,
+            Repr::Date => ColumnKind::Date,
+            Repr::Timestamp => ColumnKind::Timestamp,
+            Repr::Text | Repr::BpChar => ColumnKind::Text,
+            Repr::Other => ColumnKind::Other,
+        }
+    }
+}
+
+/// A table's name as SQL would write it, schema-qualified and quoted where needed.
+pub fn qualified_name(relid: Oid) -> String {
+    Spi::get_one_with_args::<String>("SELECT $1::pg_catalog.regclass::text", &[relid.into()])
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| format!("relation {}", relid.to_u32()))
+}
+
+pub fn type_name(typid: Oid) -> String {
+    Spi::get_one_with_args::<String>("SELECT pg_catalog.format_type($1, NULL)", &[typid.into()])
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Parses `text` with the input function of `typid` (raises the type's own error on bad input).
+pub fn parse_with_type(text: &str, typid: Oid, typmod: i32) -> pg_sys::Datum {
+    let c = CString::new(text).unwrap_or_else(|_| {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION, "value contains a NUL byte", None, None)
+    });
+    unsafe {
+        let mut input = Oid::INVALID;
+        let mut ioparam = Oid::INVALID;
+        pg_sys::getTypeInputInfo(typid, &mut input, &mut ioparam);
+        pg_sys::OidInputFunctionCall(input, c.as_ptr() as *mut _, ioparam, typmod)
+    }
+}
+
+/// Renders a Datum with its type's output function.
+pub fn output_text(typid: Oid, datum: pg_sys::Datum) -> String {
+    unsafe {
+        let mut output = Oid::INVALID;
+        let mut varlena = false;
+        pg_sys::getTypeOutputInfo(typid, &mut output, &mut varlena);
+        let s = pg_sys::OidOutputFunctionCall(output, datum);
+        let out = CStr::from_ptr(s).to_string_lossy().into_owned();
+        pg_sys::pfree(s.cast());
+        out
+    }
+}
+
+thread_local! {
+    static EXTENSION_OWNER: Cell<Option<Oid>> = const { Cell::new(None) };
+}
+
+/// The role that owns the extension's tables; internal writes run as this role.
+fn extension_owner() -> Oid {
+    if let Some(o) = EXTENSION_OWNER.with(Cell::get) {
+        return o;
+    }
+    let owner = Spi::get_one::<Oid>(
+        "SELECT relowner FROM pg_catalog.pg_class WHERE oid = 'vigil.constraint_def'::pg_catalog.regclass",
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| {
+        raise(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, "pg_vigil is not installed in this database", None,
+            Some("Run CREATE EXTENSION pg_vigil.".into()))
+    });
+    EXTENSION_OWNER.with(|c| c.set(Some(owner)));
+    owner
+}
+
+/// Restores the caller's identity even when the closure raises.
+struct UserGuard {
+    user: Oid,
+    context: i32,
+}
+
+impl Drop for UserGuard {
+    fn drop(&mut self) {
+        unsafe { pg_sys::SetUserIdAndSecContext(self.user, self.context) }
+    }
+}
+
+/// Runs `f` as the extension's owner, the way PostgreSQL's own RI triggers switch to the table
+/// owner: users never get write access to vigil.* tables, the write path records on their behalf.
+pub fn as_extension_owner<R>(f: impl FnOnce() -> R) -> R {
+    let owner = extension_owner();
+    let mut user = Oid::INVALID;
+    let mut context = 0;
+    unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
+    let _guard = UserGuard { user, context };
+    unsafe {
+        pg_sys::SetUserIdAndSecContext(owner, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32)
+    };
+    f()
+}
+
+pub fn current_user() -> Oid {
+    unsafe { pg_sys::GetUserId() }
+}
+
+/// Raises 42501 unless the current user owns the table (or is a superuser).
+pub fn require_owner(relid: Oid) {
+    if !unsafe { pg_sys::pg_class_ownercheck(relid, current_user()) } {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("must be owner of table {}", qualified_name(relid)),
+            None,
+            Some("Only the table's owner (or a superuser) may declare or drop its constraints.".into()),
+        );
+    }
+}
+
+/// Raises 42501 unless the current user has `privilege` (e.g. ACL_SELECT) on the table.
+pub fn require_privilege(relid: Oid, privilege: u64, what: &str) {
+    let ok = unsafe { pg_sys::pg_class_aclcheck(relid, current_user(), privilege as pg_sys::AclMode) };
+    if ok != pg_sys::AclResult::ACLCHECK_OK {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for table {}", qualified_name(relid)),
+            Some(format!("{what} needs that privilege on the table.")),
+            None,
+        );
+    }
+}
+
+/// True when the database stores text as UTF-8 (character length then counts code points).
+pub fn database_is_utf8() -> bool {
+    unsafe { pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32 }
+}

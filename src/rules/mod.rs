@@ -1,0 +1,470 @@
+//! Row-level rule core: what a declared rule means, whether it fits a column, and the value
+//! kernels the write path runs. No pgrx here, so plain `cargo test` covers all of it.
+
+pub mod kernel;
+pub mod tally;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub use kernel::{Num, Position, Range};
+pub use tally::Tally;
+
+/// The column types a rule can be declared on, as the catalog layer classifies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    Int,
+    Float,
+    Numeric,
+    Date,
+    Timestamp,
+    Text,
+    Other,
+}
+
+impl ColumnKind {
+    pub fn is_numeric(self) -> bool {
+        matches!(self, ColumnKind::Int | ColumnKind::Float | ColumnKind::Numeric)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    NotNull,
+    Between,
+    InSet,
+    NotInSet,
+    Match,
+    NotMatch,
+    LengthBetween,
+    Finite,
+}
+
+impl RuleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::NotNull => "not_null",
+            RuleKind::Between => "between",
+            RuleKind::InSet => "in_set",
+            RuleKind::NotInSet => "not_in_set",
+            RuleKind::Match => "match",
+            RuleKind::NotMatch => "not_match",
+            RuleKind::LengthBetween => "length_between",
+            RuleKind::Finite => "finite",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RuleKind> {
+        ALL_KINDS.iter().copied().find(|k| k.as_str() == s)
+    }
+
+    /// Which column kinds the rule is defined for; used for checks and for error hints.
+    pub fn accepts(self, col: ColumnKind) -> bool {
+        use ColumnKind::*;
+        match self {
+            RuleKind::NotNull => true,
+            RuleKind::Between => matches!(col, Int | Float | Numeric | Date | Timestamp),
+            RuleKind::InSet | RuleKind::NotInSet => matches!(col, Int | Text),
+            RuleKind::Match | RuleKind::NotMatch | RuleKind::LengthBetween => col == Text,
+            RuleKind::Finite => matches!(col, Float | Numeric),
+        }
+    }
+
+    pub fn accepted_types(self) -> &'static str {
+        match self {
+            RuleKind::NotNull => "any type",
+            RuleKind::Between => {
+                "smallint, integer, bigint, numeric, real, double precision, date, timestamp, timestamptz"
+            }
+            RuleKind::InSet | RuleKind::NotInSet => {
+                "smallint, integer, bigint, text, varchar, char"
+            }
+            RuleKind::Match | RuleKind::NotMatch | RuleKind::LengthBetween => {
+                "text, varchar, char"
+            }
+            RuleKind::Finite => "real, double precision, numeric",
+        }
+    }
+
+    /// NULL is a violation only for not_null (Great Expectations: other rules ignore missing values).
+    pub fn counts_nulls(self) -> bool {
+        self == RuleKind::NotNull
+    }
+}
+
+const ALL_KINDS: [RuleKind; 8] = [
+    RuleKind::NotNull,
+    RuleKind::Between,
+    RuleKind::InSet,
+    RuleKind::NotInSet,
+    RuleKind::Match,
+    RuleKind::NotMatch,
+    RuleKind::LengthBetween,
+    RuleKind::Finite,
+];
+
+/// What happens to a violating row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Reject,
+    Warn,
+    Quarantine,
+    Clamp,
+    SetNull,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        Some(match s {
+            "reject" => Mode::Reject,
+            "warn" => Mode::Warn,
+            "quarantine" => Mode::Quarantine,
+            "clamp" => Mode::Clamp,
+            "set_null" => Mode::SetNull,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Reject => "reject",
+            Mode::Warn => "warn",
+            Mode::Quarantine => "quarantine",
+            Mode::Clamp => "clamp",
+            Mode::SetNull => "set_null",
+        }
+    }
+
+    /// Modes that must act on each row before it is stored (BEFORE ROW trigger).
+    pub fn acts_per_row(self) -> bool {
+        matches!(self, Mode::Quarantine | Mode::Clamp | Mode::SetNull)
+    }
+}
+
+/// A declaration as stored in the catalog's `params` column (plus kind, mode and mostly).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub strict_min: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub strict_max: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// Date and timestamp bounds as the database stores them (days or microseconds since
+    /// 2000-01-01), parsed once at declaration so that later DateStyle or TimeZone settings
+    /// cannot change what a rule means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_internal: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_internal: Option<i64>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Why a declaration is refused. The pgrx layer maps each to a SQLSTATE.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleError {
+    /// 42804 datatype_mismatch
+    WrongType { kind: RuleKind },
+    /// 22023 invalid_parameter_value
+    InvalidParameter(String),
+    /// 22004 null_value_not_allowed
+    NullValue(String),
+    /// 2201B invalid_regular_expression
+    InvalidRegex(String),
+    /// 22P02 invalid_text_representation
+    BadValue(String),
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleError::WrongType { kind } => write!(
+                f,
+                "rule {} is defined for columns of type {}",
+                kind.as_str(),
+                kind.accepted_types()
+            ),
+            RuleError::InvalidParameter(m)
+            | RuleError::NullValue(m)
+            | RuleError::InvalidRegex(m)
+            | RuleError::BadValue(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Checks a declaration that does not depend on the database: kind vs column type, mode vs kind,
+/// mostly, bounds order, pattern syntax, set values. Bounds of date and timestamp columns are
+/// parsed by the database and passed in `parsed_bounds`; for numeric kinds they are parsed here.
+pub fn validate(
+    kind: RuleKind,
+    col: ColumnKind,
+    params: &Params,
+    mode: Mode,
+    mostly: f64,
+    parsed_bounds: Option<(Option<Num>, Option<Num>)>,
+) -> Result<(), RuleError> {
+    if !kind.accepts(col) {
+        return Err(RuleError::WrongType { kind });
+    }
+    if !(mostly > 0.0 && mostly <= 1.0) {
+        return Err(RuleError::InvalidParameter(format!(
+            "mostly must be in (0, 1], got {mostly}"
+        )));
+    }
+    if mostly < 1.0 && mode.acts_per_row() {
+        return Err(RuleError::InvalidParameter(format!(
+            "mostly < 1 judges whole batches, so it works with on_violation 'reject' or 'warn', not '{}'",
+            mode.as_str()
+        )));
+    }
+    match mode {
+        Mode::Clamp if kind != RuleKind::Between => {
+            return Err(RuleError::InvalidParameter(format!(
+                "on_violation 'clamp' applies to between rules only, not {}",
+                kind.as_str()
+            )));
+        }
+        Mode::Clamp if params.strict_min || params.strict_max => {
+            return Err(RuleError::InvalidParameter(
+                "on_violation 'clamp' needs inclusive bounds (strict_min and strict_max false)".into(),
+            ));
+        }
+        Mode::SetNull if kind == RuleKind::NotNull => {
+            return Err(RuleError::InvalidParameter(
+                "on_violation 'set_null' cannot repair a not_null rule".into(),
+            ));
+        }
+        _ => {}
+    }
+    match kind {
+        RuleKind::Between => {
+            let (min, max) = match parsed_bounds {
+                Some(b) => b,
+                None => (
+                    params.min.as_deref().map(parse_bound).transpose()?,
+                    params.max.as_deref().map(parse_bound).transpose()?,
+                ),
+            };
+            check_bound_order(min, max, params.strict_min || params.strict_max)
+        }
+        RuleKind::LengthBetween => {
+            let min = params.min.as_deref().map(parse_bound).transpose()?;
+            let max = params.max.as_deref().map(parse_bound).transpose()?;
+            for b in [min, max].into_iter().flatten() {
+                if !matches!(b, Num::I(v) if v >= 0) {
+                    return Err(RuleError::InvalidParameter(
+                        "length bounds must be non-negative integers".into(),
+                    ));
+                }
+            }
+            check_bound_order(min, max, false)
+        }
+        RuleKind::InSet | RuleKind::NotInSet => {
+            let values = params
+                .values
+                .as_ref()
+                .ok_or_else(|| RuleError::NullValue("values must not be NULL".into()))?;
+            if col == ColumnKind::Int {
+                for v in values {
+                    parse_int(v)?;
+                }
+            }
+            Ok(())
+        }
+        RuleKind::Match | RuleKind::NotMatch => {
+            let pattern = params
+                .pattern
+                .as_deref()
+                .ok_or_else(|| RuleError::NullValue("pattern must not be NULL".into()))?;
+            kernel::compile_regex(pattern).map(|_| ())
+        }
+        RuleKind::NotNull | RuleKind::Finite => Ok(()),
+    }
+}
+
+fn check_bound_order(min: Option<Num>, max: Option<Num>, any_strict: bool) -> Result<(), RuleError> {
+    match (min, max) {
+        (None, None) => Err(RuleError::NullValue(
+            "min and max cannot both be NULL: give at least one bound".into(),
+        )),
+        (Some(a), Some(b)) => {
+            if a.is_nan() || b.is_nan() {
+                return Err(RuleError::InvalidParameter("bounds must not be NaN".into()));
+            }
+            match a.partial_cmp(&b) {
+                Some(std::cmp::Ordering::Greater) => Err(RuleError::InvalidParameter(format!(
+                    "min ({a}) is greater than max ({b})"
+                ))),
+                Some(std::cmp::Ordering::Equal) if any_strict => Err(RuleError::InvalidParameter(
+                    format!("min equals max ({a}) with a strict bound: no value could pass"),
+                )),
+                _ => Ok(()),
+            }
+        }
+        (Some(a), None) | (None, Some(a)) if a.is_nan() => {
+            Err(RuleError::InvalidParameter("bounds must not be NaN".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Parses a numeric bound as written by PostgreSQL's output functions.
+pub fn parse_bound(s: &str) -> Result<Num, RuleError> {
+    let t = s.trim();
+    if let Ok(i) = t.parse::<i64>() {
+        return Ok(Num::I(i));
+    }
+    let f = match t.to_ascii_lowercase().as_str() {
+        "infinity" | "+infinity" | "inf" => f64::INFINITY,
+        "-infinity" | "-inf" => f64::NEG_INFINITY,
+        "nan" => f64::NAN,
+        _ => t
+            .parse::<f64>()
+            .map_err(|_| RuleError::BadValue(format!("invalid numeric bound: \"{s}\"")))?,
+    };
+    Ok(Num::F(f))
+}
+
+pub fn parse_int(s: &str) -> Result<i64, RuleError> {
+    s.trim()
+        .parse::<i64>()
+        .map_err(|_| RuleError::BadValue(format!("invalid integer in value set: \"{s}\"")))
+}
+
+/// Default constraint name: `<table>_<column>_<kind>`, like PostgreSQL's `<table>_<column>_check`.
+pub fn default_name(table: &str, column: Option<&str>, kind: RuleKind) -> String {
+    match column {
+        Some(c) => format!("{table}_{c}_{}", kind.as_str()),
+        None => format!("{table}_{}", kind.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn between(min: Option<&str>, max: Option<&str>) -> Params {
+        Params {
+            min: min.map(Into::into),
+            max: max.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn kinds_round_trip_and_reject_unknown() {
+        for k in ALL_KINDS {
+            assert_eq!(RuleKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(RuleKind::parse("betwen"), None);
+        assert_eq!(Mode::parse("quarantine"), Some(Mode::Quarantine));
+        assert_eq!(Mode::parse("drop"), None);
+    }
+
+    #[test]
+    fn between_rejects_text_and_inverted_bounds() {
+        let p = between(Some("0"), Some("1"));
+        assert_eq!(
+            validate(RuleKind::Between, ColumnKind::Text, &p, Mode::Reject, 1.0, None),
+            Err(RuleError::WrongType { kind: RuleKind::Between })
+        );
+        let inverted = between(Some("5"), Some("1.5"));
+        assert!(matches!(
+            validate(RuleKind::Between, ColumnKind::Float, &inverted, Mode::Reject, 1.0, None),
+            Err(RuleError::InvalidParameter(m)) if m.contains("greater than")
+        ));
+        assert!(matches!(
+            validate(RuleKind::Between, ColumnKind::Int, &between(None, None), Mode::Reject, 1.0, None),
+            Err(RuleError::NullValue(_))
+        ));
+        assert!(validate(RuleKind::Between, ColumnKind::Int, &between(None, Some("3")), Mode::Warn, 1.0, None).is_ok());
+    }
+
+    #[test]
+    fn strict_equal_bounds_are_empty() {
+        let mut p = between(Some("2"), Some("2"));
+        assert!(validate(RuleKind::Between, ColumnKind::Int, &p, Mode::Reject, 1.0, None).is_ok());
+        p.strict_max = true;
+        assert!(validate(RuleKind::Between, ColumnKind::Int, &p, Mode::Reject, 1.0, None).is_err());
+    }
+
+    #[test]
+    fn mode_and_mostly_combinations() {
+        let p = between(Some("0"), Some("1"));
+        assert!(validate(RuleKind::Between, ColumnKind::Float, &p, Mode::Clamp, 1.0, None).is_ok());
+        assert!(validate(RuleKind::Finite, ColumnKind::Float, &p, Mode::Clamp, 1.0, None).is_err());
+        assert!(validate(RuleKind::NotNull, ColumnKind::Float, &p, Mode::SetNull, 1.0, None).is_err());
+        assert!(validate(RuleKind::Between, ColumnKind::Float, &p, Mode::Warn, 0.9, None).is_ok());
+        assert!(validate(RuleKind::Between, ColumnKind::Float, &p, Mode::Quarantine, 0.9, None).is_err());
+        for bad in [0.0, -0.1, 1.5, f64::NAN] {
+            assert!(validate(RuleKind::Between, ColumnKind::Float, &p, Mode::Warn, bad, None).is_err());
+        }
+        let mut strict = p.clone();
+        strict.strict_min = true;
+        assert!(validate(RuleKind::Between, ColumnKind::Float, &strict, Mode::Clamp, 1.0, None).is_err());
+    }
+
+    #[test]
+    fn patterns_and_sets_are_checked() {
+        let bad = Params { pattern: Some("(unclosed".into()), ..Default::default() };
+        assert!(matches!(
+            validate(RuleKind::Match, ColumnKind::Text, &bad, Mode::Reject, 1.0, None),
+            Err(RuleError::InvalidRegex(_))
+        ));
+        let on_int = Params { pattern: Some("a".into()), ..Default::default() };
+        assert!(validate(RuleKind::Match, ColumnKind::Int, &on_int, Mode::Reject, 1.0, None).is_err());
+        let ints = Params { values: Some(vec!["1".into(), "x".into()]), ..Default::default() };
+        assert!(matches!(
+            validate(RuleKind::InSet, ColumnKind::Int, &ints, Mode::Reject, 1.0, None),
+            Err(RuleError::BadValue(_))
+        ));
+        assert!(validate(RuleKind::InSet, ColumnKind::Text, &ints, Mode::Reject, 1.0, None).is_ok());
+        let none = Params::default();
+        assert!(matches!(
+            validate(RuleKind::InSet, ColumnKind::Text, &none, Mode::Reject, 1.0, None),
+            Err(RuleError::NullValue(_))
+        ));
+    }
+
+    #[test]
+    fn length_bounds_must_be_natural() {
+        let p = between(Some("-1"), Some("3"));
+        assert!(validate(RuleKind::LengthBetween, ColumnKind::Text, &p, Mode::Reject, 1.0, None).is_err());
+        let p = between(Some("1.5"), None);
+        assert!(validate(RuleKind::LengthBetween, ColumnKind::Text, &p, Mode::Reject, 1.0, None).is_err());
+        let p = between(Some("2"), Some("8"));
+        assert!(validate(RuleKind::LengthBetween, ColumnKind::Text, &p, Mode::Reject, 1.0, None).is_ok());
+    }
+
+    #[test]
+    fn bounds_parse_like_postgres_output() {
+        assert_eq!(parse_bound("42").unwrap(), Num::I(42));
+        assert_eq!(parse_bound("-1.5").unwrap(), Num::F(-1.5));
+        assert_eq!(parse_bound("Infinity").unwrap(), Num::F(f64::INFINITY));
+        assert!(parse_bound("NaN").unwrap().is_nan());
+        assert!(parse_bound("abc").is_err());
+    }
+
+    #[test]
+    fn params_serialize_compactly() {
+        let p = between(Some("0"), None);
+        assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"min":"0"}"#);
+        let back: Params = serde_json::from_str(r#"{"min":"0","strict_max":true}"#).unwrap();
+        assert!(back.strict_max && back.max.is_none());
+    }
+
+    #[test]
+    fn default_names_read_well() {
+        assert_eq!(default_name("features", Some("age"), RuleKind::Between), "features_age_between");
+    }
+}

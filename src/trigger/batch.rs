@@ -1,0 +1,149 @@
+//! AFTER INSERT/UPDATE ... FOR EACH STATEMENT: one pass over the transition table in Rust.
+
+use super::eval::check_value;
+use super::{deform, finfo_v1, pending, record, trigger_data};
+use crate::catalog::cache::{ruleset_for, CompiledRule, RuleSet};
+use crate::catalog::qualified_name;
+use crate::error::raise;
+use crate::rules::{Mode, Tally};
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Datum};
+use pgrx::prelude::*;
+
+/// Rows between resets of the scan's memory context (detoasted values live there).
+const RESET_EVERY: u64 = 1024;
+
+finfo_v1!(pg_finfo_vigil_after_write);
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn vigil_after_write(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
+    let td = trigger_data(fcinfo, "vigil._after_write()");
+    let rel = (*td).tg_relation;
+    let set = ruleset_for((*rel).rd_id);
+    let newtable = (*td).tg_newtable;
+
+    let mut tallies = vec![Tally::default(); set.batch.len()];
+    let batch_rows = if newtable.is_null() || set.batch.is_empty() {
+        0
+    } else {
+        scan_transition_table(newtable, (*rel).rd_att, &set, &mut tallies)
+    };
+
+    let failing: Vec<(&CompiledRule, &Tally)> = set
+        .batch
+        .iter()
+        .zip(&tallies)
+        .map(|(&i, t)| (&set.rules[i], t))
+        .filter(|(r, t)| !t.passes(r.kind.counts_nulls(), r.mostly))
+        .collect();
+    if let Some((rule, tally)) = failing.iter().find(|(r, _)| r.mode == Mode::Reject) {
+        reject(rule, tally, (*rel).rd_id);
+    }
+
+    let subxid = pending::current_subxact();
+    let per_row_ids: Vec<i32> = set.per_row.iter().map(|&i| set.rules[i].id).collect();
+    let repaired = pending::take_tallies(subxid, &per_row_ids);
+    let mut violations: Vec<record::Violation<'_>> = failing
+        .iter()
+        .map(|(r, t)| record::Violation {
+            relid: r.relid,
+            rule_id: r.id,
+            name: &r.name,
+            column: &r.column,
+            batch_rows,
+            action: r.mode,
+            tally: t,
+        })
+        .collect();
+    violations.extend(repaired.iter().filter(|p| p.tally.unexpected > 0).map(|p| record::Violation {
+        relid: p.relid,
+        rule_id: p.rule_id,
+        name: &p.name,
+        column: &p.column,
+        batch_rows: p.tally.rows,
+        action: p.action,
+        tally: &p.tally,
+    }));
+    record::flush_quarantine(pending::take_rows(subxid));
+    record::record_violations(&violations);
+    Datum::from(0)
+}
+
+/// Reads the transition table through a read pointer of our own (other AFTER triggers share the
+/// tuplestore) and runs every batch rule on every row. Returns the number of rows.
+unsafe fn scan_transition_table(
+    store: *mut pg_sys::Tuplestorestate,
+    tupdesc: pg_sys::TupleDesc,
+    set: &RuleSet,
+    tallies: &mut [Tally],
+) -> u64 {
+    let reader = pg_sys::tuplestore_alloc_read_pointer(store, pg_sys::EXEC_FLAG_REWIND as i32);
+    pg_sys::tuplestore_select_read_pointer(store, reader);
+    pg_sys::tuplestore_rescan(store);
+    let slot = pg_sys::MakeSingleTupleTableSlot(tupdesc, &pg_sys::TTSOpsMinimalTuple);
+    let scan_cxt = pg_sys::AllocSetContextCreateInternal(
+        pg_sys::CurrentMemoryContext,
+        c"vigil transition scan".as_ptr(),
+        0,
+        8 * 1024,
+        8 * 1024 * 1024,
+    );
+    let caller_cxt = pg_sys::MemoryContextSwitchTo(scan_cxt);
+    let rules: Vec<&CompiledRule> = set.batch.iter().map(|&i| &set.rules[i]).collect();
+    let mut rows = 0u64;
+    while pg_sys::tuplestore_gettupleslot(store, true, false, slot) {
+        deform(slot, set.batch_natts);
+        let values = (*slot).tts_values;
+        let nulls = (*slot).tts_isnull;
+        for (rule, tally) in rules.iter().zip(tallies.iter_mut()) {
+            check_value(rule, *values.add(rule.attno), *nulls.add(rule.attno), set.utf8, tally);
+        }
+        rows += 1;
+        if rows % RESET_EVERY == 0 {
+            // The slot may own a tuple read back from disk into this context: release it first.
+            pg_sys::ExecClearTuple(slot);
+            pg_sys::MemoryContextReset(scan_cxt);
+        }
+    }
+    pg_sys::ExecClearTuple(slot);
+    pg_sys::MemoryContextSwitchTo(caller_cxt);
+    pg_sys::MemoryContextDelete(scan_cxt);
+    pg_sys::ExecDropSingleTupleTableSlot(slot);
+    pg_sys::tuplestore_select_read_pointer(store, 0);
+    rows
+}
+
+/// Fails the statement like a CHECK constraint does: SQLSTATE 23514, naming table, column,
+/// constraint and an offending value.
+fn reject(rule: &CompiledRule, tally: &Tally, relid: pg_sys::Oid) -> ! {
+    let table = qualified_name(relid);
+    let value = tally.samples.first().map(|v| v.to_string()).unwrap_or_else(|| "NULL".into());
+    let domain = tally.domain(rule.kind.counts_nulls());
+    let detail = if rule.mostly < 1.0 {
+        format!(
+            "Column \"{}\": {} of {} {}values violate it (first: {value}); mostly = {} allows at most {:.4}% to fail.",
+            rule.column,
+            tally.unexpected,
+            domain,
+            if rule.kind.counts_nulls() { "" } else { "non-NULL " },
+            rule.mostly,
+            (1.0 - rule.mostly) * 100.0,
+        )
+    } else {
+        format!(
+            "Column \"{}\" has value {value}; {} of {} rows in this statement violate it.",
+            rule.column, tally.unexpected, tally.rows
+        )
+    };
+    raise(
+        PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
+        format!(
+            "new row for relation {table} violates pg_vigil constraint \"{}\" ({} on column \"{}\")",
+            rule.name,
+            rule.kind.as_str(),
+            rule.column
+        ),
+        Some(detail),
+        Some("Fix the rows, or declare the constraint with on_violation => 'warn' or 'quarantine'.".into()),
+    )
+}

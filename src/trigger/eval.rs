@@ -1,0 +1,161 @@
+//! Datum-level rule evaluation: decodes a column value in place (no copy for pass-by-value and
+//! inline varlena values) and hands it to the core kernels. Shared by the statement trigger, the
+//! row trigger and vigil.validate.
+
+use crate::catalog::cache::CompiledRule;
+use crate::catalog::{output_text, Repr};
+use crate::rules::kernel::{char_length, trim_bpchar, IntSet, TextSet};
+use crate::rules::tally::float_sample;
+use crate::rules::{Position, Range, RuleKind, Tally};
+use pgrx::pg_sys::{self, Datum};
+use std::cmp::Ordering;
+
+/// A compiled rule body, specialised to the column's representation at compile time.
+pub enum Kernel {
+    NotNull,
+    IntRange(Range<i64>),
+    FloatRange(Range<f64>),
+    /// Bounds are numeric Datums in TopMemoryContext; values compare exactly with numeric_cmp.
+    NumericRange(Range<Datum>),
+    IntSet { set: IntSet, negate: bool },
+    TextSet { set: TextSet, negate: bool },
+    Regex { re: regex::bytes::Regex, negate: bool },
+    Length(Range<i64>),
+    Finite,
+}
+
+#[inline(always)]
+unsafe fn as_i64(repr: Repr, d: Datum) -> i64 {
+    match repr {
+        Repr::Int2 => d.value() as i16 as i64,
+        Repr::Int4 | Repr::Date => d.value() as i32 as i64,
+        _ => d.value() as i64,
+    }
+}
+
+#[inline(always)]
+unsafe fn as_f64(repr: Repr, d: Datum) -> f64 {
+    match repr {
+        Repr::Float4 => f32::from_bits(d.value() as u32) as f64,
+        _ => f64::from_bits(d.value() as u64),
+    }
+}
+
+/// The bytes of a text-like value. Compressed or external values are detoasted into the current
+/// memory context, which the caller resets between batches of rows.
+#[inline(always)]
+unsafe fn as_bytes<'a>(repr: Repr, d: Datum) -> &'a [u8] {
+    let v = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
+    let bytes = pgrx::varlena::varlena_to_byte_slice(v);
+    if repr == Repr::BpChar { trim_bpchar(bytes) } else { bytes }
+}
+
+/// The top four bits of a numeric's header: both sign bits set (0xC000) mark the special values,
+/// 0xC000 exactly is NaN, 0xD000 and 0xF000 are the infinities (PostgreSQL's NUMERIC_* macros).
+#[inline(always)]
+unsafe fn numeric_sign_bits(d: Datum) -> u16 {
+    let v = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
+    let data = pgrx::varlena::vardata_any(v) as *const u8;
+    u16::from_ne_bytes([*data, *data.add(1)]) & 0xF000
+}
+
+#[inline(always)]
+unsafe fn numeric_cmp(a: Datum, b: Datum) -> Ordering {
+    let r = pgrx::fcinfo::direct_function_call_as_datum(pg_sys::numeric_cmp, &[Some(a), Some(b)]);
+    (r.map_or(0, |d| d.value() as i32)).cmp(&0)
+}
+
+impl Kernel {
+    /// Where a non-NULL value lies for range kernels (used to clamp); Inside for the others.
+    #[inline(always)]
+    pub unsafe fn locate(&self, repr: Repr, d: Datum) -> Position {
+        match self {
+            Kernel::IntRange(r) => {
+                let v = as_i64(repr, d);
+                r.locate_by(|b| Some(v.cmp(b)))
+            }
+            Kernel::FloatRange(r) => {
+                let v = as_f64(repr, d);
+                r.locate_by(|b| v.partial_cmp(b))
+            }
+            Kernel::NumericRange(r) => {
+                if numeric_sign_bits(d) == 0xC000 {
+                    return Position::Unordered;
+                }
+                r.locate_by(|b| Some(numeric_cmp(d, *b)))
+            }
+            _ => {
+                if self.passes(repr, d, true) { Position::Inside } else { Position::Unordered }
+            }
+        }
+    }
+
+    /// Whether a non-NULL value passes the rule.
+    #[inline(always)]
+    pub unsafe fn passes(&self, repr: Repr, d: Datum, utf8: bool) -> bool {
+        match self {
+            Kernel::NotNull => true,
+            Kernel::IntRange(r) => r.admits(&as_i64(repr, d)),
+            Kernel::FloatRange(r) => r.admits(&as_f64(repr, d)),
+            Kernel::NumericRange(_) => self.locate(repr, d) == Position::Inside,
+            Kernel::IntSet { set, negate } => set.contains(as_i64(repr, d)) != *negate,
+            Kernel::TextSet { set, negate } => set.contains(as_bytes(repr, d)) != *negate,
+            Kernel::Regex { re, negate } => re.is_match(as_bytes(repr, d)) != *negate,
+            Kernel::Length(r) => r.admits(&char_length(as_bytes(repr, d), utf8)),
+            Kernel::Finite => match repr {
+                Repr::Numeric => numeric_sign_bits(d) & 0xC000 != 0xC000,
+                _ => as_f64(repr, d).is_finite(),
+            },
+        }
+    }
+
+    /// The Datum a clamped value takes, or None when it cannot be clamped (NaN).
+    pub unsafe fn clamp(&self, repr: Repr, d: Datum) -> Option<Datum> {
+        let pos = self.locate(repr, d);
+        match self {
+            Kernel::IntRange(r) => r.clamp_target(pos).map(|&b| match repr {
+                Repr::Int2 => Datum::from(b as i16),
+                Repr::Int4 | Repr::Date => Datum::from(b as i32),
+                _ => Datum::from(b),
+            }),
+            Kernel::FloatRange(r) => r.clamp_target(pos).map(|&b| match repr {
+                Repr::Float4 => Datum::from((b as f32).to_bits()),
+                _ => Datum::from(b.to_bits()),
+            }),
+            Kernel::NumericRange(r) => r.clamp_target(pos).copied(),
+            _ => None,
+        }
+    }
+}
+
+/// Renders an offending value for the jsonb sample (text is cut at 200 characters).
+pub unsafe fn sample(rule: &CompiledRule, d: Datum, isnull: bool) -> serde_json::Value {
+    if isnull {
+        return serde_json::Value::Null;
+    }
+    match rule.repr {
+        Repr::Int2 | Repr::Int4 | Repr::Int8 => serde_json::Value::from(as_i64(rule.repr, d)),
+        Repr::Float4 | Repr::Float8 => float_sample(as_f64(rule.repr, d)),
+        Repr::Text | Repr::BpChar => {
+            let s = String::from_utf8_lossy(as_bytes(rule.repr, d));
+            serde_json::Value::String(s.chars().take(200).collect())
+        }
+        _ => serde_json::Value::String(output_text(rule.typid, d)),
+    }
+}
+
+/// Checks one column value against one rule and counts it. Returns true when it violates.
+#[inline(always)]
+pub unsafe fn check_value(rule: &CompiledRule, d: Datum, isnull: bool, utf8: bool, tally: &mut Tally) -> bool {
+    tally.rows += 1;
+    let violates = if isnull {
+        tally.nulls += 1;
+        rule.kind == RuleKind::NotNull
+    } else {
+        !rule.kernel.passes(rule.repr, d, utf8)
+    };
+    if violates {
+        tally.unexpected(|| sample(rule, d, isnull));
+    }
+    violates
+}

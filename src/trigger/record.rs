@@ -1,0 +1,80 @@
+//! Writes violation records and quarantined rows: one SQL statement per batch (never per row),
+//! run as the extension's owner so users need no rights on vigil.* tables.
+
+use crate::catalog::as_extension_owner;
+use crate::error::raise;
+use crate::rules::{Mode, Tally};
+use pgrx::pg_sys::{errcodes::PgSqlErrorCode, Oid};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+pub struct Violation<'a> {
+    pub relid: Oid,
+    pub rule_id: i32,
+    pub name: &'a str,
+    pub column: &'a str,
+    pub batch_rows: u64,
+    pub action: Mode,
+    pub tally: &'a Tally,
+}
+
+pub fn record_violations(violations: &[Violation<'_>]) {
+    if violations.is_empty() {
+        return;
+    }
+    let rows: Vec<serde_json::Value> = violations
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "relid": v.relid.to_u32(),
+                "constraint_id": v.rule_id,
+                "constraint_name": v.name,
+                "column_name": v.column,
+                "batch_rows": v.batch_rows,
+                "unexpected_count": v.tally.unexpected,
+                "action": v.action.as_str(),
+                "sample": v.tally.samples,
+            })
+        })
+        .collect();
+    run_as_owner(
+        "INSERT INTO vigil.violation_log
+                (relid, constraint_id, constraint_name, column_name, batch_rows, unexpected_count, action, sample)
+         SELECT relid, constraint_id, constraint_name, column_name, batch_rows, unexpected_count, action, sample
+           FROM pg_catalog.jsonb_to_recordset($1) AS r(relid oid, constraint_id integer, constraint_name text,
+                column_name text, batch_rows bigint, unexpected_count bigint, action text, sample jsonb)",
+        JsonB(serde_json::Value::Array(rows)),
+    );
+}
+
+/// Writes queued quarantined rows (JSON objects built by the row trigger).
+pub fn flush_quarantine(rows: Vec<String>) {
+    if rows.is_empty() {
+        return;
+    }
+    let mut json = String::with_capacity(rows.iter().map(|r| r.len() + 1).sum::<usize>() + 2);
+    json.push('[');
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(r);
+    }
+    json.push(']');
+    run_as_owner(
+        "INSERT INTO vigil.quarantine (relid, constraint_names, row_data)
+         SELECT (e->>'relid')::oid::pg_catalog.regclass,
+                ARRAY(SELECT pg_catalog.jsonb_array_elements_text(e->'names')),
+                e->'row'
+           FROM pg_catalog.jsonb_array_elements($1::pg_catalog.jsonb) AS e",
+        json,
+    );
+}
+
+fn run_as_owner<T: IntoDatum>(sql: &str, arg: T) {
+    as_extension_owner(|| {
+        Spi::run_with_args(sql, &[arg.into()]).unwrap_or_else(|e| {
+            raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil could not record: {e}"), None, None)
+        })
+    })
+}
