@@ -10,7 +10,7 @@ REGRESS_PORT ?= 55401
 DEMO_PORT   ?= 55402
 BENCH_PORT  ?= 55403
 PG_REGRESS  := $(shell $(PG_CONFIG) --pkglibdir 2>/dev/null)/pgxs/src/test/regress/pg_regress
-REGRESS_TESTS := $(basename $(notdir $(wildcard tests/sql/*.sql)))
+REGRESS_TESTS := $(sort $(basename $(notdir $(wildcard tests/sql/*.sql))))
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: setup build install test test-core test-pg test-regress demo bench clean
@@ -37,6 +37,7 @@ test-pg: setup
 ## Tier 3: SQL regression suites (tests/sql, tests/expected) against a throwaway cluster.
 test-regress: install
 	$(CLUSTER) start $(TMP)/regress $(REGRESS_PORT)
+	psql -h $(TMP)/regress -p $(REGRESS_PORT) -U postgres -qc "CREATE DATABASE vigil_regress" postgres
 	rm -rf tests/results; \
 	$(PG_REGRESS) --use-existing --host=$(TMP)/regress --port=$(REGRESS_PORT) --user=postgres \
 	  --inputdir=tests --outputdir=tests --dbname=vigil_regress $(REGRESS_TESTS); \
