@@ -1,0 +1,71 @@
+-- vigil.validate(tbl): one row per constraint over the table's current rows (GE semantics).
+
+-- 10 rows: 6 in range, 2 out of range, 2 NULL. Rules are declared after loading the data.
+CREATE TABLE v_t (id int, x int, s text);
+INSERT INTO v_t VALUES (1, 1, 'a'), (2, 2, 'b'), (3, 3, 'c'), (4, 4, 'd'), (5, 5, 'e'),
+                       (6, 6, 'f'), (7, 50, 'g'), (8, 60, 'h'), (9, NULL, 'i'), (10, NULL, 'j');
+SELECT vigil.expect_between('v_t', 'x', 0, 10);
+SELECT vigil.expect_not_null('v_t', 'x');
+SELECT vigil.expect_between('v_t', 'x', 0, 10, mostly => 0.75, name => 'x_mostly_75');
+SELECT vigil.expect_between('v_t', 'x', 0, 10, mostly => 0.8, name => 'x_mostly_80');
+SELECT vigil.expect_in_set('v_t', 's', ARRAY['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']);
+
+-- between: unexpected_percent = 2 / 8 non-NULL = 25; not_null: 2 / 10 = 20.
+SELECT constraint_name, column_name, kind, element_count, missing_count, unexpected_count,
+       unexpected_percent, success, partial_unexpected_list
+  FROM vigil.validate('v_t') ORDER BY constraint_name;
+
+-- validate reads the table as it is now: fix one row, the counts follow.
+UPDATE v_t SET x = 7 WHERE id = 7;
+SELECT constraint_name, unexpected_count, unexpected_percent, success
+  FROM vigil.validate('v_t') WHERE kind = 'between' ORDER BY constraint_name;
+
+-- An empty table: unexpected_percent NULL and success true.
+CREATE TABLE v_empty (x int);
+SELECT vigil.expect_between('v_empty', 'x', 0, 1);
+SELECT vigil.expect_not_null('v_empty', 'x');
+SELECT constraint_name, element_count, missing_count, unexpected_count, unexpected_percent, success,
+       partial_unexpected_list
+  FROM vigil.validate('v_empty') ORDER BY constraint_name;
+-- A column of only NULLs (loaded under warn rules): between has nothing to judge
+-- (NULL percent, success true); not_null fails at 100%.
+CREATE TABLE v_nulls (x int);
+SELECT vigil.expect_between('v_nulls', 'x', 0, 1, on_violation => 'warn');
+SELECT vigil.expect_not_null('v_nulls', 'x', on_violation => 'warn');
+INSERT INTO v_nulls VALUES (NULL), (NULL);
+SELECT constraint_name, element_count, missing_count, unexpected_count, unexpected_percent, success
+  FROM vigil.validate('v_nulls') ORDER BY constraint_name;
+
+-- partial_unexpected_list holds at most 20 values; counts are complete.
+CREATE TABLE v_big (x int);
+INSERT INTO v_big SELECT g FROM generate_series(1, 1000) g;
+SELECT vigil.expect_between('v_big', 'x', 1, 900);
+SELECT vigil.expect_between('v_big', 'x', 1, 995, mostly => 0.99, name => 'v_big_mostly');
+SELECT constraint_name, element_count, unexpected_count, unexpected_percent, success,
+       jsonb_array_length(partial_unexpected_list) AS listed,
+       (SELECT bool_and((v #>> '{}')::int > 900) FROM jsonb_array_elements(partial_unexpected_list) v) AS listed_are_bad
+  FROM vigil.validate('v_big') ORDER BY constraint_name;
+
+-- Text kinds, and a renamed column is validated under its new name.
+CREATE TABLE v_txt (code text, f float8);
+INSERT INTO v_txt VALUES ('AB1', 1), ('ab2', 'NaN'), ('CD33', 'Infinity'), (NULL, NULL);
+SELECT vigil.expect_match('v_txt', 'code', '^[A-Z]{2}\d$');
+SELECT vigil.expect_length_between('v_txt', 'code', 3, 3);
+SELECT vigil.expect_finite('v_txt', 'f');
+ALTER TABLE v_txt RENAME COLUMN code TO product_code;
+SELECT constraint_name, column_name, kind, element_count, missing_count, unexpected_count,
+       round(unexpected_percent::numeric, 2) AS unexpected_percent, success, partial_unexpected_list
+  FROM vigil.validate('v_txt') ORDER BY constraint_name;
+
+-- A partitioned table is validated across all its partitions.
+CREATE TABLE v_p (k int, v int) PARTITION BY RANGE (k);
+CREATE TABLE v_p1 PARTITION OF v_p FOR VALUES FROM (0) TO (10);
+CREATE TABLE v_p2 PARTITION OF v_p FOR VALUES FROM (10) TO (20);
+INSERT INTO v_p VALUES (1, 1), (2, 100), (11, 1), (12, 200);
+SELECT vigil.expect_between('v_p', 'v', 0, 10, on_violation => 'warn');
+SELECT element_count, unexpected_count, unexpected_percent, success, partial_unexpected_list
+  FROM vigil.validate('v_p');
+
+-- A table without constraints returns no rows.
+CREATE TABLE v_none (x int);
+SELECT count(*) FROM vigil.validate('v_none');
