@@ -3,16 +3,16 @@
 
 -- Write path (C functions in the extension library).
 CREATE FUNCTION vigil._after_write() RETURNS trigger
-    LANGUAGE c AS 'MODULE_PATHNAME', 'vigil_after_write';
+    LANGUAGE c SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vigil_after_write';
 CREATE FUNCTION vigil._before_row() RETURNS trigger
-    LANGUAGE c AS 'MODULE_PATHNAME', 'vigil_before_row';
+    LANGUAGE c SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vigil_before_row';
 
 CREATE FUNCTION vigil.expect_not_null(
     tbl regclass, col text,
     on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare(tbl, col, 'not_null', on_violation, mostly, name,
-                            NULL, NULL, false, false, NULL, NULL) $$;
+                            NULL, NULL, false, false, NULL, NULL, NULL) $$;
 
 CREATE FUNCTION vigil.expect_between(
     tbl regclass, col text, min anycompatible, max anycompatible,
@@ -20,49 +20,50 @@ CREATE FUNCTION vigil.expect_between(
     on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare(tbl, col, 'between', on_violation, mostly, name,
-                            min::text, max::text, strict_min, strict_max, NULL, NULL) $$;
+                            min::text, max::text, strict_min, strict_max, NULL, NULL,
+                            pg_typeof(min)) $$;
 
 CREATE FUNCTION vigil.expect_in_set(
     tbl regclass, col text, value_set anyarray,
     on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare(tbl, col, 'in_set', on_violation, mostly, name,
-                            NULL, NULL, false, false, value_set::text[], NULL) $$;
+                            NULL, NULL, false, false, value_set::text[], NULL, NULL) $$;
 
 CREATE FUNCTION vigil.expect_not_in_set(
     tbl regclass, col text, value_set anyarray,
     on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare(tbl, col, 'not_in_set', on_violation, mostly, name,
-                            NULL, NULL, false, false, value_set::text[], NULL) $$;
+                            NULL, NULL, false, false, value_set::text[], NULL, NULL) $$;
 
 CREATE FUNCTION vigil.expect_match(
     tbl regclass, col text, pattern text,
     on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare(tbl, col, 'match', on_violation, mostly, name,
-                            NULL, NULL, false, false, NULL, pattern) $$;
+                            NULL, NULL, false, false, NULL, pattern, NULL) $$;
 
 CREATE FUNCTION vigil.expect_not_match(
     tbl regclass, col text, pattern text,
     on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare(tbl, col, 'not_match', on_violation, mostly, name,
-                            NULL, NULL, false, false, NULL, pattern) $$;
+                            NULL, NULL, false, false, NULL, pattern, NULL) $$;
 
 CREATE FUNCTION vigil.expect_length_between(
     tbl regclass, col text, min integer, max integer,
     on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare(tbl, col, 'length_between', on_violation, mostly, name,
-                            min::text, max::text, false, false, NULL, NULL) $$;
+                            min::text, max::text, false, false, NULL, NULL, NULL) $$;
 
 CREATE FUNCTION vigil.expect_finite(
     tbl regclass, col text,
     on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare(tbl, col, 'finite', on_violation, mostly, name,
-                            NULL, NULL, false, false, NULL, NULL) $$;
+                            NULL, NULL, false, false, NULL, NULL, NULL) $$;
 
 CREATE FUNCTION vigil.drop_constraint(tbl regclass, name text, if_exists boolean DEFAULT false)
 RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp

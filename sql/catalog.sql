@@ -41,7 +41,10 @@ CREATE TABLE vigil.quarantine (
     constraint_names text[] NOT NULL,
     row_data         jsonb NOT NULL,
     captured_at      timestamptz NOT NULL DEFAULT now(),
-    txid             bigint NOT NULL DEFAULT txid_current()
+    txid             bigint NOT NULL DEFAULT txid_current(),
+    -- 'insert', or 'update': then the table kept old_row_data and row_data is the refused version.
+    operation        text NOT NULL DEFAULT 'insert' CHECK (operation IN ('insert', 'update')),
+    old_row_data     jsonb
 );
 CREATE INDEX quarantine_relid_idx ON vigil.quarantine (relid);
 ALTER TABLE vigil.quarantine ENABLE ROW LEVEL SECURITY;

@@ -76,16 +76,55 @@ fn column(relid: Oid, name: &str) -> Column {
     }
 }
 
-/// Date and timestamp bounds are parsed by the column type's own input function, once.
-fn internal_bound(text: &Option<String>, col: &Column, repr: Repr) -> Option<i64> {
+/// A date or timestamp bound as a number the core can order: microseconds for timestamp
+/// columns, (fractional) days for date columns, so that a bound at noon rounds inwards to a whole
+/// date as PostgreSQL's own date-vs-timestamp comparison would have it.
+fn datetime_bound(text: &Option<String>, col: &Column, repr: Repr) -> Option<Num> {
+    const USECS_PER_DAY: i64 = 86_400_000_000;
     text.as_deref().map(|t| {
         let base = unsafe { pg_sys::getBaseType(col.typid) };
-        let d = catalog::parse_with_type(t, base, -1);
+        let parse_as = if repr == Repr::Date { pg_sys::TIMESTAMPOID } else { base };
+        let usecs = catalog::parse_with_type(t, parse_as, -1).value() as i64;
         match repr {
-            Repr::Date => d.value() as i32 as i64,
-            _ => d.value() as i64,
+            Repr::Date => match usecs {
+                i64::MAX => Num::I(i32::MAX as i64), // 'infinity'
+                i64::MIN => Num::I(i32::MIN as i64),
+                u if u % USECS_PER_DAY == 0 => Num::I(u / USECS_PER_DAY),
+                u => Num::F(u as f64 / USECS_PER_DAY as f64),
+            },
+            _ => Num::I(usecs),
         }
     })
+}
+
+/// Bounds must be of the column's own kind: numbers for numeric columns, dates or timestamps for
+/// date/time columns (text is parsed by the column's type).
+fn check_bound_type(bound_type: Option<Oid>, repr: Repr, subject: &str, col_name: &str, col: &Column) {
+    let Some(bound_type) = bound_type else { return };
+    let mut category: std::ffi::c_char = 0;
+    let mut preferred = false;
+    unsafe { pg_sys::get_type_category_preferred(bound_type, &mut category, &mut preferred) };
+    let category = category as u8;
+    let fits = category == b'S' || category == b'X' // text and unknown literals are parsed
+        || match repr {
+            Repr::Date | Repr::Timestamp => category == b'D',
+            _ => category == b'N',
+        };
+    if !fits {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!(
+                "cannot declare {subject}: bounds of type {} do not fit column \"{col_name}\" of type {}",
+                type_name(bound_type),
+                type_name(col.typid)
+            ),
+            None,
+            Some(match repr {
+                Repr::Date | Repr::Timestamp => "Pass dates or timestamps, e.g. '2024-01-01'::date.".into(),
+                _ => "Pass numbers of the column's type or double precision.".into(),
+            }),
+        );
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -104,6 +143,7 @@ fn declare(
     strict_max: Option<bool>,
     value_set: Option<Vec<Option<String>>>,
     pattern: Option<&str>,
+    bound_type: Option<Oid>,
 ) -> String {
     let relid = required(tbl, "tbl");
     let col_name = required(col, "col");
@@ -147,11 +187,13 @@ fn declare(
     }
     let mut parsed = None;
     if kind == RuleKind::Between {
+        check_bound_type(bound_type, repr, &subject, col_name, &col);
         match repr {
             Repr::Date | Repr::Timestamp => {
-                params.min_internal = internal_bound(&params.min, &col, repr);
-                params.max_internal = internal_bound(&params.max, &col, repr);
-                parsed = Some((params.min_internal.map(Num::I), params.max_internal.map(Num::I)));
+                let bounds = (datetime_bound(&params.min, &col, repr), datetime_bound(&params.max, &col, repr));
+                let range = rules::Range { min: bounds.0, max: bounds.1, strict_min: params.strict_min, strict_max: params.strict_max };
+                (params.min_internal, params.max_internal) = rules::inclusive_int_bounds(&range);
+                parsed = Some(bounds);
             }
             Repr::Numeric => {
                 // Refuse what numeric_in refuses, with its own message.

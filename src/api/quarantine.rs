@@ -1,9 +1,10 @@
 //! vigil.release_quarantine: puts quarantined rows back into their table. The rows are inserted
 //! as the caller (so the table's privileges, policies and all its rules apply again); rows that
-//! still break a quarantine rule are captured again, the others are released.
+//! still break a quarantine rule are captured again, the others are released. Quarantined updates
+//! are left for a person: the table kept the old version, and only they know which one is right.
 
 use crate::catalog::{as_extension_owner, qualified_name, require_privilege};
-use crate::error::raise;
+use crate::error::{notice, raise};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 
@@ -24,6 +25,7 @@ fn release_quarantine(tbl: Oid, ids: Option<Vec<i64>>) -> i64 {
                 .update(
                     "SELECT quarantine_id FROM vigil.quarantine
                       WHERE relid = $1 AND ($2::bigint[] IS NULL OR quarantine_id = ANY ($2))
+                        AND operation = 'insert'
                       ORDER BY quarantine_id FOR UPDATE",
                     None,
                     &[tbl.into(), ids.clone().into()],
@@ -33,6 +35,20 @@ fn release_quarantine(tbl: Oid, ids: Option<Vec<i64>>) -> i64 {
         })
     })
     .unwrap_or_else(|e| fail(e));
+    let updates = as_extension_owner(|| {
+        Spi::get_one_with_args::<i64>(
+            "SELECT count(*) FROM vigil.quarantine
+              WHERE relid = $1 AND ($2::bigint[] IS NULL OR quarantine_id = ANY ($2)) AND operation = 'update'",
+            &[tbl.into(), ids.clone().into()],
+        )
+    })
+    .unwrap_or_else(|e| fail(e))
+    .unwrap_or(0);
+    if updates > 0 {
+        notice(format!(
+            "{updates} quarantined updates of {table} were not released: the table kept their old version (old_row_data); apply row_data by hand where it is right"
+        ));
+    }
     if chosen.is_empty() {
         return 0;
     }

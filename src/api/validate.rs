@@ -4,7 +4,7 @@
 use crate::catalog::{cache::ruleset_for, qualified_name, require_privilege};
 use crate::error::raise;
 use crate::rules::Tally;
-use crate::trigger::eval::check_value;
+use crate::trigger::eval::BatchPlan;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -46,7 +46,9 @@ fn validate(tbl: Oid) -> TableIterator<'static, (
         if portal.is_null() {
             raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "cannot open a cursor over the table", None, None);
         }
-        let mut columns: Option<Vec<usize>> = None;
+        let rules: Vec<_> = set.rules.iter().collect();
+        let mut plan: Option<BatchPlan> = None;
+        let mut rows = 0u64;
         let mut values: Vec<pg_sys::Datum> = Vec::new();
         let mut nulls: Vec<bool> = Vec::new();
         loop {
@@ -57,21 +59,21 @@ fn validate(tbl: Oid) -> TableIterator<'static, (
             }
             let tupdesc = (*table).tupdesc;
             let natts = (*tupdesc).natts as usize;
-            let columns = columns.get_or_insert_with(|| {
-                set.rules.iter().map(|r| column_index(tupdesc, &r.column)).collect()
-            });
+            let plan = plan.get_or_insert_with(|| BatchPlan::new(&rules, set.utf8, |r| column_index(tupdesc, &r.column)));
             values.resize(natts, pg_sys::Datum::from(0));
             nulls.resize(natts, true);
             for i in 0..pg_sys::SPI_processed as usize {
                 let tuple = *(*table).vals.add(i);
                 pg_sys::heap_deform_tuple(tuple, tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
-                for ((rule, &col), tally) in set.rules.iter().zip(columns.iter()).zip(tallies.iter_mut()) {
-                    check_value(rule, values[col], nulls[col], set.utf8, tally);
-                }
+                plan.row(&rules, values.as_ptr(), nulls.as_ptr(), &mut tallies);
+                rows += 1;
             }
             pg_sys::SPI_freetuptable(table);
         }
         pg_sys::SPI_cursor_close(portal);
+        if let Some(plan) = &plan {
+            plan.finish(rows, &mut tallies);
+        }
     });
 
     let rows: Vec<_> = set

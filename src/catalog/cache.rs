@@ -39,8 +39,6 @@ pub struct RuleSet {
     pub batch: Vec<usize>,
     /// Rules that act on each row before it is stored (quarantine, clamp, set_null).
     pub per_row: Vec<usize>,
-    /// Attributes to deform for the batch rules (highest needed attno, 1-based).
-    pub batch_natts: i32,
     pub utf8: bool,
 }
 
@@ -144,7 +142,7 @@ fn load(relid: Oid) -> (Vec<Oid>, Vec<Row>) {
 fn compile(relid: Oid) -> RuleSet {
     let (lineage, rows) = load(relid);
     let utf8 = super::database_is_utf8();
-    let mut set = RuleSet { relid, lineage, rules: Vec::new(), batch: Vec::new(), per_row: Vec::new(), batch_natts: 0, utf8 };
+    let mut set = RuleSet { relid, lineage, rules: Vec::new(), batch: Vec::new(), per_row: Vec::new(), utf8 };
     for row in rows {
         let rule = compile_rule(row);
         let i = set.rules.len();
@@ -158,7 +156,6 @@ fn compile(relid: Oid) -> RuleSet {
             }
         } else {
             set.batch.push(i);
-            set.batch_natts = set.batch_natts.max(rule.attno as i32 + 1);
         }
         set.rules.push(rule);
     }
@@ -210,13 +207,14 @@ fn build_kernel(row: &Row, kind: RuleKind, repr: Repr, params: &Params) -> Kerne
         RuleKind::NotNull => Kernel::NotNull,
         RuleKind::Finite => Kernel::Finite,
         RuleKind::Between => match repr {
-            Repr::Int2 | Repr::Int4 | Repr::Int8 => Kernel::IntRange(numeric_bounds(row, params).to_int_range()),
-            Repr::Float4 | Repr::Float8 => Kernel::FloatRange(numeric_bounds(row, params).to_float_range()),
-            Repr::Date | Repr::Timestamp => Kernel::IntRange(Range {
+            Repr::Int2 | Repr::Int4 | Repr::Int8 => Kernel::int_range(numeric_bounds(row, params).to_int_range()),
+            Repr::Float4 | Repr::Float8 => Kernel::float_range(numeric_bounds(row, params).to_float_range()),
+            // Stored as inclusive ends at declaration (see rules::inclusive_int_bounds).
+            Repr::Date | Repr::Timestamp => Kernel::int_range(Range {
                 min: params.min_internal,
                 max: params.max_internal,
-                strict_min: params.strict_min,
-                strict_max: params.strict_max,
+                strict_min: false,
+                strict_max: false,
             }),
             Repr::Numeric => {
                 // Bounds live as long as the backend; a few bytes per recompile.

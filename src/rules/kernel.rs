@@ -2,7 +2,7 @@
 
 use super::RuleError;
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 use std::fmt;
 
 /// A numeric bound as declared: integers stay exact, everything else is a double.
@@ -150,6 +150,46 @@ impl Range<Num> {
     }
 }
 
+/// The hot-path form of a [`Range`]: open ends become the type's extremes, so admitting a value
+/// is two comparisons with no Option to inspect. Unordered values (NaN) fail both comparisons.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval<T> {
+    lo: T,
+    hi: T,
+    lo_strict: bool,
+    hi_strict: bool,
+}
+
+impl<T: PartialOrd + Copy> Interval<T> {
+    pub fn new(range: &Range<T>, lowest: T, highest: T) -> Self {
+        Interval {
+            lo: range.min.unwrap_or(lowest),
+            hi: range.max.unwrap_or(highest),
+            lo_strict: range.min.is_some() && range.strict_min,
+            hi_strict: range.max.is_some() && range.strict_max,
+        }
+    }
+
+    #[inline(always)]
+    pub fn admits(&self, v: T) -> bool {
+        let above = if self.lo_strict { v > self.lo } else { v >= self.lo };
+        let below = if self.hi_strict { v < self.hi } else { v <= self.hi };
+        above & below
+    }
+}
+
+impl Interval<f64> {
+    pub fn of_floats(range: &Range<f64>) -> Self {
+        Interval::new(range, f64::NEG_INFINITY, f64::INFINITY)
+    }
+}
+
+impl Interval<i64> {
+    pub fn of_ints(range: &Range<i64>) -> Self {
+        Interval::new(range, i64::MIN, i64::MAX)
+    }
+}
+
 fn saturate(f: f64) -> i64 {
     // `as` saturates at the i64 limits, which keeps infinite bounds meaning "unbounded".
     f as i64
@@ -157,7 +197,7 @@ fn saturate(f: f64) -> i64 {
 
 /// Membership in a set of integers (in_set / not_in_set on integer columns).
 #[derive(Debug, Clone)]
-pub struct IntSet(HashSet<i64>);
+pub struct IntSet(FxHashSet<i64>);
 
 impl IntSet {
     pub fn new(values: impl IntoIterator<Item = i64>) -> Self {
@@ -170,16 +210,32 @@ impl IntSet {
 }
 
 /// Membership in a set of strings, compared as bytes so the hot path needs no UTF-8 check.
+/// Category sets are usually small: up to `LINEAR_MAX` values a scan beats hashing.
 #[derive(Debug, Clone)]
-pub struct TextSet(HashSet<Box<[u8]>>);
+pub enum TextSet {
+    Few(Vec<Box<[u8]>>),
+    Many(FxHashSet<Box<[u8]>>),
+}
+
+const LINEAR_MAX: usize = 8;
 
 impl TextSet {
     pub fn new<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> Self {
-        TextSet(values.into_iter().map(|s| s.as_ref().as_bytes().into()).collect())
+        let mut all: Vec<Box<[u8]>> = values.into_iter().map(|s| s.as_ref().as_bytes().into()).collect();
+        all.sort();
+        all.dedup();
+        if all.len() <= LINEAR_MAX {
+            TextSet::Few(all)
+        } else {
+            TextSet::Many(all.into_iter().collect())
+        }
     }
     #[inline]
     pub fn contains(&self, v: &[u8]) -> bool {
-        self.0.contains(v)
+        match self {
+            TextSet::Few(values) => values.iter().any(|x| **x == *v),
+            TextSet::Many(set) => set.contains(v),
+        }
     }
 }
 
@@ -261,9 +317,33 @@ mod tests {
     }
 
     #[test]
+    fn intervals_agree_with_ranges() {
+        let cases = [
+            range(Some(Num::I(0)), Some(Num::F(1.5)), false, false),
+            range(Some(Num::I(0)), Some(Num::F(1.5)), true, true),
+            range(None, Some(Num::I(3)), false, true),
+            range(Some(Num::F(-2.5)), None, true, false),
+        ];
+        let values = [f64::NEG_INFINITY, -3.0, -2.5, 0.0, 0.5, 1.5, 3.0, 7.0, f64::INFINITY, f64::NAN];
+        for case in &cases {
+            let (r, fast) = (case.to_float_range(), Interval::of_floats(&case.to_float_range()));
+            for v in values {
+                assert_eq!(r.admits(&v), fast.admits(v), "{case:?} at {v}");
+            }
+            let (ri, fasti) = (case.to_int_range(), Interval::of_ints(&case.to_int_range()));
+            for v in [i64::MIN, -3, -2, 0, 1, 2, 3, 4, i64::MAX] {
+                assert_eq!(ri.admits(&v), fasti.admits(v), "{case:?} at {v}");
+            }
+        }
+    }
+
+    #[test]
     fn sets_and_lengths() {
         let s = TextSet::new(["cat", "dog"]);
         assert!(s.contains(b"cat") && !s.contains(b"cow") && !s.contains(b"Cat"));
+        let many = TextSet::new((0..100).map(|i| format!("v{i}")));
+        assert!(matches!(many, TextSet::Many(_)));
+        assert!(many.contains(b"v42") && !many.contains(b"v100"));
         let i = IntSet::new([1, 2, 3]);
         assert!(i.contains(2) && !i.contains(4));
         assert_eq!(char_length("héllo".as_bytes(), true), 5);

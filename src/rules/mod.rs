@@ -7,7 +7,7 @@ pub mod tally;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-pub use kernel::{Num, Position, Range};
+pub use kernel::{Interval, Num, Position, Range};
 pub use tally::Tally;
 
 /// The column types a rule can be declared on, as the catalog layer classifies them.
@@ -158,8 +158,8 @@ pub struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pattern: Option<String>,
     /// Date and timestamp bounds as the database stores them (days or microseconds since
-    /// 2000-01-01), parsed once at declaration so that later DateStyle or TimeZone settings
-    /// cannot change what a rule means.
+    /// 2000-01-01), as inclusive ends, parsed once at declaration so that later DateStyle or
+    /// TimeZone settings cannot change what a rule means.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_internal: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -255,7 +255,22 @@ pub fn validate(
                     params.max.as_deref().map(parse_bound).transpose()?,
                 ),
             };
-            check_bound_order(min, max, params.strict_min || params.strict_max)
+            let labels = (params.min.as_deref(), params.max.as_deref());
+            check_bound_order(min, max, params.strict_min || params.strict_max, labels)?;
+            if matches!(col, ColumnKind::Int | ColumnKind::Date) {
+                let range = Range { min, max, strict_min: params.strict_min, strict_max: params.strict_max };
+                if let (Some(lo), Some(hi)) = inclusive_int_bounds(&range) {
+                    if lo > hi {
+                        return Err(RuleError::InvalidParameter(format!(
+                            "no {} value lies between {} and {}: the rule could never pass",
+                            if col == ColumnKind::Int { "integer" } else { "date" },
+                            labels.0.unwrap_or_default(),
+                            labels.1.unwrap_or_default()
+                        )));
+                    }
+                }
+            }
+            Ok(())
         }
         RuleKind::LengthBetween => {
             let min = params.min.as_deref().map(parse_bound).transpose()?;
@@ -267,13 +282,18 @@ pub fn validate(
                     ));
                 }
             }
-            check_bound_order(min, max, false)
+            check_bound_order(min, max, false, (params.min.as_deref(), params.max.as_deref()))
         }
         RuleKind::InSet | RuleKind::NotInSet => {
             let values = params
                 .values
                 .as_ref()
                 .ok_or_else(|| RuleError::NullValue("values must not be NULL".into()))?;
+            if values.is_empty() {
+                return Err(RuleError::InvalidParameter(
+                    "value_set must not be empty: the rule would pass or fail every value".into(),
+                ));
+            }
             if col == ColumnKind::Int {
                 for v in values {
                     parse_int(v)?;
@@ -292,30 +312,46 @@ pub fn validate(
     }
 }
 
-fn check_bound_order(min: Option<Num>, max: Option<Num>, any_strict: bool) -> Result<(), RuleError> {
+/// `labels` are the bounds as the user wrote them, for messages.
+fn check_bound_order(
+    min: Option<Num>,
+    max: Option<Num>,
+    any_strict: bool,
+    labels: (Option<&str>, Option<&str>),
+) -> Result<(), RuleError> {
+    let label = |n: Num, l: Option<&str>| l.map_or_else(|| n.to_string(), str::to_owned);
+    if min.is_some_and(Num::is_nan) || max.is_some_and(Num::is_nan) {
+        return Err(RuleError::InvalidParameter("bounds must not be NaN".into()));
+    }
     match (min, max) {
         (None, None) => Err(RuleError::NullValue(
             "min and max cannot both be NULL: give at least one bound".into(),
         )),
-        (Some(a), Some(b)) => {
-            if a.is_nan() || b.is_nan() {
-                return Err(RuleError::InvalidParameter("bounds must not be NaN".into()));
-            }
-            match a.partial_cmp(&b) {
-                Some(std::cmp::Ordering::Greater) => Err(RuleError::InvalidParameter(format!(
-                    "min ({a}) is greater than max ({b})"
-                ))),
-                Some(std::cmp::Ordering::Equal) if any_strict => Err(RuleError::InvalidParameter(
-                    format!("min equals max ({a}) with a strict bound: no value could pass"),
-                )),
-                _ => Ok(()),
-            }
-        }
-        (Some(a), None) | (None, Some(a)) if a.is_nan() => {
-            Err(RuleError::InvalidParameter("bounds must not be NaN".into()))
-        }
+        (Some(a), Some(b)) => match a.partial_cmp(&b) {
+            Some(std::cmp::Ordering::Greater) => Err(RuleError::InvalidParameter(format!(
+                "min ({}) is greater than max ({})",
+                label(a, labels.0),
+                label(b, labels.1)
+            ))),
+            Some(std::cmp::Ordering::Equal) if any_strict => Err(RuleError::InvalidParameter(format!(
+                "min equals max ({}) with a strict bound: no value could pass",
+                label(a, labels.0)
+            ))),
+            _ => Ok(()),
+        },
         _ => Ok(()),
     }
+}
+
+/// Integer bounds that admit exactly what `range` admits among integers, as inclusive ends
+/// (fractional bounds round inwards, strict ends step inwards). Used for integer and date
+/// columns, where "between 0.5 and 10.5" means 1..=10 and a date bound at noon starts the next day.
+pub fn inclusive_int_bounds(range: &Range<Num>) -> (Option<i64>, Option<i64>) {
+    let r = range.to_int_range();
+    (
+        r.min.map(|lo| if r.strict_min { lo.saturating_add(1) } else { lo }),
+        r.max.map(|hi| if r.strict_max { hi.saturating_sub(1) } else { hi }),
+    )
 }
 
 /// Parses a numeric bound as written by PostgreSQL's output functions.
@@ -388,6 +424,28 @@ mod tests {
             Err(RuleError::NullValue(_))
         ));
         assert!(validate(RuleKind::Between, ColumnKind::Int, &between(None, Some("3")), Mode::Warn, 1.0, None).is_ok());
+    }
+
+    #[test]
+    fn rules_that_cannot_pass_are_refused() {
+        let p = between(Some("0.2"), Some("0.8"));
+        assert!(validate(RuleKind::Between, ColumnKind::Int, &p, Mode::Reject, 1.0, None).is_err());
+        assert!(validate(RuleKind::Between, ColumnKind::Float, &p, Mode::Reject, 1.0, None).is_ok());
+        let empty = Params { values: Some(vec![]), ..Default::default() };
+        assert!(validate(RuleKind::InSet, ColumnKind::Text, &empty, Mode::Reject, 1.0, None).is_err());
+        // A date range from noon of day 10 to day 10 holds no whole date.
+        let dates = between(Some("2024-01-10 12:00"), Some("2024-01-10"));
+        let parsed = Some((Some(Num::F(10.5)), Some(Num::I(10))));
+        let err = validate(RuleKind::Between, ColumnKind::Date, &dates, Mode::Reject, 1.0, parsed).unwrap_err();
+        assert!(err.to_string().contains("2024-01-10 12:00"), "{err}");
+    }
+
+    #[test]
+    fn inclusive_bounds_round_inwards() {
+        let r = Range { min: Some(Num::F(10.5)), max: Some(Num::I(20)), strict_min: false, strict_max: true };
+        assert_eq!(inclusive_int_bounds(&r), (Some(11), Some(19)));
+        let open = Range { min: None, max: Some(Num::F(-0.5)), strict_min: false, strict_max: false };
+        assert_eq!(inclusive_int_bounds(&open), (None, Some(-1)));
     }
 
     #[test]

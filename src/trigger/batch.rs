@@ -1,6 +1,6 @@
 //! AFTER INSERT/UPDATE ... FOR EACH STATEMENT: one pass over the transition table in Rust.
 
-use super::eval::check_value;
+use super::eval::BatchPlan;
 use super::{deform, finfo_v1, pending, record, trigger_data};
 use crate::catalog::cache::{ruleset_for, CompiledRule, RuleSet};
 use crate::catalog::qualified_name;
@@ -26,7 +26,10 @@ pub unsafe extern "C-unwind" fn vigil_after_write(fcinfo: pg_sys::FunctionCallIn
     let batch_rows = if newtable.is_null() || set.batch.is_empty() {
         0
     } else {
-        scan_transition_table(newtable, (*rel).rd_att, &set, &mut tallies)
+        let t0 = std::time::Instant::now();
+        let n = scan_transition_table(newtable, (*rel).rd_att, &set, &mut tallies);
+        pgrx::debug1!("vigil scan: {} rows in {:?}", n, t0.elapsed());
+        n
     };
 
     let failing: Vec<(&CompiledRule, &Tally)> = set
@@ -90,14 +93,12 @@ unsafe fn scan_transition_table(
     );
     let caller_cxt = pg_sys::MemoryContextSwitchTo(scan_cxt);
     let rules: Vec<&CompiledRule> = set.batch.iter().map(|&i| &set.rules[i]).collect();
+    let mut plan = BatchPlan::new(&rules, set.utf8, |r| r.attno);
+    let natts = plan.natts();
     let mut rows = 0u64;
     while pg_sys::tuplestore_gettupleslot(store, true, false, slot) {
-        deform(slot, set.batch_natts);
-        let values = (*slot).tts_values;
-        let nulls = (*slot).tts_isnull;
-        for (rule, tally) in rules.iter().zip(tallies.iter_mut()) {
-            check_value(rule, *values.add(rule.attno), *nulls.add(rule.attno), set.utf8, tally);
-        }
+        deform(slot, natts);
+        plan.row(&rules, (*slot).tts_values, (*slot).tts_isnull, tallies);
         rows += 1;
         if rows % RESET_EVERY == 0 {
             // The slot may own a tuple read back from disk into this context: release it first.
@@ -105,6 +106,7 @@ unsafe fn scan_transition_table(
             pg_sys::MemoryContextReset(scan_cxt);
         }
     }
+    plan.finish(rows, tallies);
     pg_sys::ExecClearTuple(slot);
     pg_sys::MemoryContextSwitchTo(caller_cxt);
     pg_sys::MemoryContextDelete(scan_cxt);
@@ -118,31 +120,40 @@ unsafe fn scan_transition_table(
 fn reject(rule: &CompiledRule, tally: &Tally, relid: pg_sys::Oid) -> ! {
     let table = qualified_name(relid);
     let value = tally.samples.first().map(|v| v.to_string()).unwrap_or_else(|| "NULL".into());
-    let domain = tally.domain(rule.kind.counts_nulls());
-    let detail = if rule.mostly < 1.0 {
-        format!(
-            "Column \"{}\": {} of {} {}values violate it (first: {value}); mostly = {} allows at most {:.4}% to fail.",
-            rule.column,
-            tally.unexpected,
-            domain,
-            if rule.kind.counts_nulls() { "" } else { "non-NULL " },
-            rule.mostly,
-            (1.0 - rule.mostly) * 100.0,
+    let counts_nulls = rule.kind.counts_nulls();
+    let (message, detail) = if rule.mostly < 1.0 {
+        (
+            format!(
+                "rows for relation {table} violate pg_vigil constraint \"{}\" on column \"{}\" too often (e.g. value {value})",
+                rule.name, rule.column
+            ),
+            format!(
+                "{} of {} {}values in this statement fail the {} rule; mostly = {} allows at most {:.4}%.",
+                tally.unexpected,
+                tally.domain(counts_nulls),
+                if counts_nulls { "" } else { "non-NULL " },
+                rule.kind.as_str(),
+                rule.mostly,
+                (1.0 - rule.mostly) * 100.0,
+            ),
         )
     } else {
-        format!(
-            "Column \"{}\" has value {value}; {} of {} rows in this statement violate it.",
-            rule.column, tally.unexpected, tally.rows
+        (
+            format!(
+                "new row for relation {table} violates pg_vigil constraint \"{}\" on column \"{}\" (value {value})",
+                rule.name, rule.column
+            ),
+            format!(
+                "{} of {} rows in this statement fail the {} rule.",
+                tally.unexpected,
+                tally.rows,
+                rule.kind.as_str()
+            ),
         )
     };
     raise(
         PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
-        format!(
-            "new row for relation {table} violates pg_vigil constraint \"{}\" ({} on column \"{}\")",
-            rule.name,
-            rule.kind.as_str(),
-            rule.column
-        ),
+        message,
         Some(detail),
         Some("Fix the rows, or declare the constraint with on_violation => 'warn' or 'quarantine'.".into()),
     )

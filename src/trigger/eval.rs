@@ -4,7 +4,7 @@
 
 use crate::catalog::cache::CompiledRule;
 use crate::catalog::{output_text, Repr};
-use crate::rules::kernel::{char_length, trim_bpchar, IntSet, TextSet};
+use crate::rules::kernel::{char_length, trim_bpchar, IntSet, Interval, TextSet};
 use crate::rules::tally::float_sample;
 use crate::rules::{Position, Range, RuleKind, Tally};
 use pgrx::pg_sys::{self, Datum};
@@ -13,8 +13,8 @@ use std::cmp::Ordering;
 /// A compiled rule body, specialised to the column's representation at compile time.
 pub enum Kernel {
     NotNull,
-    IntRange(Range<i64>),
-    FloatRange(Range<f64>),
+    IntRange(Range<i64>, Interval<i64>),
+    FloatRange(Range<f64>, Interval<f64>),
     /// Bounds are numeric Datums in TopMemoryContext; values compare exactly with numeric_cmp.
     NumericRange(Range<Datum>),
     IntSet { set: IntSet, negate: bool },
@@ -66,15 +66,25 @@ unsafe fn numeric_cmp(a: Datum, b: Datum) -> Ordering {
 }
 
 impl Kernel {
+    pub fn int_range(range: Range<i64>) -> Kernel {
+        let fast = Interval::of_ints(&range);
+        Kernel::IntRange(range, fast)
+    }
+
+    pub fn float_range(range: Range<f64>) -> Kernel {
+        let fast = Interval::of_floats(&range);
+        Kernel::FloatRange(range, fast)
+    }
+
     /// Where a non-NULL value lies for range kernels (used to clamp); Inside for the others.
     #[inline(always)]
     pub unsafe fn locate(&self, repr: Repr, d: Datum) -> Position {
         match self {
-            Kernel::IntRange(r) => {
+            Kernel::IntRange(r, _) => {
                 let v = as_i64(repr, d);
                 r.locate_by(|b| Some(v.cmp(b)))
             }
-            Kernel::FloatRange(r) => {
+            Kernel::FloatRange(r, _) => {
                 let v = as_f64(repr, d);
                 r.locate_by(|b| v.partial_cmp(b))
             }
@@ -95,8 +105,8 @@ impl Kernel {
     pub unsafe fn passes(&self, repr: Repr, d: Datum, utf8: bool) -> bool {
         match self {
             Kernel::NotNull => true,
-            Kernel::IntRange(r) => r.admits(&as_i64(repr, d)),
-            Kernel::FloatRange(r) => r.admits(&as_f64(repr, d)),
+            Kernel::IntRange(_, fast) => fast.admits(as_i64(repr, d)),
+            Kernel::FloatRange(_, fast) => fast.admits(as_f64(repr, d)),
             Kernel::NumericRange(_) => self.locate(repr, d) == Position::Inside,
             Kernel::IntSet { set, negate } => set.contains(as_i64(repr, d)) != *negate,
             Kernel::TextSet { set, negate } => set.contains(as_bytes(repr, d)) != *negate,
@@ -113,12 +123,12 @@ impl Kernel {
     pub unsafe fn clamp(&self, repr: Repr, d: Datum) -> Option<Datum> {
         let pos = self.locate(repr, d);
         match self {
-            Kernel::IntRange(r) => r.clamp_target(pos).map(|&b| match repr {
+            Kernel::IntRange(r, _) => r.clamp_target(pos).map(|&b| match repr {
                 Repr::Int2 => Datum::from(b as i16),
                 Repr::Int4 | Repr::Date => Datum::from(b as i32),
                 _ => Datum::from(b),
             }),
-            Kernel::FloatRange(r) => r.clamp_target(pos).map(|&b| match repr {
+            Kernel::FloatRange(r, _) => r.clamp_target(pos).map(|&b| match repr {
                 Repr::Float4 => Datum::from((b as f32).to_bits()),
                 _ => Datum::from(b.to_bits()),
             }),
@@ -158,4 +168,81 @@ pub unsafe fn check_value(rule: &CompiledRule, d: Datum, isnull: bool, utf8: boo
         tally.unexpected(|| sample(rule, d, isnull));
     }
     violates
+}
+
+/// Column-major plan for judging many rules over many rows: each column's NULL flag and Datum
+/// are read once, NULL counts are kept per column, and rows are counted once per batch.
+pub struct BatchPlan {
+    columns: Vec<ColumnPlan>,
+    utf8: bool,
+}
+
+struct ColumnPlan {
+    attno: usize,
+    repr: Repr,
+    nulls: u64,
+    /// Indexes (into the rules and their tallies) of not_null rules, judged only on NULLs.
+    null_rules: Vec<usize>,
+    /// Indexes of value rules, judged only on non-NULL values.
+    value_rules: Vec<usize>,
+}
+
+impl BatchPlan {
+    /// `rules[k]` is judged into `tallies[k]`; `attno_of` places a rule's column in the rows read.
+    pub fn new(rules: &[&CompiledRule], utf8: bool, attno_of: impl Fn(&CompiledRule) -> usize) -> Self {
+        let mut columns: Vec<ColumnPlan> = Vec::new();
+        for (k, rule) in rules.iter().enumerate() {
+            let attno = attno_of(rule);
+            let col = match columns.iter().position(|c| c.attno == attno) {
+                Some(i) => &mut columns[i],
+                None => {
+                    columns.push(ColumnPlan { attno, repr: rule.repr, nulls: 0, null_rules: vec![], value_rules: vec![] });
+                    columns.last_mut().expect("just pushed")
+                }
+            };
+            if rule.kind == RuleKind::NotNull {
+                col.null_rules.push(k);
+            } else {
+                col.value_rules.push(k);
+            }
+        }
+        columns.sort_by_key(|c| c.attno);
+        BatchPlan { columns, utf8 }
+    }
+
+    /// The number of attributes a row must have deformed for this plan.
+    pub fn natts(&self) -> i32 {
+        self.columns.last().map_or(0, |c| c.attno as i32 + 1)
+    }
+
+    #[inline(always)]
+    pub unsafe fn row(&mut self, rules: &[&CompiledRule], values: *const Datum, nulls: *const bool, tallies: &mut [Tally]) {
+        let utf8 = self.utf8;
+        for col in self.columns.iter_mut() {
+            if *nulls.add(col.attno) {
+                col.nulls += 1;
+                for &k in &col.null_rules {
+                    tallies[k].unexpected(|| serde_json::Value::Null);
+                }
+            } else {
+                let d = *values.add(col.attno);
+                for &k in &col.value_rules {
+                    let rule = rules[k];
+                    if !rule.kernel.passes(col.repr, d, utf8) {
+                        tallies[k].unexpected(|| sample(rule, d, false));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fills in the row and NULL counts of every tally once the batch is read.
+    pub fn finish(&self, rows: u64, tallies: &mut [Tally]) {
+        for col in &self.columns {
+            for &k in col.null_rules.iter().chain(&col.value_rules) {
+                tallies[k].rows = rows;
+                tallies[k].nulls = col.nulls;
+            }
+        }
+    }
 }

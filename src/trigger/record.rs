@@ -62,10 +62,10 @@ pub fn flush_quarantine(rows: Vec<String>) {
     }
     json.push(']');
     run_as_owner(
-        "INSERT INTO vigil.quarantine (relid, constraint_names, row_data)
+        "INSERT INTO vigil.quarantine (relid, constraint_names, row_data, operation, old_row_data)
          SELECT (e->>'relid')::oid::pg_catalog.regclass,
                 ARRAY(SELECT pg_catalog.jsonb_array_elements_text(e->'names')),
-                e->'row'
+                e->'row', e->>'op', e->'old'
            FROM pg_catalog.jsonb_array_elements($1::pg_catalog.jsonb) AS e",
         json,
     );

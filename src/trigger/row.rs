@@ -66,7 +66,8 @@ pub unsafe extern "C-unwind" fn vigil_before_row(fcinfo: pg_sys::FunctionCallInf
     }
 
     if !quarantined_by.is_empty() {
-        let json = quarantine_json(quarantine_relid, &quarantined_by, tuple, (*rel).rd_att);
+        let old = if is_update { Some((*td).tg_trigtuple) } else { None };
+        let json = quarantine_json(quarantine_relid, &quarantined_by, tuple, old, (*rel).rd_att);
         if pending::push_row(subxid, json) {
             record::flush_quarantine(pending::take_rows(subxid));
         }
@@ -89,24 +90,30 @@ pub unsafe extern "C-unwind" fn vigil_before_row(fcinfo: pg_sys::FunctionCallInf
     Datum::from(repaired)
 }
 
-/// `{"relid":…,"names":[…],"row":<row_to_json of the tuple>}`
+/// `{"relid":…,"names":[…],"op":"insert"|"update","row":{…},"old":{…}|null}`
 unsafe fn quarantine_json(
     relid: pg_sys::Oid,
     names: &[&str],
     tuple: pg_sys::HeapTuple,
+    old: Option<pg_sys::HeapTuple>,
     tupdesc: pg_sys::TupleDesc,
 ) -> String {
+    format!(
+        "{{\"relid\":{},\"names\":{},\"op\":\"{}\",\"row\":{},\"old\":{}}}",
+        relid.to_u32(),
+        serde_json::to_string(names).unwrap_or_else(|_| "[]".into()),
+        if old.is_some() { "update" } else { "insert" },
+        row_json(tuple, tupdesc),
+        old.map_or_else(|| "null".to_string(), |t| row_json(t, tupdesc)),
+    )
+}
+
+unsafe fn row_json(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc) -> String {
     let composite = pg_sys::heap_copy_tuple_as_datum(tuple, tupdesc);
     let json = pgrx::fcinfo::direct_function_call_as_datum(pg_sys::row_to_json, &[Some(composite)])
         .expect("row_to_json returns a value");
-    let text = pgrx::varlena::text_to_rust_str_unchecked(json.cast_mut_ptr());
-    let row = text.to_owned();
+    let text = pgrx::varlena::text_to_rust_str_unchecked(json.cast_mut_ptr()).to_owned();
     pg_sys::pfree(json.cast_mut_ptr());
     pg_sys::pfree(composite.cast_mut_ptr());
-    format!(
-        "{{\"relid\":{},\"names\":{},\"row\":{}}}",
-        relid.to_u32(),
-        serde_json::to_string(names).unwrap_or_else(|_| "[]".into()),
-        row
-    )
+    text
 }

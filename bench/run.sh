@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# pg_vigil write-path benchmark (make bench). Starts a throwaway cluster, generates a
+# deterministic data set, and times COPY and INSERT ... SELECT into identical tables guarded
+# differently, interleaving the variants round by round. Reports medians and ratios to the
+# unguarded table, and the backend's peak RSS for a large guarded COPY.
+#   BENCH_ROWS (default 1000000)  BENCH_ROUNDS (default 5)  BENCH_MEMORY_ROWS (default 10000000, 0 skips)
+set -euo pipefail
+dir=${1:?cluster dir}; port=${2:?port}
+here=$(cd "$(dirname "$0")" && pwd)
+rows=${BENCH_ROWS:-1000000}
+rounds=${BENCH_ROUNDS:-5}
+memory_rows=${BENCH_MEMORY_ROWS:-10000000}
+cluster="$here/../pg_test_config/cluster.sh"
+
+"$cluster" start "$dir" "$port"
+trap '"$cluster" stop "$dir"' EXIT
+psql_b() { psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres "$@"; }
+
+echo "== generating $rows rows (timestamptz, text, 20 float8) =="
+psql_b -v rows="$rows" -v datafile="$dir/data.csv" -f "$here/setup.sql"
+
+echo "== $rounds interleaved rounds =="
+for round in $(seq 1 "$rounds"); do
+  for method in copy insert_select; do
+    for variant in plain check plpgsql vigil_reject vigil_quarantine; do
+      psql_b -c "CALL bench_run('$variant', '$method', $round, '$dir/data.csv')"
+    done
+  done
+  echo "round $round done"
+done
+psql_b -f "$here/report.sql"
+
+if [ "$memory_rows" -gt 0 ]; then
+  echo
+  echo "== peak backend RSS for a COPY of $memory_rows rows =="
+  psql_b -c "COPY (SELECT s.* FROM b_source s, generate_series(1, greatest(1, $memory_rows / $rows))) TO '$dir/big.csv' (FORMAT csv)"
+  for variant in plain vigil_reject vigil_quarantine; do
+    psql_b -c "TRUNCATE b_$variant"
+    # A fresh backend per run, so VmHWM is this COPY's peak.
+    psql_b -tA -c "COPY b_$variant FROM '$dir/big.csv' (FORMAT csv)" \
+               -c "SELECT '$variant', (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\s+(\d+) kB'))[1]::bigint / 1024 AS peak_rss_mib"
+    psql_b -c "TRUNCATE b_$variant"
+  done
+  rm -f "$dir/big.csv"
+fi

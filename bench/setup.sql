@@ -1,0 +1,77 @@
+-- Bench schema: five identical tables guarded five ways, and the data set.
+SELECT setseed(0.42);
+CREATE TABLE b_source (ts timestamptz, cat text, f1 float8, f2 float8, f3 float8, f4 float8, f5 float8, f6 float8, f7 float8, f8 float8, f9 float8, f10 float8, f11 float8, f12 float8, f13 float8, f14 float8, f15 float8, f16 float8, f17 float8, f18 float8, f19 float8, f20 float8);
+INSERT INTO b_source
+SELECT timestamptz '2024-01-01' + g * interval '1 second',
+       (ARRAY['cat_a', 'cat_b', 'cat_c', 'cat_d'])[1 + g % 4],
+       random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100
+  FROM generate_series(1, :rows) g;
+COPY b_source TO :'datafile' (FORMAT csv);
+
+CREATE TABLE b_plain (ts timestamptz, cat text, f1 float8, f2 float8, f3 float8, f4 float8, f5 float8, f6 float8, f7 float8, f8 float8, f9 float8, f10 float8, f11 float8, f12 float8, f13 float8, f14 float8, f15 float8, f16 float8, f17 float8, f18 float8, f19 float8, f20 float8);
+
+-- 21 native constraints: 20 NOT NULL + BETWEEN checks and one IN check.
+CREATE TABLE b_check (ts timestamptz, cat text CHECK (cat IN ('cat_a', 'cat_b', 'cat_c', 'cat_d')), f1 float8 NOT NULL CHECK (f1 BETWEEN 0 AND 100), f2 float8 NOT NULL CHECK (f2 BETWEEN 0 AND 100), f3 float8 NOT NULL CHECK (f3 BETWEEN 0 AND 100), f4 float8 NOT NULL CHECK (f4 BETWEEN 0 AND 100), f5 float8 NOT NULL CHECK (f5 BETWEEN 0 AND 100), f6 float8 NOT NULL CHECK (f6 BETWEEN 0 AND 100), f7 float8 NOT NULL CHECK (f7 BETWEEN 0 AND 100), f8 float8 NOT NULL CHECK (f8 BETWEEN 0 AND 100), f9 float8 NOT NULL CHECK (f9 BETWEEN 0 AND 100), f10 float8 NOT NULL CHECK (f10 BETWEEN 0 AND 100), f11 float8 NOT NULL CHECK (f11 BETWEEN 0 AND 100), f12 float8 NOT NULL CHECK (f12 BETWEEN 0 AND 100), f13 float8 NOT NULL CHECK (f13 BETWEEN 0 AND 100), f14 float8 NOT NULL CHECK (f14 BETWEEN 0 AND 100), f15 float8 NOT NULL CHECK (f15 BETWEEN 0 AND 100), f16 float8 NOT NULL CHECK (f16 BETWEEN 0 AND 100), f17 float8 NOT NULL CHECK (f17 BETWEEN 0 AND 100), f18 float8 NOT NULL CHECK (f18 BETWEEN 0 AND 100), f19 float8 NOT NULL CHECK (f19 BETWEEN 0 AND 100), f20 float8 NOT NULL CHECK (f20 BETWEEN 0 AND 100));
+
+-- The same checks in a PL/pgSQL BEFORE ROW trigger.
+CREATE TABLE b_plpgsql (ts timestamptz, cat text, f1 float8, f2 float8, f3 float8, f4 float8, f5 float8, f6 float8, f7 float8, f8 float8, f9 float8, f10 float8, f11 float8, f12 float8, f13 float8, f14 float8, f15 float8, f16 float8, f17 float8, f18 float8, f19 float8, f20 float8);
+CREATE FUNCTION b_plpgsql_check() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.f1 IS NULL OR NEW.f1 < 0 OR NEW.f1 > 100 THEN RAISE EXCEPTION 'f1 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f2 IS NULL OR NEW.f2 < 0 OR NEW.f2 > 100 THEN RAISE EXCEPTION 'f2 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f3 IS NULL OR NEW.f3 < 0 OR NEW.f3 > 100 THEN RAISE EXCEPTION 'f3 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f4 IS NULL OR NEW.f4 < 0 OR NEW.f4 > 100 THEN RAISE EXCEPTION 'f4 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f5 IS NULL OR NEW.f5 < 0 OR NEW.f5 > 100 THEN RAISE EXCEPTION 'f5 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f6 IS NULL OR NEW.f6 < 0 OR NEW.f6 > 100 THEN RAISE EXCEPTION 'f6 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f7 IS NULL OR NEW.f7 < 0 OR NEW.f7 > 100 THEN RAISE EXCEPTION 'f7 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f8 IS NULL OR NEW.f8 < 0 OR NEW.f8 > 100 THEN RAISE EXCEPTION 'f8 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f9 IS NULL OR NEW.f9 < 0 OR NEW.f9 > 100 THEN RAISE EXCEPTION 'f9 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f10 IS NULL OR NEW.f10 < 0 OR NEW.f10 > 100 THEN RAISE EXCEPTION 'f10 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f11 IS NULL OR NEW.f11 < 0 OR NEW.f11 > 100 THEN RAISE EXCEPTION 'f11 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f12 IS NULL OR NEW.f12 < 0 OR NEW.f12 > 100 THEN RAISE EXCEPTION 'f12 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f13 IS NULL OR NEW.f13 < 0 OR NEW.f13 > 100 THEN RAISE EXCEPTION 'f13 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f14 IS NULL OR NEW.f14 < 0 OR NEW.f14 > 100 THEN RAISE EXCEPTION 'f14 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f15 IS NULL OR NEW.f15 < 0 OR NEW.f15 > 100 THEN RAISE EXCEPTION 'f15 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f16 IS NULL OR NEW.f16 < 0 OR NEW.f16 > 100 THEN RAISE EXCEPTION 'f16 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f17 IS NULL OR NEW.f17 < 0 OR NEW.f17 > 100 THEN RAISE EXCEPTION 'f17 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f18 IS NULL OR NEW.f18 < 0 OR NEW.f18 > 100 THEN RAISE EXCEPTION 'f18 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f19 IS NULL OR NEW.f19 < 0 OR NEW.f19 > 100 THEN RAISE EXCEPTION 'f19 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.f20 IS NULL OR NEW.f20 < 0 OR NEW.f20 > 100 THEN RAISE EXCEPTION 'f20 out of range' USING ERRCODE = 'check_violation'; END IF;
+    IF NEW.cat NOT IN ('cat_a', 'cat_b', 'cat_c', 'cat_d') THEN RAISE EXCEPTION 'cat not allowed' USING ERRCODE = 'check_violation'; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER b_plpgsql_check BEFORE INSERT ON b_plpgsql FOR EACH ROW EXECUTE FUNCTION b_plpgsql_check();
+
+-- pg_vigil: 20 expect_between + 20 expect_not_null + 1 expect_in_set, reject and quarantine.
+CREATE EXTENSION pg_vigil;
+CREATE TABLE b_vigil_reject (ts timestamptz, cat text, f1 float8, f2 float8, f3 float8, f4 float8, f5 float8, f6 float8, f7 float8, f8 float8, f9 float8, f10 float8, f11 float8, f12 float8, f13 float8, f14 float8, f15 float8, f16 float8, f17 float8, f18 float8, f19 float8, f20 float8);
+CREATE TABLE b_vigil_quarantine (ts timestamptz, cat text, f1 float8, f2 float8, f3 float8, f4 float8, f5 float8, f6 float8, f7 float8, f8 float8, f9 float8, f10 float8, f11 float8, f12 float8, f13 float8, f14 float8, f15 float8, f16 float8, f17 float8, f18 float8, f19 float8, f20 float8);
+SELECT count(*) FROM (
+  SELECT vigil.expect_between(t, 'f' || i, 0, 100, on_violation => m),
+         vigil.expect_not_null(t, 'f' || i, on_violation => m)
+    FROM (VALUES ('b_vigil_reject'::regclass, 'reject'), ('b_vigil_quarantine', 'quarantine')) v(t, m),
+         generate_series(1, 20) i) s;
+SELECT vigil.expect_in_set('b_vigil_reject', 'cat', ARRAY['cat_a', 'cat_b', 'cat_c', 'cat_d']);
+SELECT vigil.expect_in_set('b_vigil_quarantine', 'cat', ARRAY['cat_a', 'cat_b', 'cat_c', 'cat_d'], on_violation => 'quarantine');
+
+CREATE TABLE bench_result (variant text, method text, round int, ms float8);
+CREATE PROCEDURE bench_run(variant text, method text, round int, datafile text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    started timestamptz;
+    elapsed float8;
+BEGIN
+    -- Warm this backend (library loaded, rules compiled, relcache) as a long-lived one would be.
+    EXECUTE format('INSERT INTO %I SELECT * FROM b_source LIMIT 0', 'b_' || variant);
+    EXECUTE format('TRUNCATE %I', 'b_' || variant);
+    COMMIT;
+    started := clock_timestamp();
+    IF method = 'copy' THEN
+        EXECUTE format('COPY %I FROM %L (FORMAT csv)', 'b_' || variant, datafile);
+    ELSE
+        EXECUTE format('INSERT INTO %I SELECT * FROM b_source', 'b_' || variant);
+    END IF;
+    COMMIT;
+    elapsed := extract(epoch FROM clock_timestamp() - started) * 1000;
+    INSERT INTO bench_result VALUES (variant, method, round, elapsed);
+END $$;
