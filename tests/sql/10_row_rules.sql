@@ -197,3 +197,10 @@ SELECT vigil.drop_constraint('r_multi', 'my_rule');
 SELECT vigil.drop_constraint('r_multi', 'r_multi_v_between');
 SELECT try($$INSERT INTO r_multi VALUES (500)$$) AS between_dropped;
 SELECT count(*) FROM vigil.constraints WHERE relid = 'r_multi'::regclass;
+
+-- A timestamp bound on a date column rounds inwards, as PostgreSQL compares dates with
+-- timestamps: from noon on Jan 1 means from Jan 2.
+CREATE TABLE r_dates (d date);
+SELECT vigil.expect_between('r_dates', 'd', '2024-01-01 12:00'::timestamp, '2024-01-31'::timestamp);
+SELECT try($$INSERT INTO r_dates VALUES ('2024-01-01')$$) AS jan_1, try($$INSERT INTO r_dates VALUES ('2024-01-02')$$) AS jan_2,
+       try($$INSERT INTO r_dates VALUES ('2024-01-31')$$) AS jan_31, try($$INSERT INTO r_dates VALUES ('2024-02-01')$$) AS feb_1;

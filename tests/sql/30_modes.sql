@@ -72,7 +72,13 @@ SELECT vigil.expect_between('m_qu', 'v', 0, 10, on_violation => 'quarantine');
 INSERT INTO m_qu VALUES (1, 1), (2, 2);
 UPDATE m_qu SET v = 50 WHERE id = 1;
 SELECT id, v FROM m_qu ORDER BY id;
-SELECT row_data FROM vigil.quarantine WHERE relid = 'm_qu'::regclass;
+SELECT operation, row_data, old_row_data FROM vigil.quarantine WHERE relid = 'm_qu'::regclass;
+-- a quarantined update is not re-inserted by release (the table kept the old version):
+-- nothing is released, a NOTICE says why, and the row stays quarantined.
+SELECT vigil.drop_constraint('m_qu', 'm_qu_v_between');
+SELECT vigil.release_quarantine('m_qu');
+SELECT id, v FROM m_qu ORDER BY id;
+SELECT count(*) FROM vigil.quarantine WHERE relid = 'm_qu'::regclass;
 
 -- clamp: values move to the nearest bound; recorded with action 'clamp'.
 CREATE TABLE m_clamp (id int, i int, f float8, n numeric, d date);
