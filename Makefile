@@ -4,7 +4,8 @@
 SHELL       := /bin/bash
 PG_CONFIG   ?= /usr/lib/postgresql/15/bin/pg_config
 PGRX_VER    := 0.18.1
-TMP         := $(CURDIR)/.tmp
+# Clusters live outside the work tree: the postgres user must be able to reach them.
+TMP         ?= /tmp/pg_vigil
 CLUSTER     := pg_test_config/cluster.sh
 REGRESS_PORT ?= 55401
 DEMO_PORT   ?= 55402
@@ -30,8 +31,7 @@ test-core: setup
 
 ## Tier 2: #[pg_test] trigger and SPI tests in a pgrx-managed cluster run as postgres.
 test-pg: setup
-	rm -rf $(TMP)/pgrx && mkdir -p $(TMP)/pgrx && chown postgres:postgres $(TMP)/pgrx
-	chmod o+rx $(CURDIR) $(TMP)
+	rm -rf $(TMP)/pgrx && mkdir -p $(TMP)/pgrx && chmod 755 $(TMP) && chown postgres:postgres $(TMP)/pgrx
 	cargo pgrx test pg15 --runas postgres --pgdata $(TMP)/pgrx/data
 
 ## Tier 3: SQL regression suites (tests/sql, tests/expected) against a throwaway cluster.

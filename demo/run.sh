@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# pg_vigil demo: a feature table guarded by data-quality rules, loaded by a pipeline that
+# sometimes breaks. Starts a throwaway PostgreSQL 15 cluster in DIR on PORT, runs demo/demo.sql
+# against it, and LEAVES THE CLUSTER RUNNING so you can look around afterwards.
+#
+#   bash demo/run.sh DIR PORT        (make demo does this after installing the extension)
+#
+# A rerun starts from scratch: cluster.sh start wipes DIR first.
+set -euo pipefail
+
+usage="usage: demo/run.sh DIR PORT"
+DIR=${1:?$usage}
+PORT=${2:?$usage}
+HERE=$(cd "$(dirname "$0")" && pwd)
+CLUSTER="$HERE/../pg_test_config/cluster.sh"
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+# The socket directory must be an absolute path for psql -h.
+DIR=$(realpath -m "$DIR")
+
+SECONDS=0
+echo "pg_vigil demo: starting a throwaway PostgreSQL 15 cluster in $DIR (port $PORT)"
+"$CLUSTER" start "$DIR" "$PORT"
+
+psql() { "$PGBIN/psql" -X -h "$DIR" -p "$PORT" -U postgres "$@"; }
+
+psql -q -d postgres -v ON_ERROR_STOP=1 -c "CREATE DATABASE vigil_demo"
+# demo.sql writes the batch CSV files into DIR (owned by the server's user) and COPYs them back.
+psql -d vigil_demo -v ON_ERROR_STOP=1 -v export_dir="$DIR" -f "$HERE/demo.sql"
+
+cat <<MSG
+
+================================================================================
+ Demo finished in ${SECONDS}s. The cluster is still running. Look around with:
+
+   psql -h $DIR -p $PORT -U postgres vigil_demo
+
+   e.g.  SELECT * FROM vigil.constraints;
+         SELECT constraint_name, action, unexpected_count, sample FROM vigil.violations;
+         SELECT constraint_names, row_data FROM vigil.quarantine;
+         SELECT * FROM vigil.validate('features');
+
+ Stop and remove it with:
+
+   pg_test_config/cluster.sh stop $DIR        (or: make clean)
+================================================================================
+MSG
