@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pg_vigil demo: a feature table guarded by data-quality rules, loaded by a pipeline that
-# sometimes breaks. Starts a throwaway PostgreSQL 15 cluster in DIR on PORT, runs demo/demo.sql
-# against it, and LEAVES THE CLUSTER RUNNING so you can look around afterwards.
+# sometimes breaks. Starts a throwaway PostgreSQL 15 cluster in DIR on PORT and runs, in database
+# vigil_demo, demo/migration.sql (table and contract) then demo/demo.sql (the batches and what
+# was caught). It LEAVES THE CLUSTER RUNNING so you can look around afterwards.
 #
 #   bash demo/run.sh DIR PORT        (make demo does this after installing the extension)
 #
@@ -24,6 +25,17 @@ echo "pg_vigil demo: starting a throwaway PostgreSQL 15 cluster in $DIR (port $P
 psql() { "$PGBIN/psql" -X -h "$DIR" -p "$PORT" -U postgres "$@"; }
 
 psql -q -d postgres -v ON_ERROR_STOP=1 -c "CREATE DATABASE vigil_demo"
+
+cat <<MSG
+
+################################################################################
+# 1-2. Setup: database vigil_demo, the extension, a feature table and its data contract
+#      (demo/migration.sql, shown as it runs; each expect_* returns the constraint's name)
+################################################################################
+
+MSG
+psql -d vigil_demo -v ON_ERROR_STOP=1 --quiet --tuples-only --echo-all -f "$HERE/migration.sql"
+
 # demo.sql writes the batch CSV files into DIR (owned by the server's user) and COPYs them back.
 psql -d vigil_demo -v ON_ERROR_STOP=1 -v export_dir="$DIR" -f "$HERE/demo.sql"
 
@@ -41,6 +53,7 @@ cat <<MSG
 
  Stop and remove it with:
 
-   pg_test_config/cluster.sh stop $DIR        (or: make clean)
+   $(realpath "$CLUSTER") stop $DIR
+   (or make clean in the repository, which also removes the build output)
 ================================================================================
 MSG
