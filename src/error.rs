@@ -17,6 +17,14 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, detail: Option<St
     unreachable!("ERROR does not return")
 }
 
+pub fn warning(message: impl Into<String>, detail: Option<String>) {
+    let mut report = ErrorReport::new(PgSqlErrorCode::ERRCODE_WARNING, message.into(), "pg_vigil");
+    if let Some(d) = detail {
+        report = report.set_detail(d);
+    }
+    report.report(PgLogLevel::WARNING);
+}
+
 pub fn notice(message: impl Into<String>) {
     ErrorReport::new(PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION, message.into(), "pg_vigil")
         .report(PgLogLevel::NOTICE);

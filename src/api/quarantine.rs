@@ -1,9 +1,13 @@
 //! vigil.release_quarantine: puts quarantined rows back into their table. The rows are inserted
 //! as the caller (so the table's privileges, policies and all its rules apply again); rows that
-//! still break a quarantine rule are captured again, the others are released. Quarantined updates
-//! are left for a person: the table kept the old version, and only they know which one is right.
+//! still break a quarantine rule stay where they are (same id, capture time and txid), the others
+//! are released. Quarantined updates are left for a person: the table kept the old version, and
+//! only they know which one is right.
 
-use crate::catalog::{as_extension_owner, qualified_name, require_privilege};
+use crate::catalog::cache::{ruleset_for, CompiledRule};
+use crate::catalog::{as_extension_owner, column_index, qualified_name, require_privilege};
+use crate::rules::{Mode, Tally};
+use crate::trigger::eval::check_value;
 use crate::error::{notice, raise};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
@@ -66,6 +70,10 @@ fn release_quarantine(tbl: Oid, ids: Option<Vec<i64>>) -> i64 {
             .collect::<Result<Vec<_>, _>>()
     })
     .unwrap_or_else(|e| fail(e));
+    let chosen = still_passing(tbl, &table, chosen);
+    if chosen.is_empty() {
+        return 0;
+    }
     let list = columns.join(", ");
     let from_record: Vec<String> = columns.iter().map(|c| format!("r.{c}")).collect();
     let insert = format!(
@@ -82,4 +90,44 @@ fn release_quarantine(tbl: Oid, ids: Option<Vec<i64>>) -> i64 {
     })
     .unwrap_or_else(|e| fail(e));
     released as i64
+}
+
+/// The quarantined rows (by id) that no quarantine rule of the table would divert again, judged
+/// with the same kernels as the write path; the others are left untouched.
+fn still_passing(tbl: Oid, table: &str, ids: Vec<i64>) -> Vec<i64> {
+    let set = ruleset_for(tbl);
+    let rules: Vec<&CompiledRule> = set.per_row.iter().map(|&i| &set.rules[i]).filter(|r| r.mode == Mode::Quarantine).collect();
+    if rules.is_empty() {
+        return ids;
+    }
+    let query = format!(
+        "SELECT r.*, q.quarantine_id FROM vigil.quarantine q,
+                LATERAL pg_catalog.jsonb_populate_record(NULL::{table}, q.row_data) r
+          WHERE q.quarantine_id = ANY ($1) ORDER BY q.quarantine_id"
+    );
+    Spi::connect(|client| {
+        client.select(&query, None, &[ids.clone().into()])?;
+        let mut passing = Vec::new();
+        unsafe {
+            let table = pg_sys::SPI_tuptable;
+            let tupdesc = (*table).tupdesc;
+            let columns: Vec<usize> = rules.iter().map(|r| column_index(tupdesc, &r.column)).collect();
+            let natts = (*tupdesc).natts as usize;
+            let mut values = vec![pg_sys::Datum::from(0); natts];
+            let mut nulls = vec![true; natts];
+            for i in 0..pg_sys::SPI_processed as usize {
+                pg_sys::heap_deform_tuple(*(*table).vals.add(i), tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
+                let fails = rules.iter().zip(&columns).any(|(rule, &c)| {
+                    check_value(rule, values[c], nulls[c], set.utf8, &mut Tally::default())
+                });
+                if !fails {
+                    passing.push(values[natts - 1].value() as i64); // quarantine_id, a bigint
+                }
+            }
+        }
+        Ok::<_, pgrx::spi::Error>(passing)
+    })
+    .unwrap_or_else(|e| {
+        raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot check quarantined rows of {table}: {e}"), None, None)
+    })
 }

@@ -1,14 +1,14 @@
 //! vigil.validate(tbl): every constraint of a table over its current rows, reported like Great
 //! Expectations' SUMMARY result format. Runs the same kernels as the write path.
 
-use crate::catalog::{cache::ruleset_for, qualified_name, require_privilege};
+use crate::catalog::{cache::ruleset_for, column_index, qualified_name, require_privilege};
 use crate::error::raise;
 use crate::rules::Tally;
 use crate::trigger::eval::BatchPlan;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 
 /// Rows fetched from the cursor at a time: bounded memory for any table size.
 const FETCH_ROWS: i64 = 10_000;
@@ -96,14 +96,4 @@ fn validate(tbl: Oid) -> TableIterator<'static, (
         })
         .collect();
     TableIterator::new(rows)
-}
-
-unsafe fn column_index(tupdesc: pg_sys::TupleDesc, name: &str) -> usize {
-    let attrs = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize);
-    attrs
-        .iter()
-        .position(|a| !a.attisdropped && CStr::from_ptr(a.attname.data.as_ptr()).to_bytes() == name.as_bytes())
-        .unwrap_or_else(|| {
-            raise(PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN, format!("column \"{name}\" is not in the table's rows"), None, None)
-        })
 }

@@ -180,3 +180,14 @@ pub fn require_privilege(relid: Oid, privilege: u64, what: &str) {
 pub fn database_is_utf8() -> bool {
     unsafe { pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32 }
 }
+
+/// Position (0-based) of a live column in a tuple descriptor, found by name.
+pub unsafe fn column_index(tupdesc: pg_sys::TupleDesc, name: &str) -> usize {
+    let attrs = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize);
+    attrs
+        .iter()
+        .position(|a| !a.attisdropped && CStr::from_ptr(a.attname.data.as_ptr()).to_bytes() == name.as_bytes())
+        .unwrap_or_else(|| {
+            raise(PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN, format!("column \"{name}\" is not in the rows read"), None, None)
+        })
+}

@@ -4,7 +4,7 @@ use super::eval::BatchPlan;
 use super::{deform, finfo_v1, pending, record, trigger_data};
 use crate::catalog::cache::{ruleset_for, CompiledRule, RuleSet};
 use crate::catalog::qualified_name;
-use crate::error::raise;
+use crate::error::{notice, raise, warning};
 use crate::rules::{Mode, Tally};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Datum};
 use pgrx::prelude::*;
@@ -69,7 +69,30 @@ pub unsafe extern "C-unwind" fn vigil_after_write(fcinfo: pg_sys::FunctionCallIn
     }));
     record::flush_quarantine(pending::take_rows(subxid));
     record::record_violations(&violations);
+    tell_client(&violations, (*rel).rd_id);
     Datum::from(0)
+}
+
+/// One line per rule that acted in this statement, so a loader sees what happened to its rows
+/// without querying vigil.violations: a WARNING for warn, a NOTICE for diverted or repaired rows.
+fn tell_client(violations: &[record::Violation<'_>], relid: pg_sys::Oid) {
+    if violations.is_empty() {
+        return;
+    }
+    let table = qualified_name(relid);
+    for v in violations {
+        let (n, of, rule) = (v.tally.unexpected, v.batch_rows, v.name);
+        match v.action {
+            Mode::Warn => warning(
+                format!("{n} of {of} rows written to {table} violate pg_vigil constraint \"{rule}\" on column \"{}\"", v.column),
+                Some("The rows were kept; see vigil.violations.".into()),
+            ),
+            Mode::Quarantine => notice(format!("pg_vigil quarantined {n} of {of} rows of {table} (constraint \"{rule}\"); see vigil.quarantine")),
+            Mode::Clamp => notice(format!("pg_vigil clamped {n} values of column \"{}\" of {table} (constraint \"{rule}\")", v.column)),
+            Mode::SetNull => notice(format!("pg_vigil set {n} values of column \"{}\" of {table} to NULL (constraint \"{rule}\")", v.column)),
+            Mode::Reject => {}
+        }
+    }
 }
 
 /// Reads the transition table through a read pointer of our own (other AFTER triggers share the
