@@ -3,12 +3,12 @@
 # deterministic data set, and times COPY and INSERT ... SELECT into identical tables guarded
 # differently, interleaving the variants round by round. Reports medians and ratios to the
 # unguarded table, and the backend's peak RSS for a large guarded COPY.
-#   BENCH_ROWS (default 1000000)  BENCH_ROUNDS (default 5)  BENCH_MEMORY_ROWS (default 10000000, 0 skips)
+#   BENCH_ROWS (default 1000000)  BENCH_ROUNDS (default 7)  BENCH_MEMORY_ROWS (default 10000000, 0 skips)
 set -euo pipefail
 dir=${1:?cluster dir}; port=${2:?port}
 here=$(cd "$(dirname "$0")" && pwd)
 rows=${BENCH_ROWS:-1000000}
-rounds=${BENCH_ROUNDS:-5}
+rounds=${BENCH_ROUNDS:-7}
 memory_rows=${BENCH_MEMORY_ROWS:-10000000}
 cluster="$here/../pg_test_config/cluster.sh"
 
@@ -22,8 +22,9 @@ psql_b -v rows="$rows" -v datafile="$dir/data.csv" -f "$here/setup.sql"
 echo "== $rounds interleaved rounds =="
 for round in $(seq 1 "$rounds"); do
   for method in copy insert_select; do
-    for variant in plain check plpgsql vigil_reject vigil_quarantine; do
-      psql_b -c "CALL bench_run('$variant', '$method', $round, '$dir/data.csv')"
+    for variant in plain capture_only check plpgsql vigil_reject vigil_quarantine; do
+      # A checkpoint first, so that one run's dirty pages are not written during the next.
+      psql_b -c "CHECKPOINT" -c "CALL bench_run('$variant', '$method', $round, '$dir/data.csv')"
     done
   done
   echo "round $round done"

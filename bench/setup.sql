@@ -13,6 +13,13 @@ CREATE TABLE b_plain (ts timestamptz, cat text, f1 float8, f2 float8, f3 float8,
 -- 21 native constraints: 20 NOT NULL + BETWEEN checks and one IN check.
 CREATE TABLE b_check (ts timestamptz, cat text CHECK (cat IN ('cat_a', 'cat_b', 'cat_c', 'cat_d')), f1 float8 NOT NULL CHECK (f1 BETWEEN 0 AND 100), f2 float8 NOT NULL CHECK (f2 BETWEEN 0 AND 100), f3 float8 NOT NULL CHECK (f3 BETWEEN 0 AND 100), f4 float8 NOT NULL CHECK (f4 BETWEEN 0 AND 100), f5 float8 NOT NULL CHECK (f5 BETWEEN 0 AND 100), f6 float8 NOT NULL CHECK (f6 BETWEEN 0 AND 100), f7 float8 NOT NULL CHECK (f7 BETWEEN 0 AND 100), f8 float8 NOT NULL CHECK (f8 BETWEEN 0 AND 100), f9 float8 NOT NULL CHECK (f9 BETWEEN 0 AND 100), f10 float8 NOT NULL CHECK (f10 BETWEEN 0 AND 100), f11 float8 NOT NULL CHECK (f11 BETWEEN 0 AND 100), f12 float8 NOT NULL CHECK (f12 BETWEEN 0 AND 100), f13 float8 NOT NULL CHECK (f13 BETWEEN 0 AND 100), f14 float8 NOT NULL CHECK (f14 BETWEEN 0 AND 100), f15 float8 NOT NULL CHECK (f15 BETWEEN 0 AND 100), f16 float8 NOT NULL CHECK (f16 BETWEEN 0 AND 100), f17 float8 NOT NULL CHECK (f17 BETWEEN 0 AND 100), f18 float8 NOT NULL CHECK (f18 BETWEEN 0 AND 100), f19 float8 NOT NULL CHECK (f19 BETWEEN 0 AND 100), f20 float8 NOT NULL CHECK (f20 BETWEEN 0 AND 100));
 
+-- No checks at all, only PostgreSQL capturing the transition table for a statement trigger: the
+-- floor under any statement-level design, measured so pg_vigil's own share can be read off.
+CREATE TABLE b_capture_only (ts timestamptz, cat text, f1 float8, f2 float8, f3 float8, f4 float8, f5 float8, f6 float8, f7 float8, f8 float8, f9 float8, f10 float8, f11 float8, f12 float8, f13 float8, f14 float8, f15 float8, f16 float8, f17 float8, f18 float8, f19 float8, f20 float8);
+CREATE FUNCTION b_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER b_capture_only AFTER INSERT ON b_capture_only REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION b_noop();
+
 -- The same checks in a PL/pgSQL BEFORE ROW trigger.
 CREATE TABLE b_plpgsql (ts timestamptz, cat text, f1 float8, f2 float8, f3 float8, f4 float8, f5 float8, f6 float8, f7 float8, f8 float8, f9 float8, f10 float8, f11 float8, f12 float8, f13 float8, f14 float8, f15 float8, f16 float8, f17 float8, f18 float8, f19 float8, f20 float8);
 CREATE FUNCTION b_plpgsql_check() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -121,11 +121,14 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     root oid;
 BEGIN
+    -- Constrained tables touched by the command, directly or through a partition: re-sync their
+    -- triggers and re-compile their rules, which refuses a column type change they cannot follow.
     FOR root IN
         SELECT DISTINCT d.relid
           FROM pg_event_trigger_ddl_commands() c
-          CROSS JOIN LATERAL pg_partition_ancestors(c.objid) a
-          JOIN vigil.constraint_def d ON d.relid = a.relid
+          JOIN vigil.constraint_def d
+            ON d.relid = c.objid
+            OR d.relid IN (SELECT a.relid FROM pg_partition_ancestors(c.objid) a)
          WHERE c.object_type = 'table'
     LOOP
         PERFORM vigil._sync_triggers(root);

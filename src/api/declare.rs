@@ -307,17 +307,20 @@ fn drop_constraint(tbl: Option<Oid>, name: Option<&str>, if_exists: Option<bool>
     true
 }
 
-/// Makes the table's vigil triggers match its constraints: statement triggers on the table and
-/// on every partition (statement triggers fire only for the table a statement names), the row
-/// trigger only while quarantine or repair rules exist (PostgreSQL clones it to partitions).
+/// After DDL on a constrained table: makes its triggers match its constraints and compiles its
+/// rules, so a change they cannot follow (say, a between column turned into text) is refused.
 #[pg_extern(name = "_sync_triggers")]
 #[search_path(pg_catalog, pg_temp)]
 fn sync_triggers_sql(tbl: Oid) {
     check_table(tbl);
     require_owner(tbl);
     sync_triggers(tbl);
+    cache::ruleset_for(tbl);
 }
 
+/// Makes the table's vigil triggers match its constraints: statement triggers on the table and
+/// on every partition (statement triggers fire only for the table a statement names), the row
+/// trigger only while quarantine or repair rules exist (PostgreSQL clones it to partitions).
 pub fn sync_triggers(relid: Oid) {
     let (any_rules, row_rules) = as_extension_owner(|| {
         Spi::get_two_with_args::<bool, bool>(

@@ -84,3 +84,13 @@ DROP TABLE d_p2;
 TRUNCATE d_p;
 SELECT try($$INSERT INTO d_p VALUES (1, 11)$$);
 SELECT count(*) FROM vigil.constraints WHERE relid = 'd_p'::regclass;
+
+-- A column type change the rules can follow is accepted; one they cannot is refused, and the
+-- constraint keeps working.
+CREATE TABLE d_type (n int);
+SELECT vigil.expect_between('d_type', 'n', 0, 10);
+ALTER TABLE d_type ALTER COLUMN n TYPE bigint;
+SELECT try($$INSERT INTO d_type VALUES (11)$$) AS bigint_still_checked;
+SELECT try($$ALTER TABLE d_type ALTER COLUMN n TYPE text$$) AS to_text;
+SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'd_type'::regclass AND attname = 'n';
+SELECT try($$INSERT INTO d_type VALUES (12)$$) AS still_checked;
