@@ -41,12 +41,22 @@ unsafe fn as_f64(repr: Repr, d: Datum) -> f64 {
     }
 }
 
-/// The bytes of a text-like value. Compressed or external values are detoasted into the current
-/// memory context, which the caller resets between batches of rows.
+/// A varlena's own bytes when stored inline and uncompressed (the usual case, read in place);
+/// compressed or external values are detoasted into the current memory context, which the caller
+/// resets between batches of rows. Checking the header in Rust spares a guarded call per value.
+#[inline(always)]
+unsafe fn inline_varlena(d: Datum) -> *const pg_sys::varlena {
+    let p = d.cast_mut_ptr::<pg_sys::varlena>();
+    if pgrx::varlena::varatt_is_1b_e(p) || pgrx::varlena::varatt_is_4b_c(p) {
+        pg_sys::pg_detoast_datum_packed(p)
+    } else {
+        p
+    }
+}
+
 #[inline(always)]
 unsafe fn as_bytes<'a>(repr: Repr, d: Datum) -> &'a [u8] {
-    let v = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
-    let bytes = pgrx::varlena::varlena_to_byte_slice(v);
+    let bytes = pgrx::varlena::varlena_to_byte_slice(inline_varlena(d));
     if repr == Repr::BpChar { trim_bpchar(bytes) } else { bytes }
 }
 
@@ -54,8 +64,7 @@ unsafe fn as_bytes<'a>(repr: Repr, d: Datum) -> &'a [u8] {
 /// 0xC000 exactly is NaN, 0xD000 and 0xF000 are the infinities (PostgreSQL's NUMERIC_* macros).
 #[inline(always)]
 unsafe fn numeric_sign_bits(d: Datum) -> u16 {
-    let v = pg_sys::pg_detoast_datum_packed(d.cast_mut_ptr());
-    let data = pgrx::varlena::vardata_any(v) as *const u8;
+    let data = pgrx::varlena::vardata_any(inline_varlena(d)) as *const u8;
     u16::from_ne_bytes([*data, *data.add(1)]) & 0xF000
 }
 
@@ -76,7 +85,8 @@ impl Kernel {
         Kernel::FloatRange(range, fast)
     }
 
-    /// Where a non-NULL value lies for range kernels (used to clamp); Inside for the others.
+    /// Where a non-NULL value lies for range kernels (used to clamp); Inside for the others,
+    /// which cannot clamp.
     #[inline(always)]
     pub unsafe fn locate(&self, repr: Repr, d: Datum) -> Position {
         match self {
@@ -94,9 +104,7 @@ impl Kernel {
                 }
                 r.locate_by(|b| Some(numeric_cmp(d, *b)))
             }
-            _ => {
-                if self.passes(repr, d, true) { Position::Inside } else { Position::Unordered }
-            }
+            _ => Position::Inside,
         }
     }
 
@@ -185,6 +193,9 @@ struct ColumnPlan {
     null_rules: Vec<usize>,
     /// Indexes of value rules, judged only on non-NULL values.
     value_rules: Vec<usize>,
+    /// A double precision column whose value rules are all ranges (the usual feature column):
+    /// its intervals, so the hot loop decodes once and skips the per-rule kernel dispatch.
+    float_ranges: Option<Vec<(usize, Interval<f64>)>>,
 }
 
 impl BatchPlan {
@@ -196,7 +207,14 @@ impl BatchPlan {
             let col = match columns.iter().position(|c| c.attno == attno) {
                 Some(i) => &mut columns[i],
                 None => {
-                    columns.push(ColumnPlan { attno, repr: rule.repr, nulls: 0, null_rules: vec![], value_rules: vec![] });
+                    columns.push(ColumnPlan {
+                        attno,
+                        repr: rule.repr,
+                        nulls: 0,
+                        null_rules: vec![],
+                        value_rules: vec![],
+                        float_ranges: None,
+                    });
                     columns.last_mut().expect("just pushed")
                 }
             };
@@ -205,6 +223,16 @@ impl BatchPlan {
             } else {
                 col.value_rules.push(k);
             }
+        }
+        for col in columns.iter_mut().filter(|c| c.repr == Repr::Float8) {
+            col.float_ranges = col
+                .value_rules
+                .iter()
+                .map(|&k| match &rules[k].kernel {
+                    Kernel::FloatRange(_, interval) => Some((k, *interval)),
+                    _ => None,
+                })
+                .collect();
         }
         columns.sort_by_key(|c| c.attno);
         BatchPlan { columns, utf8 }
@@ -223,6 +251,13 @@ impl BatchPlan {
                 col.nulls += 1;
                 for &k in &col.null_rules {
                     tallies[k].unexpected(|| serde_json::Value::Null);
+                }
+            } else if let Some(ranges) = &col.float_ranges {
+                let v = f64::from_bits((*values.add(col.attno)).value() as u64);
+                for &(k, interval) in ranges {
+                    if !interval.admits(v) {
+                        tallies[k].unexpected(|| float_sample(v));
+                    }
                 }
             } else {
                 let d = *values.add(col.attno);
