@@ -2,6 +2,7 @@
 # Both install what they need (apt packages, cargo-pgrx) and are safe to run again.
 
 SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PG_CONFIG   ?= /usr/lib/postgresql/15/bin/pg_config
 PGRX_VER    := 0.18.1
 # Clusters live outside the work tree: the postgres user must be able to reach them.
@@ -27,25 +28,28 @@ install: setup
 
 ## Tier 1: the pure-Rust core (rules, profiles, drift math), plain cargo test.
 test-core: setup
-	cargo test --lib -- rules:: profile:: drift::
+	mkdir -p $(TMP)/logs
+	cargo test --lib -- rules:: profile:: drift:: 2>&1 | tee $(TMP)/logs/1-core.log
 
 ## Tier 2: #[pg_test] trigger and SPI tests in a pgrx-managed cluster run as postgres.
 test-pg: setup
 	rm -rf $(TMP)/pgrx && mkdir -p $(TMP)/pgrx && chmod 755 $(TMP) && chown postgres:postgres $(TMP)/pgrx
-	cargo pgrx test pg15 --runas postgres --pgdata $(TMP)/pgrx/data
+	mkdir -p $(TMP)/logs
+	cargo pgrx test pg15 --runas postgres --pgdata $(TMP)/pgrx/data 2>&1 | tee $(TMP)/logs/2-pg.log
 
 ## Tier 3: SQL regression suites (tests/sql, tests/expected) against a throwaway cluster.
 test-regress: install
+	mkdir -p $(TMP)/logs
 	$(CLUSTER) start $(TMP)/regress $(REGRESS_PORT)
 	psql -h $(TMP)/regress -p $(REGRESS_PORT) -U postgres -qc "CREATE DATABASE vigil_regress" postgres
 	rm -rf tests/results; \
 	$(PG_REGRESS) --use-existing --host=$(TMP)/regress --port=$(REGRESS_PORT) --user=postgres \
-	  --inputdir=tests --outputdir=tests --dbname=vigil_regress $(REGRESS_TESTS); \
+	  --inputdir=tests --outputdir=tests --dbname=vigil_regress $(REGRESS_TESTS) 2>&1 | tee $(TMP)/logs/3-regress.log; \
 	status=$$?; $(CLUSTER) stop $(TMP)/regress; \
 	if [ $$status -ne 0 ]; then cat tests/regression.diffs 2>/dev/null | head -200; fi; exit $$status
 
 test: test-core test-pg test-regress
-	@echo "pg_vigil: all test tiers passed"
+	@bash pg_test_config/summary.sh $(TMP)/logs
 
 demo: install
 	@bash demo/run.sh $(TMP)/demo $(DEMO_PORT)

