@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod catalog;
+pub mod drift;
 pub mod error;
 pub mod rules;
 pub mod trigger;
