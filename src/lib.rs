@@ -8,6 +8,7 @@ pub mod api;
 pub mod catalog;
 pub mod drift;
 pub mod error;
+pub mod profile;
 pub mod rules;
 pub mod trigger;
 

@@ -1,0 +1,309 @@
+//! Mergeable column profiles: what pg_vigil records per column and window. Exact counts and
+//! moments, plus Apache DataSketches for what cannot be exact in bounded space (KLL quantiles,
+//! HLL distinct count, frequent items). One serialized form serves as the delta row payload, the
+//! aggregate state and the unit merged across writers. Pure Rust: no pgrx here.
+
+use datasketches::frequencies::{ErrorType, FrequentItemsSketch};
+use datasketches::hll::{HllSketch, HllType, HllUnion};
+use datasketches::kll::{KllFloat, KllSketch};
+use std::fmt;
+
+/// KLL size: the smallest round k whose single-sided normalized rank error is under 1%
+/// (2.296 / k^0.9723 = 0.90% at k = 300; the DataSketches default of 200 gives 1.33%).
+pub const KLL_K: u16 = 300;
+/// HLL precision: 2^12 buckets, relative standard error about 1.6%.
+pub const HLL_LG_K: u8 = 12;
+/// Frequent-items map size: tracks up to 0.75 × 512 = 384 items, enough that the top 100 survive
+/// the purges a long tail of rare values causes.
+pub const TOP_MAP_SIZE: usize = 512;
+/// Serialization format version (first byte).
+const FORMAT_VERSION: u8 = 1;
+
+/// Count, mean and second central moment (Welford; merged with Chan et al.), min and max,
+/// over finite values. NaN and infinities are counted apart so they cannot poison the moments.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    pub n: u64,
+    pub mean: f64,
+    pub m2: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Default for Moments {
+    fn default() -> Self {
+        Moments { n: 0, mean: 0.0, m2: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY }
+    }
+}
+
+impl Moments {
+    #[inline]
+    pub fn push(&mut self, x: f64) {
+        self.n += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.n as f64;
+        self.m2 += delta * (x - self.mean);
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+    }
+
+    pub fn merge(&mut self, other: &Moments) {
+        if other.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = *other;
+            return;
+        }
+        let n = self.n + other.n;
+        let delta = other.mean - self.mean;
+        let (na, nb) = (self.n as f64, other.n as f64);
+        self.mean += delta * nb / n as f64;
+        self.m2 += other.m2 + delta * delta * na * nb / n as f64;
+        self.n = n;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    /// Sample standard deviation (n − 1), as SQL's stddev(); None below two values.
+    pub fn stddev_samp(&self) -> Option<f64> {
+        (self.n > 1).then(|| (self.m2.max(0.0) / (self.n - 1) as f64).sqrt())
+    }
+
+    /// Population standard deviation, as the drift metrics use it; None when empty.
+    pub fn stddev_pop(&self) -> Option<f64> {
+        (self.n > 0).then(|| (self.m2.max(0.0) / self.n as f64).sqrt())
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        (self.n > 0).then_some(self.mean)
+    }
+}
+
+/// What kind of column a profile describes: numbers get moments and quantiles, everything gets
+/// a distinct count, categories get their most frequent values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileKind {
+    Numeric = 1,
+    Categorical = 2,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProfileError {
+    Truncated,
+    BadVersion(u8),
+    BadKind(u8),
+    KindMismatch,
+    Sketch(String),
+}
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProfileError::Truncated => f.write_str("profile data is truncated"),
+            ProfileError::BadVersion(v) => write!(f, "unknown profile format version {v}"),
+            ProfileError::BadKind(k) => write!(f, "unknown profile kind {k}"),
+            ProfileError::KindMismatch => f.write_str("cannot merge a numeric with a categorical profile"),
+            ProfileError::Sketch(e) => write!(f, "bad sketch: {e}"),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct ColumnProfile {
+    pub kind: ProfileKind,
+    /// Values seen, NULLs included.
+    pub rows: u64,
+    pub nulls: u64,
+    pub nan: u64,
+    pub infinite: u64,
+    /// Over finite numeric values (numeric profiles only).
+    pub moments: Moments,
+    quantiles: KllSketch<KllFloat<f64>>,
+    distinct: HllSketch,
+    top: FrequentItemsSketch<String>,
+}
+
+impl fmt::Debug for ColumnProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ColumnProfile")
+            .field("kind", &self.kind)
+            .field("rows", &self.rows)
+            .field("nulls", &self.nulls)
+            .field("nan", &self.nan)
+            .field("infinite", &self.infinite)
+            .field("moments", &self.moments)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ColumnProfile {
+    pub fn new(kind: ProfileKind) -> Self {
+        ColumnProfile {
+            kind,
+            rows: 0,
+            nulls: 0,
+            nan: 0,
+            infinite: 0,
+            moments: Moments::default(),
+            quantiles: KllSketch::new(KLL_K).expect("KLL_K is a valid k"),
+            distinct: HllSketch::new(HLL_LG_K, HllType::Hll8).expect("HLL_LG_K is a valid lg_k"),
+            top: FrequentItemsSketch::new(TOP_MAP_SIZE).expect("TOP_MAP_SIZE is a power of two"),
+        }
+    }
+
+    #[inline]
+    pub fn push_null(&mut self) {
+        self.rows += 1;
+        self.nulls += 1;
+    }
+
+    /// A numeric value (numeric profiles).
+    #[inline]
+    pub fn push_f64(&mut self, x: f64) {
+        self.rows += 1;
+        if x.is_nan() {
+            self.nan += 1;
+            return;
+        }
+        self.distinct.update(x.to_bits());
+        if x.is_infinite() {
+            self.infinite += 1;
+            return;
+        }
+        self.moments.push(x);
+        self.quantiles.update(KllFloat::<f64>::new(x).expect("not NaN"));
+    }
+
+    /// A categorical value (categorical profiles).
+    #[inline]
+    pub fn push_text(&mut self, value: &str) {
+        self.rows += 1;
+        self.distinct.update(value);
+        self.top.update_ref(value);
+    }
+
+    pub fn merge(&mut self, other: &ColumnProfile) -> Result<(), ProfileError> {
+        if self.kind != other.kind {
+            return Err(ProfileError::KindMismatch);
+        }
+        self.rows += other.rows;
+        self.nulls += other.nulls;
+        self.nan += other.nan;
+        self.infinite += other.infinite;
+        self.moments.merge(&other.moments);
+        self.quantiles.merge(&other.quantiles).map_err(|e| ProfileError::Sketch(e.to_string()))?;
+        let mut union = HllUnion::new(HLL_LG_K).expect("valid lg_k");
+        union.update(&self.distinct);
+        union.update(&other.distinct);
+        self.distinct = union.to_sketch(HllType::Hll8);
+        self.top.merge(&other.top);
+        Ok(())
+    }
+
+    /// NULLs over all rows; None for an empty profile.
+    pub fn null_fraction(&self) -> Option<f64> {
+        (self.rows > 0).then(|| self.nulls as f64 / self.rows as f64)
+    }
+
+    /// The approximate quantile at `rank` in [0, 1] of the finite values (within
+    /// `rank_error()` in rank, with 99% confidence).
+    pub fn quantile(&self, rank: f64) -> Option<f64> {
+        self.quantiles
+            .quantile(rank, datasketches::common::SearchCriteria::Inclusive)
+            .ok()
+            .flatten()
+            .map(|v| *v)
+    }
+
+    /// The normalized single-sided rank error of the quantiles.
+    pub fn rank_error(&self) -> f64 {
+        self.quantiles.normalized_rank_error()
+    }
+
+    pub fn distinct_estimate(&self) -> f64 {
+        self.distinct.estimate()
+    }
+
+    /// The most frequent values, most frequent first, with their estimated counts.
+    pub fn top_values(&self, limit: usize) -> Vec<(String, u64)> {
+        let mut rows: Vec<(String, u64)> = self
+            .top
+            .frequent_items(ErrorType::NoFalseNegatives)
+            .into_iter()
+            .map(|r| (r.item().clone(), r.estimate()))
+            .collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        rows.truncate(limit);
+        rows
+    }
+
+    /// Version, kind, counts, moments, then each sketch in its DataSketches serialized form
+    /// (readable by the Java, C++ and Python libraries), each preceded by its length.
+    pub fn serialize(&self) -> Vec<u8> {
+        let sketches = [self.quantiles.serialize(), self.distinct.serialize(), self.top.serialize()];
+        let mut out = Vec::with_capacity(2 + 8 * 9 + sketches.iter().map(|s| s.len() + 4).sum::<usize>());
+        out.push(FORMAT_VERSION);
+        out.push(self.kind as u8);
+        for v in [self.rows, self.nulls, self.nan, self.infinite, self.moments.n] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [self.moments.mean, self.moments.m2, self.moments.min, self.moments.max] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for s in &sketches {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s);
+        }
+        out
+    }
+
+    pub fn deserialize(bytes: &[u8]) -> Result<ColumnProfile, ProfileError> {
+        let mut r = Reader(bytes);
+        let version = r.u8()?;
+        if version != FORMAT_VERSION {
+            return Err(ProfileError::BadVersion(version));
+        }
+        let kind = match r.u8()? {
+            1 => ProfileKind::Numeric,
+            2 => ProfileKind::Categorical,
+            k => return Err(ProfileError::BadKind(k)),
+        };
+        let (rows, nulls, nan, infinite, n) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?);
+        let moments = Moments { n, mean: r.f64()?, m2: r.f64()?, min: r.f64()?, max: r.f64()? };
+        let sketch_err = |e: datasketches::error::Error| ProfileError::Sketch(e.to_string());
+        let quantiles = KllSketch::deserialize(r.block()?).map_err(sketch_err)?;
+        let distinct = HllSketch::deserialize(r.block()?).map_err(sketch_err)?;
+        let top = FrequentItemsSketch::deserialize(r.block()?).map_err(sketch_err)?;
+        Ok(ColumnProfile { kind, rows, nulls, nan, infinite, moments, quantiles, distinct, top })
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ProfileError> {
+        if self.0.len() < n {
+            return Err(ProfileError::Truncated);
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, ProfileError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u64(&mut self) -> Result<u64, ProfileError> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn f64(&mut self) -> Result<f64, ProfileError> {
+        Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn block(&mut self) -> Result<&'a [u8], ProfileError> {
+        let len = u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")) as usize;
+        self.take(len)
+    }
+}
+
+#[cfg(test)]
+mod tests;
