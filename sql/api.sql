@@ -80,6 +80,44 @@ CREATE FUNCTION vigil.release_quarantine(tbl regclass, quarantine_ids bigint[] D
 RETURNS bigint LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._release_quarantine(tbl, quarantine_ids) $$;
 
+-- Statistics: watching a table records a profile of its columns per window on every write.
+CREATE FUNCTION vigil.watch(tbl regclass, time_column text DEFAULT NULL,
+                            window_size interval DEFAULT '1 day', columns text[] DEFAULT NULL)
+RETURNS integer LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._watch(tbl, time_column, window_size, columns) $$;
+
+CREATE FUNCTION vigil.unwatch(tbl regclass)
+RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._unwatch(tbl) $$;
+
+-- TRUNCATE empties the table, so its statistics start a new epoch (older ones stop counting).
+CREATE FUNCTION vigil._after_truncate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE vigil.watch_def SET epoch = epoch + 1 WHERE relid = TG_RELID;
+    RETURN NULL;
+END $$;
+
+CREATE VIEW vigil.column_stats WITH (security_barrier) AS
+SELECT w.relid::regclass AS relid,
+       a.attname::text AS column_name,
+       timestamptz '2000-01-01 00:00:00+00' + s.window_start_us * interval '1 microsecond' AS window_start,
+       timestamptz '2000-01-01 00:00:00+00' + s.window_start_us * interval '1 microsecond' + w.window_size AS window_end,
+       s.row_count,
+       s.null_count,
+       CASE WHEN s.row_count > 0 THEN s.null_count::double precision / s.row_count END AS null_fraction,
+       s.nan_count,
+       s.min, s.max, s.mean, s.stddev,
+       s.quantiles[1] AS p01, s.quantiles[2] AS p05, s.quantiles[3] AS p25, s.quantiles[4] AS p50,
+       s.quantiles[5] AS p75, s.quantiles[6] AS p95, s.quantiles[7] AS p99,
+       s.distinct_estimate,
+       s.top_values
+  FROM vigil.watch_def w
+ CROSS JOIN LATERAL vigil._column_stats(w.relid) s
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = w.relid AND a.attnum = s.attnum
+ WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
+GRANT SELECT ON vigil.column_stats TO PUBLIC;
+
 -- DDL follow-up. Dropping a table or a constrained column drops its constraints (with a NOTICE);
 -- partitions created or attached later get the statement triggers.
 CREATE FUNCTION vigil._on_sql_drop() RETURNS event_trigger
@@ -98,6 +136,8 @@ BEGIN
                     dropped.constraint_name, obj.object_identity;
             END LOOP;
             DELETE FROM vigil.violation_log WHERE relid = obj.objid;
+            DELETE FROM vigil.watch_def WHERE relid = obj.objid;
+            DELETE FROM vigil.profile_delta WHERE relid = obj.objid;
             DELETE FROM vigil.quarantine WHERE relid = obj.objid;
             GET DIAGNOSTICS discarded = ROW_COUNT;
             IF discarded > 0 THEN

@@ -51,6 +51,33 @@ ALTER TABLE vigil.quarantine ENABLE ROW LEVEL SECURITY;
 CREATE POLICY quarantine_readers ON vigil.quarantine FOR SELECT
     USING (pg_catalog.has_table_privilege(relid, 'SELECT'));
 
+-- Watched tables: which columns are profiled, in which windows.
+CREATE TABLE vigil.watch_def (
+    relid        oid PRIMARY KEY,
+    time_attnum  smallint,                 -- NULL: a row belongs to the window it was written in
+    window_size  interval NOT NULL,
+    attnums      smallint[] NOT NULL,      -- the watched columns
+    epoch        integer NOT NULL DEFAULT 1, -- bumped by TRUNCATE: older statistics stop counting
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+-- Statistics: append-only deltas, one row per write statement and window, written in the same
+-- transaction as the data (a rolled-back write leaves none), merged on read, compacted later.
+-- payload holds the serialized profile of every watched column (src/profile/window.rs).
+CREATE TABLE vigil.profile_delta (
+    delta_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    relid        oid NOT NULL,
+    epoch        integer NOT NULL,
+    window_start timestamptz,              -- NULL: rows whose time value is NULL
+    written_at   timestamptz NOT NULL DEFAULT now(),
+    payload      bytea NOT NULL
+);
+CREATE INDEX profile_delta_window_idx ON vigil.profile_delta (relid, epoch, window_start);
+
+REVOKE ALL ON vigil.watch_def, vigil.profile_delta FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('vigil.watch_def', '');
+SELECT pg_catalog.pg_extension_config_dump('vigil.profile_delta', '');
+
 REVOKE ALL ON vigil.constraint_def, vigil.violation_log, vigil.quarantine FROM PUBLIC;
 GRANT SELECT ON vigil.quarantine TO PUBLIC;
 

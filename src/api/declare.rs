@@ -8,14 +8,14 @@ use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-fn required<T>(value: Option<T>, what: &str) -> T {
+pub(crate) fn required<T>(value: Option<T>, what: &str) -> T {
     value.unwrap_or_else(|| {
         raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, format!("{what} must not be NULL"), None, None)
     })
 }
 
 /// Tables that can carry constraints: ordinary and partitioned tables that are not partitions.
-fn check_table(relid: Oid) {
+pub(crate) fn check_table(relid: Oid) {
     let kind = unsafe { pg_sys::get_rel_relkind(relid) } as u8;
     if kind == 0 {
         raise(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, format!("relation with OID {} does not exist", relid.to_u32()), None, None);
@@ -322,15 +322,18 @@ fn sync_triggers_sql(tbl: Oid) {
 /// on every partition (statement triggers fire only for the table a statement names), the row
 /// trigger only while quarantine or repair rules exist (PostgreSQL clones it to partitions).
 pub fn sync_triggers(relid: Oid) {
-    let (any_rules, row_rules) = as_extension_owner(|| {
-        Spi::get_two_with_args::<bool, bool>(
-            "SELECT count(*) > 0, count(*) FILTER (WHERE on_violation IN ('quarantine', 'clamp', 'set_null')) > 0
+    let (any_rules, row_rules, watched) = as_extension_owner(|| {
+        Spi::get_three_with_args::<bool, bool, bool>(
+            "SELECT count(*) > 0, count(*) FILTER (WHERE on_violation IN ('quarantine', 'clamp', 'set_null')) > 0,
+                    EXISTS (SELECT 1 FROM vigil.watch_def WHERE relid = $1)
                FROM vigil.constraint_def WHERE relid = $1",
             &[relid.into()],
         )
     })
-    .unwrap_or((Some(false), Some(false)));
-    let (any_rules, row_rules) = (any_rules.unwrap_or(false), row_rules.unwrap_or(false));
+    .unwrap_or((Some(false), Some(false), Some(false)));
+    let (row_rules, watched) = (row_rules.unwrap_or(false), watched.unwrap_or(false));
+    // Statement triggers serve both the rules and the statistics.
+    let any_rules = any_rules.unwrap_or(false) || watched;
     let result = Spi::connect_mut(|client| {
         let tree: Vec<(Oid, String)> = client
             .select(
@@ -371,6 +374,20 @@ pub fn sync_triggers(relid: Oid) {
             )?;
         } else if !row_rules && exists {
             client.update(&format!("DROP TRIGGER vigil_before_row ON {root_name}"), None, &[])?;
+        }
+        // TRUNCATE starts a new statistics epoch.
+        let exists = has_trigger(client, relid, "vigil_after_truncate")?;
+        if watched && !exists {
+            client.update(
+                &format!(
+                    "CREATE TRIGGER vigil_after_truncate AFTER TRUNCATE ON {root_name}
+                     FOR EACH STATEMENT EXECUTE FUNCTION vigil._after_truncate()"
+                ),
+                None,
+                &[],
+            )?;
+        } else if !watched && exists {
+            client.update(&format!("DROP TRIGGER vigil_after_truncate ON {root_name}"), None, &[])?;
         }
         Ok::<_, pgrx::spi::Error>(())
     });

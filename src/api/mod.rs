@@ -4,3 +4,4 @@
 pub mod declare;
 pub mod quarantine;
 pub mod validate;
+pub mod watch;

@@ -6,6 +6,7 @@
 
 use super::{as_extension_owner, parse_with_type, Repr};
 use crate::error::raise;
+use crate::profile::ProfileKind;
 use crate::rules::{self, kernel, Mode, Num, Params, Range, RuleKind};
 use crate::trigger::eval::Kernel;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Datum, Oid};
@@ -40,6 +41,27 @@ pub struct RuleSet {
     /// Rules that act on each row before it is stored (quarantine, clamp, set_null).
     pub per_row: Vec<usize>,
     pub utf8: bool,
+    /// Statistics to record for writes into this table, when it (or its root) is watched.
+    pub watch: Option<Watch>,
+}
+
+pub struct WatchedColumn {
+    /// 0-based position in the firing table's tuple descriptor.
+    pub attno: usize,
+    /// The column's number in the watched table, the key its statistics are stored under.
+    pub attnum: i16,
+    pub repr: Repr,
+    pub kind: ProfileKind,
+}
+
+pub struct Watch {
+    /// The watched table (an ancestor when the firing table is a partition).
+    pub relid: Oid,
+    pub epoch: i32,
+    pub window_usecs: i64,
+    /// The time column (0-based position, layout); None: the window of the write's time.
+    pub time: Option<(usize, Repr)>,
+    pub columns: Vec<WatchedColumn>,
 }
 
 thread_local! {
@@ -139,10 +161,59 @@ fn load(relid: Oid) -> (Vec<Oid>, Vec<Row>) {
     })
 }
 
+const WATCH_QUERY: &str = "
+SELECT w.relid, w.epoch, (extract(epoch FROM w.window_size) * 1000000)::bigint,
+       (SELECT ta.attnum FROM pg_catalog.pg_attribute pa JOIN pg_catalog.pg_attribute ta
+            ON ta.attrelid = $1 AND ta.attname = pa.attname AND NOT ta.attisdropped
+         WHERE pa.attrelid = w.relid AND pa.attnum = w.time_attnum),
+       (SELECT ta.atttypid FROM pg_catalog.pg_attribute pa JOIN pg_catalog.pg_attribute ta
+            ON ta.attrelid = $1 AND ta.attname = pa.attname AND NOT ta.attisdropped
+         WHERE pa.attrelid = w.relid AND pa.attnum = w.time_attnum)
+  FROM vigil.watch_def w
+ WHERE w.relid = $1 OR w.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a)";
+
+const WATCHED_COLUMNS_QUERY: &str = "
+SELECT ta.attnum, pa.attnum, ta.atttypid
+  FROM pg_catalog.pg_attribute pa
+  JOIN pg_catalog.pg_attribute ta ON ta.attrelid = $2 AND ta.attname = pa.attname AND NOT ta.attisdropped
+ WHERE pa.attrelid = $1 AND pa.attnum = ANY ((SELECT attnums FROM vigil.watch_def WHERE relid = $1)::smallint[])
+   AND NOT pa.attisdropped
+ ORDER BY pa.attnum";
+
+/// The watch that applies to writes into `relid`, if any.
+fn load_watch(relid: Oid) -> Option<Watch> {
+    as_extension_owner(|| {
+        Spi::connect(|client| {
+            let mut rows = client.select(WATCH_QUERY, Some(1), &[relid.into()])?;
+            let Some(row) = rows.next() else { return Ok(None) };
+            let watched: Oid = row.get(1)?.unwrap_or(relid);
+            let epoch: i32 = row.get(2)?.unwrap_or(1);
+            let window_usecs: i64 = row.get(3)?.unwrap_or(super::USECS_PER_DAY);
+            let time = match (row.get::<i16>(4)?, row.get::<Oid>(5)?) {
+                (Some(attnum), Some(typid)) => Some(((attnum - 1) as usize, Repr::of(typid))),
+                _ => None,
+            };
+            let mut columns = Vec::new();
+            for r in client.select(WATCHED_COLUMNS_QUERY, None, &[watched.into(), relid.into()])? {
+                let (attno, attnum, typid) = (r.get::<i16>(1)?.unwrap_or(1), r.get::<i16>(2)?.unwrap_or(1), r.get::<Oid>(3)?);
+                let repr = Repr::of(typid.unwrap_or(pg_sys::InvalidOid));
+                if let Some(kind) = repr.profile_kind() {
+                    columns.push(WatchedColumn { attno: (attno - 1) as usize, attnum, repr, kind });
+                }
+            }
+            Ok::<_, pgrx::spi::Error>(Some(Watch { relid: watched, epoch, window_usecs, time, columns }))
+        })
+        .unwrap_or_else(|e| {
+            raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil: cannot read watch settings: {e}"), None, None)
+        })
+    })
+}
+
 fn compile(relid: Oid) -> RuleSet {
     let (lineage, rows) = load(relid);
     let utf8 = super::database_is_utf8();
-    let mut set = RuleSet { relid, lineage, rules: Vec::new(), batch: Vec::new(), per_row: Vec::new(), utf8 };
+    let watch = load_watch(relid);
+    let mut set = RuleSet { relid, lineage, rules: Vec::new(), batch: Vec::new(), per_row: Vec::new(), utf8, watch };
     for row in rows {
         let rule = compile_rule(row);
         let i = set.rules.len();

@@ -3,6 +3,8 @@
 
 pub mod cache;
 
+pub use crate::profile::window::USECS_PER_DAY;
+
 use crate::error::raise;
 use crate::rules::ColumnKind;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
@@ -23,6 +25,7 @@ pub enum Repr {
     Timestamp,
     Text,
     BpChar,
+    Bool,
     Other,
 }
 
@@ -41,7 +44,20 @@ impl Repr {
             pg_sys::TIMESTAMPOID | pg_sys::TIMESTAMPTZOID => Repr::Timestamp,
             pg_sys::TEXTOID | pg_sys::VARCHAROID => Repr::Text,
             pg_sys::BPCHAROID => Repr::BpChar,
+            pg_sys::BOOLOID => Repr::Bool,
             _ => Repr::Other,
+        }
+    }
+
+    /// How a watched column is profiled, or None when its type cannot be.
+    pub fn profile_kind(self) -> Option<crate::profile::ProfileKind> {
+        use crate::profile::ProfileKind;
+        match self {
+            Repr::Int2 | Repr::Int4 | Repr::Int8 | Repr::Float4 | Repr::Float8 | Repr::Numeric => {
+                Some(ProfileKind::Numeric)
+            }
+            Repr::Text | Repr::BpChar | Repr::Bool => Some(ProfileKind::Categorical),
+            Repr::Date | Repr::Timestamp | Repr::Other => None,
         }
     }
 
@@ -53,7 +69,7 @@ impl Repr {
             Repr::Date => ColumnKind::Date,
             Repr::Timestamp => ColumnKind::Timestamp,
             Repr::Text | Repr::BpChar => ColumnKind::Text,
-            Repr::Other => ColumnKind::Other,
+            Repr::Bool | Repr::Other => ColumnKind::Other,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! HLL distinct count, frequent items). One serialized form serves as the delta row payload, the
 //! aggregate state and the unit merged across writers. Pure Rust: no pgrx here.
 
+pub mod window;
+
 use datasketches::frequencies::{ErrorType, FrequentItemsSketch};
 use datasketches::hll::{HllSketch, HllType, HllUnion};
 use datasketches::kll::{KllFloat, KllSketch};

@@ -1,6 +1,7 @@
 //! AFTER INSERT/UPDATE ... FOR EACH STATEMENT: one pass over the transition table in Rust.
 
 use super::eval::BatchPlan;
+use super::profile::ProfileBatch;
 use super::{deform, finfo_v1, pending, record, trigger_data};
 use crate::catalog::cache::{ruleset_for, CompiledRule, RuleSet};
 use crate::catalog::qualified_name;
@@ -23,11 +24,12 @@ pub unsafe extern "C-unwind" fn vigil_after_write(fcinfo: pg_sys::FunctionCallIn
     let newtable = (*td).tg_newtable;
 
     let mut tallies = vec![Tally::default(); set.batch.len()];
-    let batch_rows = if newtable.is_null() || set.batch.is_empty() {
+    let mut profiles = set.watch.as_ref().filter(|w| !w.columns.is_empty()).map(ProfileBatch::new);
+    let batch_rows = if newtable.is_null() || (set.batch.is_empty() && profiles.is_none()) {
         0
     } else {
         let t0 = std::time::Instant::now();
-        let n = scan_transition_table(newtable, (*rel).rd_att, &set, &mut tallies);
+        let n = scan_transition_table(newtable, (*rel).rd_att, &set, &mut tallies, profiles.as_mut());
         pgrx::debug1!("vigil scan: {} rows in {:?}", n, t0.elapsed());
         n
     };
@@ -69,6 +71,9 @@ pub unsafe extern "C-unwind" fn vigil_after_write(fcinfo: pg_sys::FunctionCallIn
     }));
     record::flush_quarantine(pending::take_rows(subxid));
     record::record_violations(&violations);
+    if let Some(profiles) = profiles {
+        profiles.write();
+    }
     tell_client(&violations, (*rel).rd_id);
     Datum::from(0)
 }
@@ -102,6 +107,7 @@ unsafe fn scan_transition_table(
     tupdesc: pg_sys::TupleDesc,
     set: &RuleSet,
     tallies: &mut [Tally],
+    mut profiles: Option<&mut ProfileBatch<'_>>,
 ) -> u64 {
     let reader = pg_sys::tuplestore_alloc_read_pointer(store, pg_sys::EXEC_FLAG_REWIND as i32);
     pg_sys::tuplestore_select_read_pointer(store, reader);
@@ -117,11 +123,14 @@ unsafe fn scan_transition_table(
     let caller_cxt = pg_sys::MemoryContextSwitchTo(scan_cxt);
     let rules: Vec<&CompiledRule> = set.batch.iter().map(|&i| &set.rules[i]).collect();
     let mut plan = BatchPlan::new(&rules, set.utf8, |r| r.attno);
-    let natts = plan.natts();
+    let natts = plan.natts().max(profiles.as_ref().map_or(0, |p| p.natts()));
     let mut rows = 0u64;
     while pg_sys::tuplestore_gettupleslot(store, true, false, slot) {
         deform(slot, natts);
         plan.row(&rules, (*slot).tts_values, (*slot).tts_isnull, tallies);
+        if let Some(p) = profiles.as_mut() {
+            p.row((*slot).tts_values, (*slot).tts_isnull);
+        }
         rows += 1;
         if rows % RESET_EVERY == 0 {
             // The slot may own a tuple read back from disk into this context: release it first.

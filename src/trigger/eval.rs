@@ -54,8 +54,9 @@ unsafe fn inline_varlena(d: Datum) -> *const pg_sys::varlena {
     }
 }
 
+/// The bytes of a text-like value (char(n) without its trailing blanks).
 #[inline(always)]
-unsafe fn as_bytes<'a>(repr: Repr, d: Datum) -> &'a [u8] {
+pub unsafe fn text_bytes<'a>(repr: Repr, d: Datum) -> &'a [u8] {
     let bytes = pgrx::varlena::varlena_to_byte_slice(inline_varlena(d));
     if repr == Repr::BpChar { trim_bpchar(bytes) } else { bytes }
 }
@@ -117,9 +118,9 @@ impl Kernel {
             Kernel::FloatRange(_, fast) => fast.admits(as_f64(repr, d)),
             Kernel::NumericRange(_) => self.locate(repr, d) == Position::Inside,
             Kernel::IntSet { set, negate } => set.contains(as_i64(repr, d)) != *negate,
-            Kernel::TextSet { set, negate } => set.contains(as_bytes(repr, d)) != *negate,
-            Kernel::Regex { re, negate } => re.is_match(as_bytes(repr, d)) != *negate,
-            Kernel::Length(r) => r.admits(&char_length(as_bytes(repr, d), utf8)),
+            Kernel::TextSet { set, negate } => set.contains(text_bytes(repr, d)) != *negate,
+            Kernel::Regex { re, negate } => re.is_match(text_bytes(repr, d)) != *negate,
+            Kernel::Length(r) => r.admits(&char_length(text_bytes(repr, d), utf8)),
             Kernel::Finite => match repr {
                 Repr::Numeric => numeric_sign_bits(d) & 0xC000 != 0xC000,
                 _ => as_f64(repr, d).is_finite(),
@@ -155,7 +156,7 @@ pub unsafe fn sample(rule: &CompiledRule, d: Datum, isnull: bool) -> serde_json:
         Repr::Int2 | Repr::Int4 | Repr::Int8 => serde_json::Value::from(as_i64(rule.repr, d)),
         Repr::Float4 | Repr::Float8 => float_sample(as_f64(rule.repr, d)),
         Repr::Text | Repr::BpChar => {
-            let s = String::from_utf8_lossy(as_bytes(rule.repr, d));
+            let s = String::from_utf8_lossy(text_bytes(rule.repr, d));
             serde_json::Value::String(s.chars().take(200).collect())
         }
         _ => serde_json::Value::String(output_text(rule.typid, d)),

@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod eval;
 pub mod pending;
+pub mod profile;
 pub mod record;
 pub mod row;
 

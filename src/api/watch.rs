@@ -1,0 +1,258 @@
+//! vigil.watch / vigil.unwatch and reading the recorded statistics back (vigil.column_stats).
+
+use super::declare::{check_table, required, sync_triggers};
+use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, type_name, Repr};
+use crate::error::raise;
+use crate::profile::window::{decode, USECS_PER_DAY};
+use crate::profile::ColumnProfile;
+use pgrx::datum::Interval;
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use std::collections::BTreeMap;
+
+const PROFILED_TYPES: &str =
+    "smallint, integer, bigint, real, double precision, numeric (numeric profiles); text, varchar, char, boolean (categorical)";
+
+/// A live column of the table: (attnum, type).
+fn live_column(relid: Oid, name: &str) -> (i16, Oid) {
+    Spi::get_two_with_args::<i16, Oid>(
+        "SELECT attnum, atttypid FROM pg_catalog.pg_attribute
+          WHERE attrelid = $1 AND attname = $2 AND attnum > 0 AND NOT attisdropped",
+        &[relid.into(), name.into()],
+    )
+    .ok()
+    .and_then(|(a, t)| Some((a?, t?)))
+    .unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+            format!("column \"{name}\" of relation {} does not exist", qualified_name(relid)),
+            None,
+            None,
+        )
+    })
+}
+
+fn window_usecs(window: &Interval) -> i64 {
+    if window.months() != 0 {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "window_size must be a fixed duration",
+            Some("Months have no fixed length.".into()),
+            Some("Use days or hours, e.g. '30 days' or '1 hour'.".into()),
+        );
+    }
+    let usecs = window.days() as i64 * USECS_PER_DAY + window.micros();
+    if usecs <= 0 {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "window_size must be positive", None, None);
+    }
+    usecs
+}
+
+#[pg_extern(name = "_watch")]
+#[search_path(pg_catalog, pg_temp)]
+fn watch(
+    tbl: Option<Oid>,
+    time_column: Option<&str>,
+    window_size: Option<Interval>,
+    columns: Option<Vec<Option<String>>>,
+) -> i32 {
+    let relid = required(tbl, "tbl");
+    let window = required(window_size, "window_size");
+    check_table(relid);
+    require_owner(relid);
+    window_usecs(&window);
+    let table = qualified_name(relid);
+
+    let time_attnum = time_column.map(|name| {
+        let (attnum, typid) = live_column(relid, name);
+        if !matches!(Repr::of(typid), Repr::Date | Repr::Timestamp) {
+            raise(
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                format!("time_column \"{name}\" of {table} is of type {}", type_name(typid)),
+                None,
+                Some("The time column must be a date, timestamp or timestamptz.".into()),
+            );
+        }
+        attnum
+    });
+    let attnums: Vec<i16> = match columns {
+        Some(names) => names
+            .into_iter()
+            .map(|name| {
+                let name = required(name, "a column name");
+                let (attnum, typid) = live_column(relid, &name);
+                if Repr::of(typid).profile_kind().is_none() {
+                    raise(
+                        PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                        format!("column \"{name}\" of {table} is of type {}, which cannot be profiled", type_name(typid)),
+                        Some(format!("Supported types: {PROFILED_TYPES}.")),
+                        None,
+                    );
+                }
+                attnum
+            })
+            .collect(),
+        None => Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT attnum, atttypid FROM pg_catalog.pg_attribute
+                      WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                    None,
+                    &[relid.into()],
+                )?
+                .map(|r| Ok((r.get::<i16>(1)?.unwrap_or(0), r.get::<Oid>(2)?.unwrap_or(pg_sys::InvalidOid))))
+                .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|&(attnum, typid)| Some(attnum) != time_attnum && Repr::of(typid).profile_kind().is_some())
+        .map(|(attnum, _)| attnum)
+        .collect(),
+    };
+    let mut attnums = attnums;
+    attnums.sort_unstable();
+    attnums.dedup();
+    if attnums.is_empty() {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("{table} has no column to watch"),
+            Some(format!("Supported types: {PROFILED_TYPES}.")),
+            None,
+        );
+    }
+    let already = as_extension_owner(|| {
+        Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT 1 FROM vigil.watch_def WHERE relid = $1)", &[relid.into()])
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(false);
+    if already {
+        raise(
+            PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
+            format!("{table} is already watched"),
+            None,
+            Some("Call vigil.unwatch first to change what is watched (its statistics are dropped).".into()),
+        );
+    }
+    let count = attnums.len() as i32;
+    as_extension_owner(|| {
+        Spi::run_with_args(
+            "INSERT INTO vigil.watch_def (relid, time_attnum, window_size, attnums) VALUES ($1, $2, $3, $4)",
+            &[relid.into(), time_attnum.into(), window.into(), attnums.into()],
+        )
+    })
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot store watch: {e}"), None, None));
+    sync_triggers(relid);
+    cache::invalidate(relid);
+    count
+}
+
+#[pg_extern(name = "_unwatch")]
+#[search_path(pg_catalog, pg_temp)]
+fn unwatch(tbl: Option<Oid>) -> bool {
+    let relid = required(tbl, "tbl");
+    check_table(relid);
+    require_owner(relid);
+    let removed = as_extension_owner(|| {
+        Spi::get_one_with_args::<bool>(
+            "WITH w AS (DELETE FROM vigil.watch_def WHERE relid = $1 RETURNING 1),
+                  d AS (DELETE FROM vigil.profile_delta WHERE relid = $1 RETURNING 1)
+             SELECT EXISTS (SELECT 1 FROM w) OR EXISTS (SELECT 1 FROM d)",
+            &[relid.into()],
+        )
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(false);
+    sync_triggers(relid);
+    cache::invalidate(relid);
+    removed
+}
+
+
+/// Ranks reported by vigil.column_stats (p01 … p99).
+const RANKS: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
+
+/// Merged statistics of every watched column and window of the current epoch.
+#[pg_extern(name = "_column_stats")]
+#[search_path(pg_catalog, pg_temp)]
+fn column_stats(tbl: Oid) -> TableIterator<'static, (
+    name!(attnum, i16),
+    name!(window_start_us, Option<i64>),
+    name!(row_count, i64),
+    name!(null_count, i64),
+    name!(nan_count, i64),
+    name!(min, Option<f64>),
+    name!(max, Option<f64>),
+    name!(mean, Option<f64>),
+    name!(stddev, Option<f64>),
+    name!(quantiles, Option<Vec<Option<f64>>>),
+    name!(distinct_estimate, f64),
+    name!(top_values, Option<JsonB>),
+)> {
+    require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its statistics");
+    let deltas: Vec<(Option<i64>, Vec<u8>)> = as_extension_owner(|| {
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT (extract(epoch FROM d.window_start - timestamptz '2000-01-01 00:00:00+00') * 1000000)::bigint,
+                            d.payload
+                       FROM vigil.profile_delta d JOIN vigil.watch_def w ON w.relid = d.relid AND w.epoch = d.epoch
+                      WHERE d.relid = $1",
+                    None,
+                    &[tbl.into()],
+                )?
+                .map(|r| Ok((r.get::<i64>(1)?, r.get::<Vec<u8>>(2)?.unwrap_or_default())))
+                .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+        })
+    })
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None));
+
+    let mut merged: BTreeMap<(i16, Option<i64>), ColumnProfile> = BTreeMap::new();
+    for (window, payload) in deltas {
+        let columns = decode(&payload).unwrap_or_else(|e| {
+            raise(PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, format!("pg_vigil statistics of {} are unreadable: {e}", qualified_name(tbl)), None, None)
+        });
+        for (attnum, profile) in columns {
+            match merged.get_mut(&(attnum, window)) {
+                Some(m) => {
+                    let _ = m.merge(&profile);
+                }
+                None => {
+                    merged.insert((attnum, window), profile);
+                }
+            }
+        }
+    }
+    let rows: Vec<_> = merged
+        .into_iter()
+        .map(|((attnum, window), p)| {
+            let numeric = p.kind == crate::profile::ProfileKind::Numeric;
+            let m = &p.moments;
+            let top = (!numeric).then(|| {
+                JsonB(serde_json::Value::Array(
+                    p.top_values(100)
+                        .into_iter()
+                        .map(|(value, count)| serde_json::json!({"value": value, "count": count}))
+                        .collect(),
+                ))
+            });
+            (
+                attnum,
+                window,
+                p.rows as i64,
+                p.nulls as i64,
+                p.nan as i64,
+                (numeric && m.n > 0).then_some(m.min),
+                (numeric && m.n > 0).then_some(m.max),
+                if numeric { m.mean() } else { None },
+                if numeric { m.stddev_samp() } else { None },
+                numeric.then(|| RANKS.iter().map(|&r| p.quantile(r)).collect()),
+                p.distinct_estimate(),
+                top,
+            )
+        })
+        .collect();
+    TableIterator::new(rows)
+}
