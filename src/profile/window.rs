@@ -4,12 +4,15 @@
 use super::{ColumnProfile, ProfileError};
 
 /// Microseconds per day; windows are fixed durations aligned on PostgreSQL's epoch
-/// (2000-01-01 00:00 UTC), so daily windows start at UTC midnight.
+/// (2000-01-01 00:00 UTC), so daily windows start at UTC midnight, and on Monday 2000-01-03
+/// when they last whole weeks, so weekly windows are ISO weeks.
 pub const USECS_PER_DAY: i64 = 86_400_000_000;
+const USECS_PER_WEEK: i64 = 7 * USECS_PER_DAY;
 
 /// Start of the window holding `usecs` (microseconds since 2000-01-01), for windows of `size`.
 pub fn window_start(usecs: i64, size: i64) -> i64 {
-    usecs - usecs.rem_euclid(size)
+    let origin = if size % USECS_PER_WEEK == 0 { 2 * USECS_PER_DAY } else { 0 };
+    usecs - (usecs - origin).rem_euclid(size)
 }
 
 /// `[n u16] ([attnum i16] [len u32] [profile])*`
@@ -57,6 +60,10 @@ mod tests {
         assert_eq!(window_start(-1, day), -day);
         let hour = 3_600_000_000;
         assert_eq!(window_start(2 * hour + 59, hour), 2 * hour);
+        // Weeks start on Monday: 2000-01-03 is day 2, 2000-01-09 (Sunday) belongs to it.
+        let week = 7 * day;
+        assert_eq!(window_start(8 * day, week), 2 * day);
+        assert_eq!(window_start(day, week), -5 * day);
     }
 
     #[test]

@@ -97,7 +97,9 @@ SELECT proname FROM pg_proc
  WHERE pronamespace = 'vigil'::regnamespace
    AND (proconfig IS NULL OR NOT EXISTS (SELECT 1 FROM unnest(proconfig) c WHERE c LIKE 'search_path=%'))
  ORDER BY 1;
--- and none of them is SECURITY DEFINER except the event-trigger functions, which PUBLIC cannot run.
+-- and none of them is SECURITY DEFINER except the event-trigger functions, which PUBLIC cannot run,
+-- and the TRUNCATE trigger function, which table owners must be able to attach and which runs
+-- only as a trigger (it starts a new statistics epoch for the truncated table).
 SELECT proname, has_function_privilege('vigil_other', oid, 'EXECUTE') AS public_can_execute
   FROM pg_proc WHERE pronamespace = 'vigil'::regnamespace AND prosecdef ORDER BY 1;
 

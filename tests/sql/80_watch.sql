@@ -1,0 +1,133 @@
+-- Statistics: vigil.watch records per-window column profiles on every write, in the writer's
+-- transaction; vigil.column_stats merges them on read.
+
+-- Windows are aligned on UTC (daily windows start at UTC midnight); show times in UTC.
+SET timezone = 'UTC';
+
+-- s_written shadows every row version the tests write, for the exactness oracle below.
+CREATE TABLE s_ev (ts timestamptz, cat text, x float8, n int, flag boolean, d date);
+CREATE TABLE s_written (LIKE s_ev);
+SELECT vigil.watch('s_ev', time_column => 'ts');
+SELECT column_name FROM vigil.column_stats WHERE relid = 's_ev'::regclass;  -- nothing written yet
+
+-- three days of hourly rows, n NULL every 10th
+INSERT INTO s_ev SELECT timestamptz '2024-01-01' + g * interval '1 hour', (ARRAY['a','b','c'])[1 + g % 3],
+                        g * 1.5, CASE WHEN g % 10 <> 0 THEN g END, g % 2 = 0, NULL
+                   FROM generate_series(0, 71) g;
+INSERT INTO s_written SELECT * FROM s_ev;
+-- a row without a time goes to the NULL-time bucket, never lost
+INSERT INTO s_ev VALUES (NULL, 'a', 7, 7, true, NULL);
+INSERT INTO s_written VALUES (NULL, 'a', 7, 7, true, NULL);
+-- COPY is a write like any other
+COPY s_ev FROM stdin (FORMAT csv);
+2024-01-02 05:30:00+00,b,1000,1000,false,
+2024-01-02 06:30:00+00,,,,,
+\.
+INSERT INTO s_written VALUES ('2024-01-02 05:30:00+00', 'b', 1000, 1000, false, NULL),
+                             ('2024-01-02 06:30:00+00', NULL, NULL, NULL, NULL, NULL);
+-- rolled back: no statistics
+BEGIN;
+INSERT INTO s_ev VALUES ('2024-01-01 01:00', 'zzz', -1e9, -1, false, NULL);
+ROLLBACK;
+BEGIN;
+INSERT INTO s_ev VALUES ('2024-01-03 01:00', 'kept', 3, 3, false, NULL);
+SAVEPOINT sp;
+INSERT INTO s_ev VALUES ('2024-01-03 02:00', 'undone', 1e9, 1, false, NULL);
+ROLLBACK TO SAVEPOINT sp;
+COMMIT;
+INSERT INTO s_written VALUES ('2024-01-03 01:00', 'kept', 3, 3, false, NULL);
+-- an UPDATE profiles the new row versions as writes
+UPDATE s_ev SET x = x + 0.25 WHERE cat = 'c' AND ts < '2024-01-01 06:00';
+INSERT INTO s_written SELECT * FROM s_ev WHERE cat = 'c' AND ts < '2024-01-01 06:00';
+
+-- Oracle: counts, NULLs, min, max, mean and stddev equal SQL aggregates over the row versions
+-- written, window by window (float sums agree to 1e-9).
+WITH sql AS (
+    SELECT date_trunc('day', ts) AS w, count(*) AS row_count, count(*) - count(x) AS nulls,
+           min(x) AS min, max(x) AS max, avg(x) AS mean, stddev(x) AS stddev
+      FROM s_written GROUP BY 1
+), stats AS (
+    SELECT window_start AS w, row_count, null_count, min, max, mean, stddev
+      FROM vigil.column_stats WHERE relid = 's_ev'::regclass AND column_name = 'x'
+)
+SELECT sql.w, stats.row_count = sql.row_count AS rows_ok, stats.null_count = sql.nulls AS nulls_ok,
+       stats.min = sql.min AND stats.max = sql.max AS min_max_ok,
+       abs(stats.mean - sql.mean) <= 1e-9 * greatest(abs(sql.mean), 1) AS mean_ok,
+       (sql.stddev IS NULL AND stats.stddev IS NULL) OR abs(stats.stddev - sql.stddev) <= 1e-9 * greatest(sql.stddev, 1) AS stddev_ok
+  FROM sql FULL JOIN stats ON coalesce(stats.w, 'infinity') = coalesce(sql.w, 'infinity')
+ ORDER BY sql.w NULLS LAST;
+
+-- the integer column and the categorical ones
+SELECT window_start, row_count, null_count, null_fraction, min, max FROM vigil.column_stats
+ WHERE relid = 's_ev'::regclass AND column_name = 'n' ORDER BY window_start NULLS LAST;
+SELECT window_start, row_count, null_count, round(distinct_estimate) AS distinct_values, top_values
+  FROM vigil.column_stats WHERE relid = 's_ev'::regclass AND column_name = 'cat' ORDER BY window_start NULLS LAST;
+SELECT window_start, top_values FROM vigil.column_stats
+ WHERE relid = 's_ev'::regclass AND column_name = 'flag' AND window_start = '2024-01-01 00:00+00';
+-- the date column is not watched by default (not a profiled type); windows are a day wide
+SELECT DISTINCT column_name, window_end - window_start AS width FROM vigil.column_stats
+ WHERE relid = 's_ev'::regclass AND window_start IS NOT NULL ORDER BY 1;
+-- quantiles are within the sketch's 1% rank error: x in window 1 is 0, 1.5, …, 34.5 (+0.25 for some)
+SELECT p01 <= p05 AND p05 <= p25 AND p25 <= p50 AND p50 <= p75 AND p75 <= p95 AND p95 <= p99 AS ordered,
+       p50 BETWEEN 15 AND 19 AS median_ok
+  FROM vigil.column_stats WHERE relid = 's_ev'::regclass AND column_name = 'x' AND window_start = '2024-01-01';
+
+-- TRUNCATE starts a new epoch: old statistics stop counting
+TRUNCATE s_ev;
+SELECT count(*) AS stats_after_truncate FROM vigil.column_stats WHERE relid = 's_ev'::regclass;
+INSERT INTO s_ev VALUES ('2024-02-01', 'q', 5, 5, false, NULL);
+SELECT column_name, window_start, row_count FROM vigil.column_stats WHERE relid = 's_ev'::regclass ORDER BY 1;
+
+-- Without a time column, rows go to the window of the time they were written.
+CREATE TABLE s_now (v float8, label varchar(10));
+SELECT vigil.watch('s_now', window_size => '1 hour', columns => ARRAY['v']);
+INSERT INTO s_now SELECT g, 'x' FROM generate_series(1, 10) g;
+SELECT column_name, row_count, window_start = date_trunc('hour', statement_timestamp()) AS this_hour,
+       window_end - window_start AS width
+  FROM vigil.column_stats WHERE relid = 's_now'::regclass;
+
+-- Partitioned tables: watch the parent; writes through it and straight into a partition count.
+CREATE TABLE s_parted (day date, v int) PARTITION BY RANGE (day);
+CREATE TABLE s_parted_1 PARTITION OF s_parted FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+SELECT vigil.watch('s_parted', time_column => 'day', window_size => '7 days');
+INSERT INTO s_parted SELECT '2024-01-01'::date + g, g FROM generate_series(0, 13) g;
+INSERT INTO s_parted_1 VALUES ('2024-01-02', 100);
+SELECT window_start, row_count, max FROM vigil.column_stats WHERE relid = 's_parted'::regclass ORDER BY 1;
+
+-- Bad input changes nothing.
+SELECT try($$SELECT vigil.watch('s_ev')$$) AS already_watched;
+SELECT try($$SELECT vigil.watch('s_nope')$$) AS unknown_table;
+SELECT try($$SELECT vigil.watch('s_written', columns => ARRAY['nope'])$$) AS unknown_column;
+SELECT try($$SELECT vigil.watch('s_written', columns => ARRAY['d'])$$) AS not_profilable;
+SELECT try($$SELECT vigil.watch('s_written', time_column => 'cat')$$) AS time_not_a_time;
+SELECT try($$SELECT vigil.watch('s_written', window_size => '0 hours')$$) AS zero_window;
+SELECT try($$SELECT vigil.watch('s_written', window_size => '-1 day')$$) AS negative_window;
+SELECT try($$SELECT vigil.watch('s_written', window_size => '1 month')$$) AS month_window;
+SELECT try($$SELECT vigil.watch('s_written', window_size => NULL)$$) AS null_window;
+SELECT try($$SELECT vigil.watch('s_parted_1')$$) AS a_partition;
+SELECT count(*) AS s_written_watched FROM vigil.watch_def WHERE relid = 's_written'::regclass;
+
+-- Only the owner may watch; only readers of the table see its statistics.
+CREATE ROLE s_other;
+GRANT USAGE ON SCHEMA public TO s_other;
+SET ROLE s_other;
+SELECT try($$SELECT vigil.watch('s_written')$$) AS not_owner;
+SELECT count(*) AS visible_without_select FROM vigil.column_stats WHERE relid = 's_ev'::regclass;
+SELECT try($$SELECT * FROM vigil.profile_delta$$) AS read_deltas;
+RESET ROLE;
+GRANT SELECT ON s_ev TO s_other;
+SET ROLE s_other;
+SELECT count(*) AS visible_with_select FROM vigil.column_stats WHERE relid = 's_ev'::regclass;
+RESET ROLE;
+REVOKE ALL ON s_ev FROM s_other;
+REVOKE ALL ON SCHEMA public FROM s_other;
+DROP ROLE s_other;
+
+-- unwatch drops the statistics and the triggers that only served them
+SELECT vigil.unwatch('s_now');
+SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 's_now'::regclass;
+SELECT vigil.unwatch('s_now') AS second_unwatch;
+-- dropping a watched table drops its statistics
+DROP TABLE s_ev;
+SELECT count(*) AS stats_of_dropped FROM vigil.profile_delta d
+ WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = d.relid);
