@@ -71,7 +71,7 @@ pub unsafe extern "C-unwind" fn vigil_after_write(fcinfo: pg_sys::FunctionCallIn
     }));
     record::flush_quarantine(pending::take_rows(subxid));
     record::record_violations(&violations);
-    if let Some(profiles) = profiles {
+    if let Some(mut profiles) = profiles {
         profiles.write();
     }
     tell_client(&violations, (*rel).rd_id);

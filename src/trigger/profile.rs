@@ -10,6 +10,10 @@ use crate::profile::{ColumnProfile, ProfileKind};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Datum};
 use pgrx::prelude::*;
 
+/// Windows profiled at once in one statement; past this, the open ones are written out and
+/// started afresh (deltas merge on read), so a COPY spanning years stays in bounded memory.
+const MAX_OPEN_WINDOWS: usize = 32;
+
 pub struct ProfileBatch<'a> {
     watch: &'a Watch,
     /// Window start (microseconds since 2000-01-01; None for a NULL time) and its profiles.
@@ -51,6 +55,9 @@ impl<'a> ProfileBatch<'a> {
             self.last = match self.windows.iter().position(|w| w.0 == key) {
                 Some(i) => i,
                 None => {
+                    if self.windows.len() >= MAX_OPEN_WINDOWS {
+                        self.write();
+                    }
                     let fresh = self.watch.columns.iter().map(|c| ColumnProfile::new(c.kind)).collect();
                     self.windows.push((key, fresh));
                     self.windows.len() - 1
@@ -80,8 +87,9 @@ impl<'a> ProfileBatch<'a> {
         }
     }
 
-    /// Appends one delta row per window, as the extension's owner, in the writer's transaction.
-    pub fn write(self) {
+    /// Appends one delta row per open window, as the extension's owner, in the writer's
+    /// transaction, and closes them.
+    pub fn write(&mut self) {
         if self.windows.is_empty() {
             return;
         }
@@ -108,6 +116,8 @@ impl<'a> ProfileBatch<'a> {
         .unwrap_or_else(|e| {
             raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil could not record statistics: {e}"), None, None)
         });
+        self.windows.clear();
+        self.last = 0;
     }
 }
 

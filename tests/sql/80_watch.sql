@@ -86,6 +86,16 @@ SELECT column_name, row_count, window_start = date_trunc('hour', statement_times
        window_end - window_start AS width
   FROM vigil.column_stats WHERE relid = 's_now'::regclass;
 
+-- One statement spanning many windows, in shuffled time order: windows are written out in
+-- groups to bound memory, and their deltas merge back on read.
+CREATE TABLE s_many (ts timestamptz, v int);
+SELECT vigil.watch('s_many', time_column => 'ts', window_size => '1 hour');
+INSERT INTO s_many SELECT timestamptz '2024-03-01' + (g % 100) * interval '1 hour', g
+                     FROM generate_series(1, 200) g ORDER BY md5(g::text);
+SELECT count(*) AS windows, min(row_count) AS min_rows, max(row_count) AS max_rows, sum(row_count) AS total
+  FROM vigil.column_stats WHERE relid = 's_many'::regclass;
+SELECT count(*) > 100 AS written_in_groups FROM vigil.profile_delta WHERE relid = 's_many'::regclass;
+
 -- Partitioned tables: watch the parent; writes through it and straight into a partition count.
 CREATE TABLE s_parted (day date, v int) PARTITION BY RANGE (day);
 CREATE TABLE s_parted_1 PARTITION OF s_parted FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
