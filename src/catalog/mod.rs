@@ -117,6 +117,29 @@ pub fn output_text(typid: Oid, datum: pg_sys::Datum) -> String {
 
 thread_local! {
     static EXTENSION_OWNER: Cell<Option<Oid>> = const { Cell::new(None) };
+    /// Plans of the write path's own statements, prepared once per backend: a statement that
+    /// records one delta row must not pay for parsing and planning it every time.
+    static KEPT_PLANS: std::cell::RefCell<std::collections::HashMap<&'static str, pgrx::spi::OwnedPreparedStatement>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Runs one of the extension's fixed statements as the extension's owner, with its plan kept
+/// for the backend's life (PostgreSQL re-plans it if the tables it reads change).
+pub fn run_as_owner(sql: &'static str, types: &[Oid], args: &[pgrx::datum::DatumWithOid<'_>]) -> Result<(), pgrx::spi::Error> {
+    as_extension_owner(|| {
+        Spi::connect_mut(|client| {
+            if !KEPT_PLANS.with(|k| k.borrow().contains_key(sql)) {
+                let types: Vec<pgrx::PgOid> = types.iter().map(|&t| pgrx::PgOid::from(t)).collect();
+                let plan = client.prepare_mut(sql, &types)?.keep();
+                KEPT_PLANS.with(|k| k.borrow_mut().insert(sql, plan));
+            }
+            KEPT_PLANS.with(|k| {
+                let plans = k.borrow();
+                let plan = plans.get(sql).expect("prepared above");
+                client.update(plan, None, args).map(|_| ())
+            })
+        })
+    })
 }
 
 /// The role that owns the extension's tables; internal writes run as this role.

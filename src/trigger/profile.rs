@@ -1,14 +1,13 @@
 //! Statistics on the write path: profiles of the watched columns, per window, fed in the same
 //! pass over the transition table as the rules, written as one delta row per window touched.
 
-use crate::catalog::as_extension_owner;
+use crate::catalog::run_as_owner;
 use crate::catalog::cache::Watch;
 use crate::catalog::Repr;
 use crate::error::raise;
 use crate::profile::window::{encode, window_start, USECS_PER_DAY};
 use crate::profile::{ColumnProfile, ProfileKind};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Datum};
-use pgrx::prelude::*;
 
 /// Windows profiled at once in one statement; past this, the open ones are written out and
 /// started afresh (deltas merge on read), so a COPY spanning years stays in bounded memory.
@@ -104,15 +103,13 @@ impl<'a> ProfileBatch<'a> {
             })
             .collect();
         let (relid, epoch) = (self.watch.relid, self.watch.epoch);
-        as_extension_owner(|| {
-            Spi::run_with_args(
-                "INSERT INTO vigil.profile_delta (relid, epoch, window_start, payload)
-                 SELECT $1, $2,
-                        timestamptz '2000-01-01 00:00:00+00' + w * interval '1 microsecond', p
-                   FROM unnest($3::bigint[], $4::bytea[]) AS d(w, p)",
-                &[relid.into(), epoch.into(), starts.into(), payloads.into()],
-            )
-        })
+        run_as_owner(
+            "INSERT INTO vigil.profile_delta (relid, epoch, window_start, payload)
+             SELECT $1, $2, timestamptz '2000-01-01 00:00:00+00' + w * interval '1 microsecond', p
+               FROM unnest($3::bigint[], $4::bytea[]) AS d(w, p)",
+            &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::INT8ARRAYOID, pg_sys::BYTEAARRAYOID],
+            &[relid.into(), epoch.into(), starts.into(), payloads.into()],
+        )
         .unwrap_or_else(|e| {
             raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil could not record statistics: {e}"), None, None)
         });

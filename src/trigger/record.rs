@@ -1,10 +1,10 @@
 //! Writes violation records and quarantined rows: one SQL statement per batch (never per row),
 //! run as the extension's owner so users need no rights on vigil.* tables.
 
-use crate::catalog::as_extension_owner;
+use crate::catalog::run_as_owner;
 use crate::error::raise;
 use crate::rules::{Mode, Tally};
-use pgrx::pg_sys::{errcodes::PgSqlErrorCode, Oid};
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
@@ -37,12 +37,13 @@ pub fn record_violations(violations: &[Violation<'_>]) {
             })
         })
         .collect();
-    run_as_owner(
+    record(
         "INSERT INTO vigil.violation_log
                 (relid, constraint_id, constraint_name, column_name, batch_rows, unexpected_count, action, sample)
          SELECT relid, constraint_id, constraint_name, column_name, batch_rows, unexpected_count, action, sample
            FROM pg_catalog.jsonb_to_recordset($1) AS r(relid oid, constraint_id integer, constraint_name text,
                 column_name text, batch_rows bigint, unexpected_count bigint, action text, sample jsonb)",
+        pg_sys::JSONBOID,
         JsonB(serde_json::Value::Array(rows)),
     );
 }
@@ -61,20 +62,19 @@ pub fn flush_quarantine(rows: Vec<String>) {
         json.push_str(r);
     }
     json.push(']');
-    run_as_owner(
+    record(
         "INSERT INTO vigil.quarantine (relid, constraint_names, row_data, operation, old_row_data)
          SELECT (e->>'relid')::oid::pg_catalog.regclass,
                 ARRAY(SELECT pg_catalog.jsonb_array_elements_text(e->'names')),
                 e->'row', e->>'op', e->'old'
            FROM pg_catalog.jsonb_array_elements($1::pg_catalog.jsonb) AS e",
+        pg_sys::TEXTOID,
         json,
     );
 }
 
-fn run_as_owner<T: IntoDatum>(sql: &str, arg: T) {
-    as_extension_owner(|| {
-        Spi::run_with_args(sql, &[arg.into()]).unwrap_or_else(|e| {
-            raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil could not record: {e}"), None, None)
-        })
+fn record<T: IntoDatum>(sql: &'static str, arg_type: pg_sys::Oid, arg: T) {
+    run_as_owner(sql, &[arg_type], &[arg.into()]).unwrap_or_else(|e| {
+        raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil could not record: {e}"), None, None)
     })
 }
