@@ -90,6 +90,10 @@ CREATE FUNCTION vigil.unwatch(tbl regclass)
 RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._unwatch(tbl) $$;
 
+CREATE FUNCTION vigil.compact(tbl regclass DEFAULT NULL)
+RETURNS bigint LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._compact(tbl) $$;
+
 -- TRUNCATE empties the table, so its statistics start a new epoch (older ones stop counting).
 CREATE FUNCTION vigil._after_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -171,6 +171,33 @@ fn unwatch(tbl: Option<Oid>) -> bool {
 }
 
 
+/// Merges each window's statistics deltas into one row, for one table (which the caller must
+/// own) or, without one, every watched table the caller owns. Returns the rows merged away.
+#[pg_extern(name = "_compact")]
+#[search_path(pg_catalog, pg_temp)]
+fn compact(tbl: Option<Oid>) -> i64 {
+    let tables: Vec<Oid> = match tbl {
+        Some(relid) => {
+            check_table(relid);
+            require_owner(relid);
+            vec![relid]
+        }
+        None => as_extension_owner(|| {
+            Spi::connect(|client| {
+                client
+                    .select("SELECT relid FROM vigil.watch_def", None, &[])?
+                    .map(|r| Ok(r.get::<Oid>(1)?.unwrap_or(pg_sys::InvalidOid)))
+                    .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+            })
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|&relid| unsafe { pg_sys::pg_class_ownercheck(relid, pg_sys::GetUserId()) })
+        .collect(),
+    };
+    tables.into_iter().map(|relid| crate::catalog::compact::compact(relid, None).unwrap_or(0)).sum()
+}
+
 /// Ranks reported by vigil.column_stats (p01 … p99).
 const RANKS: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 

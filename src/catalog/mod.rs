@@ -2,6 +2,7 @@
 //! catalogs: column types, ownership, and running internal writes as the extension's owner.
 
 pub mod cache;
+pub mod compact;
 
 pub use crate::profile::window::USECS_PER_DAY;
 

@@ -1,6 +1,7 @@
 //! Statistics on the write path: profiles of the watched columns, per window, fed in the same
 //! pass over the transition table as the rules, written as one delta row per window touched.
 
+use crate::catalog::compact::{compact, WindowKey};
 use crate::catalog::run_as_owner;
 use crate::catalog::cache::Watch;
 use crate::catalog::Repr;
@@ -8,6 +9,15 @@ use crate::error::raise;
 use crate::profile::window::{encode, window_start, USECS_PER_DAY};
 use crate::profile::{ColumnProfile, ProfileKind};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Datum};
+
+/// A backend compacts the windows it writes once it has added this many delta rows to a table
+/// since its last compaction of it: storage and reads stay small with no background worker.
+const AUTO_COMPACT_EVERY: u32 = 64;
+
+thread_local! {
+    static DELTAS_WRITTEN: std::cell::RefCell<std::collections::HashMap<pg_sys::Oid, u32>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
 
 /// Windows profiled at once in one statement; past this, the open ones are written out and
 /// started afresh (deltas merge on read), so a COPY spanning years stays in bounded memory.
@@ -108,11 +118,25 @@ impl<'a> ProfileBatch<'a> {
              SELECT $1, $2, timestamptz '2000-01-01 00:00:00+00' + w * interval '1 microsecond', p
                FROM unnest($3::bigint[], $4::bytea[]) AS d(w, p)",
             &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::INT8ARRAYOID, pg_sys::BYTEAARRAYOID],
-            &[relid.into(), epoch.into(), starts.into(), payloads.into()],
+            &[relid.into(), epoch.into(), starts.clone().into(), payloads.into()],
         )
         .unwrap_or_else(|e| {
             raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil could not record statistics: {e}"), None, None)
         });
+        let due = DELTAS_WRITTEN.with(|d| {
+            let mut d = d.borrow_mut();
+            let count = d.entry(relid).or_insert(0);
+            *count += starts.len() as u32;
+            let due = *count >= AUTO_COMPACT_EVERY;
+            if due {
+                *count = 0;
+            }
+            due
+        });
+        if due {
+            let touched: Vec<WindowKey> = starts.iter().map(|&w| (epoch, w)).collect();
+            compact(relid, Some(&touched));
+        }
         self.windows.clear();
         self.last = 0;
     }

@@ -104,6 +104,38 @@ INSERT INTO s_parted SELECT '2024-01-01'::date + g, g FROM generate_series(0, 13
 INSERT INTO s_parted_1 VALUES ('2024-01-02', 100);
 SELECT window_start, row_count, max FROM vigil.column_stats WHERE relid = 's_parted'::regclass ORDER BY 1;
 
+-- Compaction merges each window's deltas into one row and changes no statistic.
+CREATE TABLE s_cmp (ts timestamptz, v float8, c text);
+SELECT vigil.watch('s_cmp', time_column => 'ts');
+DO $$ BEGIN
+  FOR i IN 1..10 LOOP
+    INSERT INTO s_cmp SELECT timestamptz '2024-04-01' + (g % 2) * interval '1 day', g * i, 'c' || (g % 7)
+                        FROM generate_series(1, 50) g;
+  END LOOP;
+END $$;
+SELECT count(*) AS deltas_before FROM vigil.profile_delta WHERE relid = 's_cmp'::regclass;
+CREATE TEMP TABLE s_before AS SELECT * FROM vigil.column_stats WHERE relid = 's_cmp'::regclass;
+SELECT vigil.compact('s_cmp') AS merged_away;
+SELECT count(*) AS deltas_after FROM vigil.profile_delta WHERE relid = 's_cmp'::regclass;
+SELECT count(*) AS windows_compared,
+       bool_and(a.row_count = b.row_count AND a.null_count = b.null_count AND a.min IS NOT DISTINCT FROM b.min
+                AND a.max IS NOT DISTINCT FROM b.max AND a.distinct_estimate = b.distinct_estimate
+                AND (a.mean IS NULL OR abs(a.mean - b.mean) <= 1e-12 * abs(b.mean))
+                AND a.top_values IS NOT DISTINCT FROM b.top_values) AS unchanged
+  FROM vigil.column_stats a JOIN s_before b USING (column_name, window_start)
+ WHERE a.relid = 's_cmp'::regclass;
+SELECT vigil.compact('s_cmp') AS nothing_left_to_merge;
+-- Writers compact what they write, every 64 delta rows: 200 single-row statements leave few.
+CREATE TABLE s_auto (ts timestamptz, v int);
+SELECT vigil.watch('s_auto', time_column => 'ts');
+DO $$ BEGIN
+  FOR i IN 1..200 LOOP
+    INSERT INTO s_auto VALUES ('2024-05-01', i);
+  END LOOP;
+END $$;
+SELECT count(*) < 64 AS deltas_bounded FROM vigil.profile_delta WHERE relid = 's_auto'::regclass;
+SELECT row_count, min, max FROM vigil.column_stats WHERE relid = 's_auto'::regclass;
+
 -- Bad input changes nothing.
 SELECT try($$SELECT vigil.watch('s_ev')$$) AS already_watched;
 SELECT try($$SELECT vigil.watch('s_nope')$$) AS unknown_table;
@@ -122,6 +154,8 @@ CREATE ROLE s_other;
 GRANT USAGE ON SCHEMA public TO s_other;
 SET ROLE s_other;
 SELECT try($$SELECT vigil.watch('s_written')$$) AS not_owner;
+SELECT try($$SELECT vigil.compact('s_ev')$$) AS compact_not_owner;
+SELECT vigil.compact() AS compact_own_tables;
 SELECT count(*) AS visible_without_select FROM vigil.column_stats WHERE relid = 's_ev'::regclass;
 SELECT try($$SELECT * FROM vigil.profile_delta$$) AS read_deltas;
 RESET ROLE;
