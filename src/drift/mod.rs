@@ -3,6 +3,8 @@
 //! divergence and L-infinity, scipy's KS and Wasserstein). Pure Rust, checked against
 //! independently computed reference values (tests/data/drift_reference.json).
 
+pub mod compare;
+
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 /// Proportion that stands in for an empty bin or an unseen category (Evidently's convention),

@@ -124,3 +124,80 @@ fn degenerate_inputs_stay_finite() {
     assert_eq!((same.linf, same.new_category_fraction, same.chi2_pvalue), (0.5, 0.0, 1.0));
     assert_eq!(bin_counts(&[f64::NAN, 0.0, 1.0, 2.0], &[1.0]), vec![1, 2]);
 }
+
+/// The sketch-based metrics of vigil.drift (profiles of the same samples, bins cut at the
+/// baseline sketch's deciles) against the exact reference values. Prints the differences:
+/// `cargo test --lib sketch_metrics -- --nocapture`.
+#[test]
+fn sketch_metrics_track_the_exact_ones() {
+    use crate::profile::{ColumnProfile, ProfileKind};
+    for case in cases().iter().filter(|c| c["kind"] == "numeric") {
+        let name = case["name"].as_str().unwrap();
+        let (mut b, mut c) = (ColumnProfile::new(ProfileKind::Numeric), ColumnProfile::new(ProfileKind::Numeric));
+        floats(&case["reference"]).iter().for_each(|&v| b.push_f64(v));
+        floats(&case["current"]).iter().for_each(|&v| c.push_f64(v));
+        let got = compare::compare(&b, &c);
+        let want = &case["expected"];
+        let eps = b.rank_error();
+        let (ks, ks_want) = (got.ks_statistic.unwrap(), want["ks_statistic"].as_f64().unwrap());
+        let (w, w_want) = (got.wasserstein_norm.unwrap(), want["wasserstein_norm"].as_f64().unwrap());
+        let (p, p_want) = (got.psi.unwrap(), want["psi"].as_f64().unwrap());
+        let (j, j_want) = (got.js_distance.unwrap(), want["js_distance_ln"].as_f64().unwrap());
+        eprintln!(
+            "{name:>18}: ks {ks:.4} vs {ks_want:.4} | w_norm {w:.4} vs {w_want:.4} | psi {p:.4} vs {p_want:.4} | js {j:.4} vs {j_want:.4}"
+        );
+        // KS compares two CDFs, each within the sketch's rank error.
+        assert!((ks - ks_want).abs() <= 2.0 * eps, "{name}: ks {ks} vs {ks_want}");
+        assert!((w - w_want).abs() <= 0.05 * w_want.max(0.2), "{name}: wasserstein_norm {w} vs {w_want}");
+        // Binned metrics move with the bin edges (sketch deciles vs exact deciles).
+        assert!((p - p_want).abs() <= 0.05 + 0.25 * p_want, "{name}: psi {p} vs {p_want}");
+        assert!((j - j_want).abs() <= 0.02 + 0.10 * j_want, "{name}: js {j} vs {j_want}");
+        assert_eq!(got.null_fraction_delta, Some(0.0));
+    }
+    for case in cases().iter().filter(|c| c["kind"] == "categorical") {
+        let name = case["name"].as_str().unwrap();
+        let profile = |counts: &serde_json::Map<String, Value>| {
+            let mut p = ColumnProfile::new(ProfileKind::Categorical);
+            for (category, n) in counts {
+                (0..n.as_u64().unwrap()).for_each(|_| p.push_text(category));
+            }
+            p
+        };
+        let (b, c) = (profile(case["reference_counts"].as_object().unwrap()), profile(case["current_counts"].as_object().unwrap()));
+        let got = compare::compare(&b, &c);
+        let want = &case["expected"];
+        assert_close(name, "linf", got.linf.unwrap(), want["linf"].as_f64().unwrap());
+        assert_close(name, "js", got.js_distance.unwrap(), want["js_distance_ln"].as_f64().unwrap());
+        assert_close(name, "new_category_fraction", got.new_category_fraction.unwrap(), want["new_category_fraction"].as_f64().unwrap());
+        let (pv, pv_want) = (got.chi2_pvalue.unwrap(), want["chi2_pvalue"].as_f64().unwrap());
+        assert!(if pv_want > 1e-100 { ((pv - pv_want) / pv_want).abs() < 1e-9 } else { pv < 1e-100 }, "{name}: p {pv} vs {pv_want}");
+    }
+}
+
+#[test]
+fn degenerate_profiles_never_give_nan() {
+    use crate::profile::{ColumnProfile, ProfileKind};
+    let (mut constant, mut other) = (ColumnProfile::new(ProfileKind::Numeric), ColumnProfile::new(ProfileKind::Numeric));
+    (0..100).for_each(|_| constant.push_f64(5.0));
+    (0..100).for_each(|_| other.push_f64(7.0));
+    let empty = ColumnProfile::new(ProfileKind::Numeric);
+    let mut nulls = ColumnProfile::new(ProfileKind::Numeric);
+    (0..10).for_each(|_| nulls.push_null());
+    let mut single = ColumnProfile::new(ProfileKind::Numeric);
+    single.push_f64(1.0);
+    for (b, c) in [(&constant, &other), (&constant, &constant), (&empty, &other), (&nulls, &single), (&single, &nulls), (&other, &single)] {
+        let r = compare::compare(b, c);
+        for v in [r.psi, r.js_distance, r.ks_statistic, r.wasserstein_norm, r.null_fraction_delta].into_iter().flatten() {
+            assert!(v.is_finite(), "{r:?}");
+        }
+    }
+    let r = compare::compare(&constant, &other);
+    assert_eq!(r.ks_statistic, Some(1.0));
+    assert_eq!(r.wasserstein_norm, None); // a constant baseline has no spread to normalise by
+    let (mut cats, mut new_cats) = (ColumnProfile::new(ProfileKind::Categorical), ColumnProfile::new(ProfileKind::Categorical));
+    cats.push_text("a");
+    new_cats.push_text("b");
+    let r = compare::compare(&cats, &new_cats);
+    assert_eq!(r.new_category_fraction, Some(1.0));
+    assert!(r.chi2_pvalue.unwrap().is_finite() && r.linf == Some(1.0));
+}

@@ -218,6 +218,16 @@ impl ColumnProfile {
             .map(|v| *v)
     }
 
+    /// The distribution of the finite values as a sorted, weighted view (for many queries).
+    pub fn distribution(&self) -> Option<Distribution> {
+        (!self.quantiles.is_empty()).then(|| Distribution(self.quantiles.sorted_view()))
+    }
+
+    /// Non-NULL categorical values by (estimated) count, from the frequent-items sketch.
+    pub fn category_counts(&self) -> Vec<(String, u64)> {
+        self.top_values(usize::MAX)
+    }
+
     /// The normalized single-sided rank error of the quantiles.
     pub fn rank_error(&self) -> f64 {
         self.quantiles.normalized_rank_error()
@@ -278,6 +288,35 @@ impl ColumnProfile {
         let distinct = HllSketch::deserialize(r.block()?).map_err(sketch_err)?;
         let top = FrequentItemsSketch::deserialize(r.block()?).map_err(sketch_err)?;
         Ok(ColumnProfile { kind, rows, nulls, nan, infinite, moments, quantiles, distinct, top })
+    }
+}
+
+/// A profile's quantile sketch, sorted once for repeated CDF and quantile queries.
+pub struct Distribution(datasketches::kll::SortedView<KllFloat<f64>>);
+
+impl Distribution {
+    /// Fraction of values strictly below `x`.
+    pub fn below(&self, x: f64) -> f64 {
+        KllFloat::<f64>::new(x)
+            .ok()
+            .and_then(|v| self.0.rank(&v, datasketches::common::SearchCriteria::Exclusive))
+            .unwrap_or(0.0)
+    }
+
+    /// Fraction of values at or below `x`.
+    pub fn at_or_below(&self, x: f64) -> f64 {
+        KllFloat::<f64>::new(x)
+            .ok()
+            .and_then(|v| self.0.rank(&v, datasketches::common::SearchCriteria::Inclusive))
+            .unwrap_or(0.0)
+    }
+
+    pub fn quantile(&self, rank: f64) -> f64 {
+        self.0
+            .quantile(rank.clamp(0.0, 1.0), datasketches::common::SearchCriteria::Inclusive)
+            .ok()
+            .flatten()
+            .map_or(f64::NAN, |v| *v)
     }
 }
 

@@ -1,0 +1,107 @@
+//! Drift of a current profile against a baseline profile, from their sketches: the numbers the
+//! vigil.drift view shows. Binned metrics use ten bins cut at the baseline's deciles (open at both
+//! ends); KS and Wasserstein are read off the two quantile sketches, so each is within the
+//! sketches' rank error of the exact value; categorical metrics use the frequent-items counts.
+
+use super::{categorical, js_distance_ln, psi};
+use crate::profile::{ColumnProfile, Distribution, ProfileKind};
+
+/// Points at which the quantile functions are compared (Wasserstein) and the CDFs (KS).
+const GRID: usize = 1000;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DriftReport {
+    pub psi: Option<f64>,
+    pub js_distance: Option<f64>,
+    pub ks_statistic: Option<f64>,
+    pub wasserstein_norm: Option<f64>,
+    pub linf: Option<f64>,
+    pub chi2_pvalue: Option<f64>,
+    pub null_fraction_delta: Option<f64>,
+    pub new_category_fraction: Option<f64>,
+}
+
+/// Proportions of a distribution in the bins cut by sorted `edges` ([e(i-1), e(i)), open ends).
+fn binned(d: &Distribution, edges: &[f64]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(edges.len() + 1);
+    let mut previous = 0.0;
+    for &e in edges {
+        let below = d.below(e);
+        out.push((below - previous).max(0.0));
+        previous = below;
+    }
+    out.push((1.0 - previous).max(0.0));
+    out
+}
+
+/// The baseline's deciles, strictly increasing (a constant column has one edge or none).
+pub fn decile_edges(baseline: &Distribution) -> Vec<f64> {
+    let mut edges: Vec<f64> = (1..10).map(|i| baseline.quantile(i as f64 / 10.0)).filter(|e| e.is_finite()).collect();
+    edges.dedup();
+    edges
+}
+
+fn numeric(baseline: &ColumnProfile, current: &ColumnProfile, report: &mut DriftReport) {
+    let (Some(b), Some(c)) = (baseline.distribution(), current.distribution()) else { return };
+    let edges = decile_edges(&b);
+    let (p, q) = (binned(&b, &edges), binned(&c, &edges));
+    report.psi = Some(psi(&p, &q));
+    report.js_distance = Some(js_distance_ln(&p, &q));
+
+    let ranks = (0..GRID).map(|i| (i as f64 + 0.5) / GRID as f64);
+    let (qb, qc): (Vec<f64>, Vec<f64>) = ranks.map(|r| (b.quantile(r), c.quantile(r))).unzip();
+    let ks = qb
+        .iter()
+        .chain(&qc)
+        .map(|&x| (b.at_or_below(x) - c.at_or_below(x)).abs().max((b.below(x) - c.below(x)).abs()))
+        .fold(0.0, f64::max);
+    report.ks_statistic = Some(ks);
+    let w1 = qb.iter().zip(&qc).map(|(x, y)| (x - y).abs()).sum::<f64>() / GRID as f64;
+    report.wasserstein_norm = match baseline.moments.stddev_pop() {
+        Some(sd) if sd > 0.0 && w1.is_finite() => Some(w1 / sd),
+        _ => None,
+    };
+}
+
+fn categories(baseline: &ColumnProfile, current: &ColumnProfile, report: &mut DriftReport) {
+    let (b, c) = (baseline.category_counts(), current.category_counts());
+    let (b_total, c_total) = (baseline.rows - baseline.nulls, current.rows - current.nulls);
+    if b_total == 0 || c_total == 0 {
+        return;
+    }
+    let mut names: Vec<&str> = b.iter().chain(&c).map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let count = |list: &[(String, u64)], name: &str| list.iter().find(|(n, _)| n == name).map_or(0, |x| x.1);
+    let mut reference: Vec<u64> = names.iter().map(|n| count(&b, n)).collect();
+    let mut observed: Vec<u64> = names.iter().map(|n| count(&c, n)).collect();
+    // Values the sketches did not keep, as one more category.
+    let (b_rest, c_rest) =
+        (b_total.saturating_sub(reference.iter().sum()), c_total.saturating_sub(observed.iter().sum()));
+    if b_rest > 0 || c_rest > 0 {
+        reference.push(b_rest);
+        observed.push(c_rest);
+    }
+    let drift = categorical(&reference, &observed);
+    let shares = |v: &[u64], total: u64| v.iter().map(|&x| x as f64 / total as f64).collect::<Vec<_>>();
+    report.psi = Some(psi(&shares(&reference, b_total), &shares(&observed, c_total)));
+    report.js_distance = Some(drift.js_distance_ln);
+    report.linf = Some(drift.linf);
+    report.chi2_pvalue = Some(drift.chi2_pvalue);
+    report.new_category_fraction = Some(drift.new_category_fraction);
+}
+
+pub fn compare(baseline: &ColumnProfile, current: &ColumnProfile) -> DriftReport {
+    let mut report = DriftReport::default();
+    if let (Some(b), Some(c)) = (baseline.null_fraction(), current.null_fraction()) {
+        report.null_fraction_delta = Some(c - b);
+    }
+    if baseline.kind != current.kind {
+        return report;
+    }
+    match current.kind {
+        ProfileKind::Numeric => numeric(baseline, current, &mut report),
+        ProfileKind::Categorical => categories(baseline, current, &mut report),
+    }
+    report
+}
