@@ -94,6 +94,15 @@ CREATE FUNCTION vigil.compact(tbl regclass DEFAULT NULL)
 RETURNS bigint LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._compact(tbl) $$;
 
+-- Drift: each window against the baseline, or without one against the table's own history.
+CREATE FUNCTION vigil.set_baseline(tbl regclass, from_time timestamptz, to_time timestamptz)
+RETURNS bigint LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._set_baseline(tbl, from_time, to_time) $$;
+
+CREATE FUNCTION vigil.mark_window(tbl regclass, window_start timestamptz, valid boolean DEFAULT false)
+RETURNS timestamptz LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._mark_window(tbl, window_start, valid) $$;
+
 -- TRUNCATE empties the table, so its statistics start a new epoch (older ones stop counting).
 CREATE FUNCTION vigil._after_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -122,6 +131,21 @@ SELECT w.relid::regclass AS relid,
  WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
 GRANT SELECT ON vigil.column_stats TO PUBLIC;
 
+CREATE VIEW vigil.drift WITH (security_barrier) AS
+SELECT w.relid::regclass AS relid,
+       a.attname::text AS column_name,
+       timestamptz '2000-01-01 00:00:00+00' + d.window_start_us * interval '1 microsecond' AS window_start,
+       timestamptz '2000-01-01 00:00:00+00' + d.window_start_us * interval '1 microsecond' + w.window_size AS window_end,
+       d.compared_to,
+       d.valid,
+       d.psi, d.js_distance, d.ks_statistic, d.wasserstein_norm, d.linf, d.chi2_pvalue,
+       d.null_fraction_delta, d.new_category_fraction
+  FROM vigil.watch_def w
+ CROSS JOIN LATERAL vigil._drift(w.relid) d
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = w.relid AND a.attnum = d.attnum
+ WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
+GRANT SELECT ON vigil.drift TO PUBLIC;
+
 -- DDL follow-up. Dropping a table or a constrained column drops its constraints (with a NOTICE);
 -- partitions created or attached later get the statement triggers.
 CREATE FUNCTION vigil._on_sql_drop() RETURNS event_trigger
@@ -141,6 +165,7 @@ BEGIN
             END LOOP;
             DELETE FROM vigil.violation_log WHERE relid = obj.objid;
             DELETE FROM vigil.watch_def WHERE relid = obj.objid;
+            DELETE FROM vigil.window_mark WHERE relid = obj.objid;
             DELETE FROM vigil.profile_delta WHERE relid = obj.objid;
             DELETE FROM vigil.quarantine WHERE relid = obj.objid;
             GET DIAGNOSTICS discarded = ROW_COUNT;

@@ -58,7 +58,18 @@ CREATE TABLE vigil.watch_def (
     window_size  interval NOT NULL,
     attnums      smallint[] NOT NULL,      -- the watched columns
     epoch        integer NOT NULL DEFAULT 1, -- bumped by TRUNCATE: older statistics stop counting
+    baseline_from timestamptz,             -- vigil.set_baseline; NULL: compare with the history
+    baseline_to  timestamptz,
     created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+-- Windows marked by vigil.mark_window: invalid ones stop counting as history and baseline.
+CREATE TABLE vigil.window_mark (
+    relid        oid NOT NULL,
+    window_start timestamptz NOT NULL,
+    valid        boolean NOT NULL,
+    marked_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (relid, window_start)
 );
 
 -- Statistics: append-only deltas, one row per write statement and window, written in the same
@@ -74,7 +85,8 @@ CREATE TABLE vigil.profile_delta (
 );
 CREATE INDEX profile_delta_window_idx ON vigil.profile_delta (relid, epoch, window_start);
 
-REVOKE ALL ON vigil.watch_def, vigil.profile_delta FROM PUBLIC;
+REVOKE ALL ON vigil.watch_def, vigil.profile_delta, vigil.window_mark FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('vigil.window_mark', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.watch_def', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.profile_delta', '');
 

@@ -2,6 +2,7 @@
 //! polymorphic arguments and defaults); the Rust functions here do the work.
 
 pub mod declare;
+pub mod drift;
 pub mod quarantine;
 pub mod validate;
 pub mod watch;

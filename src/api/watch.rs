@@ -157,7 +157,8 @@ fn unwatch(tbl: Option<Oid>) -> bool {
     let removed = as_extension_owner(|| {
         Spi::get_one_with_args::<bool>(
             "WITH w AS (DELETE FROM vigil.watch_def WHERE relid = $1 RETURNING 1),
-                  d AS (DELETE FROM vigil.profile_delta WHERE relid = $1 RETURNING 1)
+                  d AS (DELETE FROM vigil.profile_delta WHERE relid = $1 RETURNING 1),
+                  m AS (DELETE FROM vigil.window_mark WHERE relid = $1 RETURNING 1)
              SELECT EXISTS (SELECT 1 FROM w) OR EXISTS (SELECT 1 FROM d)",
             &[relid.into()],
         )
@@ -198,6 +199,49 @@ fn compact(tbl: Option<Oid>) -> i64 {
     tables.into_iter().map(|relid| crate::catalog::compact::compact(relid, None).unwrap_or(0)).sum()
 }
 
+/// The statistics of `tbl`'s current epoch, merged per (column, window).
+pub(crate) fn merged_profiles(tbl: Oid) -> BTreeMap<(i16, Option<i64>), ColumnProfile> {
+    let deltas: Vec<(Option<i64>, Vec<u8>)> = as_extension_owner(|| {
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT (extract(epoch FROM d.window_start - timestamptz '2000-01-01 00:00:00+00') * 1000000)::bigint,
+                            d.payload
+                       FROM vigil.profile_delta d JOIN vigil.watch_def w ON w.relid = d.relid AND w.epoch = d.epoch
+                      WHERE d.relid = $1",
+                    None,
+                    &[tbl.into()],
+                )?
+                .map(|r| Ok((r.get::<i64>(1)?, r.get::<Vec<u8>>(2)?.unwrap_or_default())))
+                .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+        })
+    })
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None));
+
+    let mut merged: BTreeMap<(i16, Option<i64>), ColumnProfile> = BTreeMap::new();
+    for (window, payload) in deltas {
+        let columns = decode(&payload).unwrap_or_else(|e| {
+            raise(
+                PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+                format!("pg_vigil statistics of {} are unreadable: {e}", qualified_name(tbl)),
+                None,
+                None,
+            )
+        });
+        for (attnum, profile) in columns {
+            match merged.get_mut(&(attnum, window)) {
+                Some(m) => {
+                    let _ = m.merge(&profile);
+                }
+                None => {
+                    merged.insert((attnum, window), profile);
+                }
+            }
+        }
+    }
+    merged
+}
+
 /// Ranks reported by vigil.column_stats (p01 … p99).
 const RANKS: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 
@@ -219,39 +263,7 @@ fn column_stats(tbl: Oid) -> TableIterator<'static, (
     name!(top_values, Option<JsonB>),
 )> {
     require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its statistics");
-    let deltas: Vec<(Option<i64>, Vec<u8>)> = as_extension_owner(|| {
-        Spi::connect(|client| {
-            client
-                .select(
-                    "SELECT (extract(epoch FROM d.window_start - timestamptz '2000-01-01 00:00:00+00') * 1000000)::bigint,
-                            d.payload
-                       FROM vigil.profile_delta d JOIN vigil.watch_def w ON w.relid = d.relid AND w.epoch = d.epoch
-                      WHERE d.relid = $1",
-                    None,
-                    &[tbl.into()],
-                )?
-                .map(|r| Ok((r.get::<i64>(1)?, r.get::<Vec<u8>>(2)?.unwrap_or_default())))
-                .collect::<Result<Vec<_>, pgrx::spi::Error>>()
-        })
-    })
-    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None));
-
-    let mut merged: BTreeMap<(i16, Option<i64>), ColumnProfile> = BTreeMap::new();
-    for (window, payload) in deltas {
-        let columns = decode(&payload).unwrap_or_else(|e| {
-            raise(PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, format!("pg_vigil statistics of {} are unreadable: {e}", qualified_name(tbl)), None, None)
-        });
-        for (attnum, profile) in columns {
-            match merged.get_mut(&(attnum, window)) {
-                Some(m) => {
-                    let _ = m.merge(&profile);
-                }
-                None => {
-                    merged.insert((attnum, window), profile);
-                }
-            }
-        }
-    }
+    let merged = merged_profiles(tbl);
     let rows: Vec<_> = merged
         .into_iter()
         .map(|((attnum, window), p)| {
