@@ -7,7 +7,7 @@ use super::{categorical, js_distance_ln, psi};
 use crate::profile::{ColumnProfile, Distribution, ProfileKind};
 
 /// Points at which the quantile functions are compared (Wasserstein) and the CDFs (KS).
-const GRID: usize = 1000;
+const GRID: usize = 256;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DriftReport {
