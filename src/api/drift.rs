@@ -7,7 +7,7 @@ use super::watch::merged_profiles;
 use crate::catalog::{as_extension_owner, qualified_name, require_owner, require_privilege};
 use crate::drift::compare::compare;
 use crate::error::raise;
-use crate::profile::ColumnProfile;
+use crate::profile::{merge_into, ColumnProfile};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use std::collections::{BTreeMap, HashSet};
@@ -134,17 +134,6 @@ fn settings(relid: Oid) -> Settings {
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read drift settings: {e}"), None, None))
 }
 
-fn merge_into(target: &mut BTreeMap<i16, ColumnProfile>, attnum: i16, profile: &ColumnProfile) {
-    match target.get_mut(&attnum) {
-        Some(m) => {
-            let _ = m.merge(profile);
-        }
-        None => {
-            target.insert(attnum, profile.clone());
-        }
-    }
-}
-
 #[pg_extern(name = "_drift")]
 #[search_path(pg_catalog, pg_temp)]
 fn drift(tbl: Oid) -> TableIterator<'static, (
@@ -174,7 +163,7 @@ fn drift(tbl: Oid) -> TableIterator<'static, (
     if let Some((from, to)) = settings.baseline {
         for (w, columns) in by_window.range(from..to) {
             if !settings.invalid.contains(w) {
-                columns.iter().for_each(|(a, p)| merge_into(&mut reference, *a, p));
+                columns.iter().for_each(|(a, p)| merge_into(&mut reference, *a, p.clone()));
             }
         }
     }
@@ -201,7 +190,7 @@ fn drift(tbl: Oid) -> TableIterator<'static, (
             ));
         }
         if settings.baseline.is_none() && valid {
-            columns.iter().for_each(|(a, p)| merge_into(&mut reference, *a, p));
+            columns.iter().for_each(|(a, p)| merge_into(&mut reference, *a, p.clone()));
         }
     }
     TableIterator::new(rows)

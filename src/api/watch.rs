@@ -4,7 +4,7 @@ use super::declare::{check_table, required, sync_triggers};
 use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, type_name, Repr};
 use crate::error::raise;
 use crate::profile::window::{decode, USECS_PER_DAY};
-use crate::profile::ColumnProfile;
+use crate::profile::{merge_into, ColumnProfile};
 use pgrx::datum::Interval;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
@@ -229,14 +229,7 @@ pub(crate) fn merged_profiles(tbl: Oid) -> BTreeMap<(i16, Option<i64>), ColumnPr
             )
         });
         for (attnum, profile) in columns {
-            match merged.get_mut(&(attnum, window)) {
-                Some(m) => {
-                    let _ = m.merge(&profile);
-                }
-                None => {
-                    merged.insert((attnum, window), profile);
-                }
-            }
+            merge_into(&mut merged, (attnum, window), profile);
         }
     }
     merged

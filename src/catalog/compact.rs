@@ -8,7 +8,7 @@
 use super::{as_extension_owner, run_as_owner};
 use crate::error::raise;
 use crate::profile::window::{decode, encode};
-use crate::profile::ColumnProfile;
+use crate::profile::{merge_into, ColumnProfile};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use std::collections::BTreeMap;
@@ -79,12 +79,7 @@ fn compact_window(relid: Oid, (epoch, window): WindowKey) -> i64 {
     let mut merged: BTreeMap<i16, ColumnProfile> = BTreeMap::new();
     for (_, payload) in &rows {
         for (attnum, profile) in decode(payload).unwrap_or_else(|e| fail(e)) {
-            match merged.get_mut(&attnum) {
-                Some(m) => m.merge(&profile).unwrap_or_else(|e| fail(e)),
-                None => {
-                    merged.insert(attnum, profile);
-                }
-            }
+            merge_into(&mut merged, attnum, profile);
         }
     }
     let columns: Vec<(i16, &ColumnProfile)> = merged.iter().map(|(a, p)| (*a, p)).collect();

@@ -291,6 +291,19 @@ impl ColumnProfile {
     }
 }
 
+/// Merges `profile` into the profile kept under `key` (or keeps it there when the key is new).
+/// Profiles of different kinds under one key (a column whose type changed) keep the first.
+pub fn merge_into<K: Ord>(map: &mut std::collections::BTreeMap<K, ColumnProfile>, key: K, profile: ColumnProfile) {
+    match map.get_mut(&key) {
+        Some(existing) => {
+            let _ = existing.merge(&profile);
+        }
+        None => {
+            map.insert(key, profile);
+        }
+    }
+}
+
 /// A profile's quantile sketch, sorted once for repeated CDF and quantile queries.
 pub struct Distribution(datasketches::kll::SortedView<KllFloat<f64>>);
 
