@@ -84,6 +84,13 @@ CREATE TABLE vigil.profile_delta (
     payload      bytea NOT NULL
 );
 CREATE INDEX profile_delta_window_idx ON vigil.profile_delta (relid, epoch, window_start);
+-- Reads decompress every payload: lz4 is several times faster than pglz (where available).
+DO $$
+BEGIN
+    ALTER TABLE vigil.profile_delta ALTER COLUMN payload SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
+    NULL;
+END $$;
 
 REVOKE ALL ON vigil.watch_def, vigil.profile_delta, vigil.window_mark FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('vigil.window_mark', '');

@@ -280,7 +280,10 @@ fn column_stats(tbl: Oid) -> TableIterator<'static, (
                 (numeric && m.n > 0).then_some(m.max),
                 if numeric { m.mean() } else { None },
                 if numeric { m.stddev_samp() } else { None },
-                numeric.then(|| RANKS.iter().map(|&r| p.quantile(r)).collect()),
+                numeric.then(|| {
+                    let d = p.distribution();
+                    RANKS.iter().map(|&r| d.as_ref().map(|d| d.quantile(r))).collect()
+                }),
                 p.distinct_estimate(),
                 top,
             )
