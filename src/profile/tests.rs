@@ -151,4 +151,3 @@ fn serialized_profiles_round_trip_and_stay_small() {
     wrong[0] = 99;
     assert_eq!(ColumnProfile::deserialize(&wrong).unwrap_err(), ProfileError::BadVersion(99));
 }
-

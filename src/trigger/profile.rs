@@ -104,6 +104,9 @@ impl<'a> ProfileBatch<'a> {
         }
         let attnums: Vec<i16> = self.watch.columns.iter().map(|c| c.attnum).collect();
         let starts: Vec<Option<i64>> = self.windows.iter().map(|w| w.0).collect();
+        for (_, profiles) in self.windows.iter_mut() {
+            profiles.iter_mut().for_each(ColumnProfile::flush);
+        }
         let payloads: Vec<Vec<u8>> = self
             .windows
             .iter()
