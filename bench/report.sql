@@ -12,4 +12,4 @@ SELECT m.method, m.variant, m.runs, round(m.median_ms::numeric, 0) AS median_ms,
   FROM med m
   JOIN med p ON p.method = m.method AND p.variant = 'plain'
   JOIN med c ON c.method = m.method AND c.variant = 'check'
- ORDER BY m.method, array_position(ARRAY['plain', 'capture_only', 'check', 'plpgsql', 'vigil_reject', 'vigil_quarantine'], m.variant);
+ ORDER BY m.method, array_position(ARRAY['plain', 'capture_only', 'check', 'plpgsql', 'vigil_reject', 'vigil_quarantine', 'vigil_watched'], m.variant);

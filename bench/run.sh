@@ -22,7 +22,7 @@ psql_b -v rows="$rows" -v datafile="$dir/data.csv" -f "$here/setup.sql"
 echo "== $rounds interleaved rounds =="
 for round in $(seq 1 "$rounds"); do
   for method in copy insert_select; do
-    for variant in plain capture_only check plpgsql vigil_reject vigil_quarantine; do
+    for variant in plain capture_only check plpgsql vigil_reject vigil_quarantine vigil_watched; do
       # A checkpoint first, so that one run's dirty pages are not written during the next.
       psql_b -c "CHECKPOINT" -c "CALL bench_run('$variant', '$method', $round, '$dir/data.csv')"
     done

@@ -58,6 +58,13 @@ SELECT count(*) FROM (
          vigil.expect_not_null(t, 'f' || i, on_violation => m)
     FROM (VALUES ('b_vigil_reject'::regclass, 'reject'), ('b_vigil_quarantine', 'quarantine')) v(t, m),
          generate_series(1, 20) i) s;
+-- The same 41 rules on a table whose columns are also profiled in daily windows (issue 3).
+CREATE TABLE b_vigil_watched (LIKE b_vigil_reject);
+SELECT count(*) FROM (
+  SELECT vigil.expect_between('b_vigil_watched', 'f' || i, 0, 100), vigil.expect_not_null('b_vigil_watched', 'f' || i)
+    FROM generate_series(1, 20) i) s;
+SELECT vigil.expect_in_set('b_vigil_watched', 'cat', ARRAY['cat_a', 'cat_b', 'cat_c', 'cat_d']);
+SELECT vigil.watch('b_vigil_watched', time_column => 'ts', window_size => '1 day');
 SELECT vigil.expect_in_set('b_vigil_reject', 'cat', ARRAY['cat_a', 'cat_b', 'cat_c', 'cat_d']);
 SELECT vigil.expect_in_set('b_vigil_quarantine', 'cat', ARRAY['cat_a', 'cat_b', 'cat_c', 'cat_d'], on_violation => 'quarantine');
 
