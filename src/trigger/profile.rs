@@ -52,7 +52,17 @@ impl<'a> ProfileBatch<'a> {
                 return None;
             }
             let raw = (*values.add(attno)).value() as i64;
-            let usecs = if repr == Repr::Date { (raw as i32 as i64).saturating_mul(USECS_PER_DAY) } else { raw };
+            let usecs = if repr == Repr::Date {
+                let days = raw as i32;
+                if days == i32::MAX || days == i32::MIN {
+                    return None; // ±infinity: no window in time, like NULL
+                }
+                days as i64 * USECS_PER_DAY
+            } else if raw == i64::MAX || raw == i64::MIN {
+                return None;
+            } else {
+                raw
+            };
             Some(window_start(usecs, self.watch.window_usecs))
         }
     }

@@ -15,8 +15,10 @@ INSERT INTO s_ev SELECT timestamptz '2024-01-01' + g * interval '1 hour', (ARRAY
                         g * 1.5, CASE WHEN g % 10 <> 0 THEN g END, g % 2 = 0, NULL
                    FROM generate_series(0, 71) g;
 INSERT INTO s_written SELECT * FROM s_ev;
--- a row without a time goes to the NULL-time bucket, never lost
+-- a row without a time goes to the NULL-time bucket, never lost; so does one at ±infinity
 INSERT INTO s_ev VALUES (NULL, 'a', 7, 7, true, NULL);
+INSERT INTO s_written VALUES (NULL, 'a', 7, 7, true, NULL);
+INSERT INTO s_ev VALUES ('infinity', 'a', 7, 7, true, NULL);
 INSERT INTO s_written VALUES (NULL, 'a', 7, 7, true, NULL);
 -- COPY is a write like any other
 COPY s_ev FROM stdin (FORMAT csv);
