@@ -59,16 +59,18 @@ pub fn compact(relid: Oid, windows: Option<&[WindowKey]>) -> Option<i64> {
 
 /// Merges one window's deltas into one row; returns how many rows went away.
 fn compact_window(relid: Oid, (epoch, window): WindowKey) -> i64 {
+    // Two forms so that both use the (relid, epoch, window_start) index.
+    let query = if window.is_some() {
+        "SELECT delta_id, payload FROM vigil.profile_delta
+          WHERE relid = $1 AND epoch = $2
+            AND window_start = timestamptz '2000-01-01 00:00:00+00' + $3::bigint * interval '1 microsecond'"
+    } else {
+        "SELECT delta_id, payload FROM vigil.profile_delta
+          WHERE relid = $1 AND epoch = $2 AND window_start IS NULL AND $3::bigint IS NULL"
+    };
     let rows: Vec<(i64, Vec<u8>)> = Spi::connect(|client| {
         client
-            .select(
-                "SELECT delta_id, payload FROM vigil.profile_delta
-                  WHERE relid = $1 AND epoch = $2
-                    AND window_start IS NOT DISTINCT FROM
-                        timestamptz '2000-01-01 00:00:00+00' + $3::bigint * interval '1 microsecond'",
-                None,
-                &[relid.into(), epoch.into(), window.into()],
-            )?
+            .select(query, None, &[relid.into(), epoch.into(), window.into()])?
             .map(|r| Ok((r.get::<i64>(1)?.unwrap_or(0), r.get::<Vec<u8>>(2)?.unwrap_or_default())))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })

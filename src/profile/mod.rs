@@ -129,7 +129,8 @@ pub struct ColumnProfile {
     /// Finite values not yet folded into `quantiles` (see batch_kll).
     pending: Vec<f64>,
     offsets: batch_kll::Offsets,
-    distinct: HllSketch,
+    /// Kept as a union so merging never rebuilds it.
+    distinct: HllUnion,
     top: FrequentItemsSketch<String>,
 }
 
@@ -158,7 +159,7 @@ impl ColumnProfile {
             quantiles: KllSketch::new(KLL_K).expect("KLL_K is a valid k"),
             pending: Vec::new(),
             offsets: batch_kll::Offsets::new(0x5EED),
-            distinct: HllSketch::new(HLL_LG_K, HllType::Hll8).expect("HLL_LG_K is a valid lg_k"),
+            distinct: HllUnion::new(HLL_LG_K).expect("HLL_LG_K is a valid lg_k"),
             top: FrequentItemsSketch::new(TOP_MAP_SIZE).expect("TOP_MAP_SIZE is a power of two"),
         }
     }
@@ -177,7 +178,7 @@ impl ColumnProfile {
             self.nan += 1;
             return;
         }
-        self.distinct.update(x.to_bits());
+        self.distinct.update_value(x.to_bits());
         if x.is_infinite() {
             self.infinite += 1;
             return;
@@ -219,7 +220,7 @@ impl ColumnProfile {
     #[inline]
     pub fn push_text(&mut self, value: &str) {
         self.rows += 1;
-        self.distinct.update(value);
+        self.distinct.update_value(value);
         self.top.update_ref(value);
     }
 
@@ -234,10 +235,7 @@ impl ColumnProfile {
         self.moments.merge(&other.moments);
         self.flush();
         self.quantiles.merge(&other.settled_quantiles()).map_err(|e| ProfileError::Sketch(e.to_string()))?;
-        let mut union = HllUnion::new(HLL_LG_K).expect("valid lg_k");
-        union.update(&self.distinct);
-        union.update(&other.distinct);
-        self.distinct = union.to_sketch(HllType::Hll8);
+        self.distinct.update(&other.distinct.to_sketch(HllType::Hll8));
         self.top.merge(&other.top);
         Ok(())
     }
@@ -293,7 +291,7 @@ impl ColumnProfile {
     /// Version, kind, counts, moments, then each sketch in its DataSketches serialized form
     /// (readable by the Java, C++ and Python libraries), each preceded by its length.
     pub fn serialize(&self) -> Vec<u8> {
-        let sketches = [self.settled_quantiles().serialize(), self.distinct.serialize(), self.top.serialize()];
+        let sketches = [self.settled_quantiles().serialize(), self.distinct.to_sketch(HllType::Hll8).serialize(), self.top.serialize()];
         let mut out = Vec::with_capacity(2 + 8 * 9 + sketches.iter().map(|s| s.len() + 4).sum::<usize>());
         out.push(FORMAT_VERSION);
         out.push(self.kind as u8);
@@ -325,7 +323,8 @@ impl ColumnProfile {
         let moments = Moments { n, mean: r.f64()?, m2: r.f64()?, min: r.f64()?, max: r.f64()? };
         let sketch_err = |e: datasketches::error::Error| ProfileError::Sketch(e.to_string());
         let quantiles = KllSketch::deserialize(r.block()?).map_err(sketch_err)?;
-        let distinct = HllSketch::deserialize(r.block()?).map_err(sketch_err)?;
+        let mut distinct = HllUnion::new(HLL_LG_K).expect("valid lg_k");
+        distinct.update(&HllSketch::deserialize(r.block()?).map_err(sketch_err)?);
         let top = FrequentItemsSketch::deserialize(r.block()?).map_err(sketch_err)?;
         Ok(ColumnProfile {
             kind,
