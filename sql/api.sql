@@ -90,6 +90,10 @@ CREATE FUNCTION vigil.unwatch(tbl regclass)
 RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._unwatch(tbl) $$;
 
+CREATE FUNCTION vigil.backfill(tbl regclass)
+RETURNS bigint LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._backfill(tbl) $$;
+
 CREATE FUNCTION vigil.compact(tbl regclass DEFAULT NULL)
 RETURNS bigint LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._compact(tbl) $$;

@@ -291,3 +291,108 @@ fn column_stats(tbl: Oid) -> TableIterator<'static, (
         .collect();
     TableIterator::new(rows)
 }
+
+/// Profiles the rows already in a watched table: the table's statistics start a new epoch that
+/// holds exactly its current rows (earlier epochs stay as history). Without a time column the rows
+/// go to the current window. Cancelling it leaves nothing behind (one transaction).
+#[pg_extern(name = "_backfill")]
+#[search_path(pg_catalog, pg_temp)]
+fn backfill(tbl: Option<Oid>) -> i64 {
+    use crate::trigger::profile::ProfileBatch;
+    let relid = required(tbl, "tbl");
+    check_table(relid);
+    require_owner(relid);
+    let table = qualified_name(relid);
+    let set = cache::ruleset_for(relid);
+    let Some(watch) = set.watch.as_ref() else {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("{table} is not watched"),
+            None,
+            Some("Call vigil.watch first.".into()),
+        )
+    };
+    let epoch = as_extension_owner(|| {
+        Spi::get_one_with_args::<i32>(
+            "UPDATE vigil.watch_def SET epoch = epoch + 1 WHERE relid = $1 RETURNING epoch",
+            &[relid.into()],
+        )
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(watch.epoch + 1);
+    cache::invalidate(relid);
+
+    // Read exactly the columns needed: the time column first, then the watched ones.
+    let attnums: Vec<i16> =
+        watch.time.iter().map(|&(attno, _)| attno as i16 + 1).chain(watch.columns.iter().map(|c| c.attno as i16 + 1)).collect();
+    let names: Vec<String> = attnums
+        .iter()
+        .map(|&attnum| {
+            Spi::get_one_with_args::<String>(
+                "SELECT pg_catalog.quote_ident(attname) FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum = $2",
+                &[relid.into(), attnum.into()],
+            )
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN, "a watched column is gone", None, None))
+        })
+        .collect();
+    let offset = usize::from(watch.time.is_some());
+    let reading = crate::catalog::cache::Watch {
+        relid: watch.relid,
+        epoch,
+        window_usecs: watch.window_usecs,
+        time: watch.time.map(|(_, repr)| (0, repr)),
+        columns: watch
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| crate::catalog::cache::WatchedColumn { attno: offset + i, attnum: c.attnum, repr: c.repr, kind: c.kind })
+            .collect(),
+    };
+    let estimate = Spi::get_one_with_args::<f32>("SELECT reltuples FROM pg_catalog.pg_class WHERE oid = $1", &[relid.into()])
+        .ok()
+        .flatten()
+        .unwrap_or(0.0)
+        .max(0.0) as i64;
+    let query = std::ffi::CString::new(format!("SELECT {} FROM {table}", names.join(", "))).expect("no NUL in names");
+    let mut batch = ProfileBatch::new(&reading);
+    let mut rows = 0i64;
+    let mut next_report = 1;
+    Spi::connect(|_client| unsafe {
+        let portal = pg_sys::SPI_cursor_open_with_args(
+            std::ptr::null(),
+            query.as_ptr(),
+            0,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            true,
+            0,
+        );
+        let mut values = vec![pg_sys::Datum::from(0); names.len()];
+        let mut nulls = vec![true; names.len()];
+        loop {
+            pg_sys::SPI_cursor_fetch(portal, true, 10_000);
+            let fetched = pg_sys::SPI_tuptable;
+            if fetched.is_null() || pg_sys::SPI_processed == 0 {
+                break;
+            }
+            for i in 0..pg_sys::SPI_processed as usize {
+                pg_sys::heap_deform_tuple(*(*fetched).vals.add(i), (*fetched).tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
+                batch.row(values.as_ptr(), nulls.as_ptr());
+            }
+            rows += pg_sys::SPI_processed as i64;
+            pg_sys::SPI_freetuptable(fetched);
+            // Progress for large tables, every tenth of the estimated size.
+            if estimate >= 100_000 && next_report < 10 && rows * 10 >= estimate * next_report {
+                crate::error::notice(format!("backfill of {table}: {rows} rows ({}0%)", next_report));
+                next_report = (rows * 10 / estimate + 1).max(next_report + 1);
+            }
+        }
+        pg_sys::SPI_cursor_close(portal);
+    });
+    batch.write();
+    rows
+}

@@ -138,6 +138,20 @@ END $$;
 SELECT count(*) < 64 AS deltas_bounded FROM vigil.profile_delta WHERE relid = 's_auto'::regclass;
 SELECT row_count, min, max FROM vigil.column_stats WHERE relid = 's_auto'::regclass;
 
+-- Backfill profiles the rows already there, in a new epoch that holds exactly them.
+CREATE TABLE s_old (day date, v float8, tag text);
+INSERT INTO s_old SELECT '2024-06-01'::date + (g % 3), g, 't' || (g % 4) FROM generate_series(1, 3000) g;
+SELECT vigil.watch('s_old', time_column => 'day');
+INSERT INTO s_old VALUES ('2024-06-01', -1, 'late');   -- profiled by the write path
+SELECT vigil.backfill('s_old') AS rows_profiled;
+SELECT s.window_start::date AS day, s.row_count = q.n AND s.min = q.min AND s.max = q.max
+       AND abs(s.mean - q.mean) <= 1e-9 * abs(q.mean) AS matches_the_table
+  FROM vigil.column_stats s
+  JOIN (SELECT day, count(*) AS n, min(v) AS min, max(v) AS max, avg(v) AS mean FROM s_old GROUP BY day) q
+    ON s.window_start = q.day::timestamptz
+ WHERE s.relid = 's_old'::regclass AND s.column_name = 'v' ORDER BY 1;
+SELECT try($$SELECT vigil.backfill('s_written')$$) AS backfill_unwatched;
+
 -- Bad input changes nothing.
 SELECT try($$SELECT vigil.watch('s_ev')$$) AS already_watched;
 SELECT try($$SELECT vigil.watch('s_nope')$$) AS unknown_table;
