@@ -238,6 +238,18 @@ SELECT constraint_name, kind, element_count, missing_count, unexpected_count,
   FROM vigil.validate('features');
 
 \echo
+\echo '--- Drift, day by day, against the table''s own history (vigil.drift): the days whose data'
+\echo '    changed stand out; rejected and quarantined rows never reached the statistics.'
+SELECT window_start::date AS day,
+       max(new_category_fraction) FILTER (WHERE column_name = 'country') AS country_new_categories,
+       round(max(ks_statistic) FILTER (WHERE column_name = 'clicks')::numeric, 3) AS clicks_ks,
+       round(max(null_fraction_delta) FILTER (WHERE column_name = 'device')::numeric, 3) AS device_null_delta,
+       round(max(null_fraction_delta) FILTER (WHERE column_name = 'email')::numeric, 3) AS email_null_delta,
+       round(max(ks_statistic) FILTER (WHERE column_name = 'age')::numeric, 3) AS age_ks
+  FROM vigil.drift WHERE relid = 'features'::regclass
+ GROUP BY 1 ORDER BY 1;
+
+\echo
 \echo '################################################################################'
 \echo '# 5. Fix and release'
 \echo '################################################################################'
