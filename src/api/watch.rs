@@ -1,7 +1,7 @@
 //! vigil.watch / vigil.unwatch and reading the recorded statistics back (vigil.column_stats).
 
 use super::declare::{check_table, required, sync_triggers};
-use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, type_name, Repr};
+use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, scan_query, type_name, Repr};
 use crate::error::raise;
 use crate::profile::window::{decode, USECS_PER_DAY};
 use crate::profile::{merge_into, ColumnProfile};
@@ -356,43 +356,20 @@ fn backfill(tbl: Option<Oid>) -> i64 {
         .flatten()
         .unwrap_or(0.0)
         .max(0.0) as i64;
-    let query = std::ffi::CString::new(format!("SELECT {} FROM {table}", names.join(", "))).expect("no NUL in names");
     let mut batch = ProfileBatch::new(&reading);
-    let mut rows = 0i64;
     let mut next_report = 1;
-    Spi::connect(|_client| unsafe {
-        let portal = pg_sys::SPI_cursor_open_with_args(
-            std::ptr::null(),
-            query.as_ptr(),
-            0,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            true,
-            0,
-        );
-        let mut values = vec![pg_sys::Datum::from(0); names.len()];
-        let mut nulls = vec![true; names.len()];
-        loop {
-            pg_sys::SPI_cursor_fetch(portal, true, 10_000);
-            let fetched = pg_sys::SPI_tuptable;
-            if fetched.is_null() || pg_sys::SPI_processed == 0 {
-                break;
-            }
-            for i in 0..pg_sys::SPI_processed as usize {
-                pg_sys::heap_deform_tuple(*(*fetched).vals.add(i), (*fetched).tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
-                batch.row(values.as_ptr(), nulls.as_ptr());
-            }
-            rows += pg_sys::SPI_processed as i64;
-            pg_sys::SPI_freetuptable(fetched);
+    let rows = scan_query(
+        &format!("SELECT {} FROM {table}", names.join(", ")),
+        |_, values, nulls| unsafe { batch.row(values.as_ptr(), nulls.as_ptr()) },
+        |rows| {
             // Progress for large tables, every tenth of the estimated size.
+            let rows = rows as i64;
             if estimate >= 100_000 && next_report < 10 && rows * 10 >= estimate * next_report {
-                crate::error::notice(format!("backfill of {table}: {rows} rows ({}0%)", next_report));
+                crate::error::notice(format!("backfill of {table}: {rows} rows ({next_report}0%)"));
                 next_report = (rows * 10 / estimate + 1).max(next_report + 1);
             }
-        }
-        pg_sys::SPI_cursor_close(portal);
-    });
+        },
+    ) as i64;
     batch.write();
     rows
 }

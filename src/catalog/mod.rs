@@ -231,3 +231,56 @@ pub unsafe fn column_index(tupdesc: pg_sys::TupleDesc, name: &str) -> usize {
             raise(PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN, format!("column \"{name}\" is not in the rows read"), None, None)
         })
 }
+
+/// Rows fetched from a cursor at a time: bounded memory for any table.
+const FETCH_ROWS: i64 = 10_000;
+
+/// Runs `query` (as the current user) through a cursor and hands each row, deformed, to
+/// `on_row` with the result's tuple descriptor; `after_fetch` gets the running row count after
+/// each batch of rows. For whole-table passes (validate, backfill) without holding the table in
+/// memory.
+pub fn scan_query(
+    query: &str,
+    mut on_row: impl FnMut(pg_sys::TupleDesc, &[pg_sys::Datum], &[bool]),
+    mut after_fetch: impl FnMut(u64),
+) -> u64 {
+    let query = CString::new(query).expect("no NUL in a generated query");
+    let mut rows = 0u64;
+    Spi::connect(|_client| unsafe {
+        let portal = pg_sys::SPI_cursor_open_with_args(
+            std::ptr::null(),
+            query.as_ptr(),
+            0,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            true,
+            0,
+        );
+        if portal.is_null() {
+            raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "cannot open a cursor over the table", None, None);
+        }
+        let mut values: Vec<pg_sys::Datum> = Vec::new();
+        let mut nulls: Vec<bool> = Vec::new();
+        loop {
+            pg_sys::SPI_cursor_fetch(portal, true, FETCH_ROWS as _);
+            let table = pg_sys::SPI_tuptable;
+            if table.is_null() || pg_sys::SPI_processed == 0 {
+                break;
+            }
+            let tupdesc = (*table).tupdesc;
+            let natts = (*tupdesc).natts as usize;
+            values.resize(natts, pg_sys::Datum::from(0));
+            nulls.resize(natts, true);
+            for i in 0..pg_sys::SPI_processed as usize {
+                pg_sys::heap_deform_tuple(*(*table).vals.add(i), tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
+                on_row(tupdesc, &values, &nulls);
+            }
+            rows += pg_sys::SPI_processed;
+            pg_sys::SPI_freetuptable(table);
+            after_fetch(rows);
+        }
+        pg_sys::SPI_cursor_close(portal);
+    });
+    rows
+}
