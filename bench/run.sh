@@ -31,6 +31,10 @@ for round in $(seq 1 "$rounds"); do
 done
 psql_b -f "$here/report.sql"
 
+echo
+echo "== reading a year of statistics (365 daily windows x 20 columns) =="
+psql_b -f "$here/reads.sql"
+
 if [ "$memory_rows" -gt 0 ]; then
   echo
   echo "== peak backend RSS for a COPY of $memory_rows rows =="
