@@ -118,8 +118,8 @@ END $$;
 CREATE VIEW vigil.column_stats WITH (security_barrier) AS
 SELECT w.relid::regclass AS relid,
        a.attname::text AS column_name,
-       timestamptz '2000-01-01 00:00:00+00' + s.window_start_us * interval '1 microsecond' AS window_start,
-       timestamptz '2000-01-01 00:00:00+00' + s.window_start_us * interval '1 microsecond' + w.window_size AS window_end,
+       s.window_start,
+       s.window_start + w.window_size AS window_end,
        s.row_count,
        s.null_count,
        CASE WHEN s.row_count > 0 THEN s.null_count::double precision / s.row_count END AS null_fraction,
@@ -138,8 +138,8 @@ GRANT SELECT ON vigil.column_stats TO PUBLIC;
 CREATE VIEW vigil.drift WITH (security_barrier) AS
 SELECT w.relid::regclass AS relid,
        a.attname::text AS column_name,
-       timestamptz '2000-01-01 00:00:00+00' + d.window_start_us * interval '1 microsecond' AS window_start,
-       timestamptz '2000-01-01 00:00:00+00' + d.window_start_us * interval '1 microsecond' + w.window_size AS window_end,
+       d.window_start,
+       d.window_start + w.window_size AS window_end,
        d.compared_to,
        d.valid,
        d.psi, d.js_distance, d.ks_statistic, d.wasserstein_norm, d.linf, d.chi2_pvalue,

@@ -4,7 +4,8 @@
 
 use super::declare::{check_table, required};
 use super::watch::merged_profiles;
-use crate::catalog::{as_extension_owner, qualified_name, require_owner, require_privilege};
+use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, timestamptz};
+use crate::profile::window;
 use crate::drift::compare::compare;
 use crate::error::raise;
 use crate::profile::{merge_into, ColumnProfile};
@@ -12,20 +13,16 @@ use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 
-fn must_be_watched(relid: Oid) {
-    let watched = as_extension_owner(|| {
-        Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT 1 FROM vigil.watch_def WHERE relid = $1)", &[relid.into()])
-    })
-    .ok()
-    .flatten()
-    .unwrap_or(false);
-    if !watched {
-        raise(
+/// The table's window size in microseconds; raises 55000 when it is not watched.
+pub(crate) fn must_be_watched(relid: Oid) -> i64 {
+    match cache::ruleset_for(relid).watch.as_ref() {
+        Some(watch) => watch.window_usecs,
+        None => raise(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!("{} is not watched", qualified_name(relid)),
             None,
             Some("Call vigil.watch first.".into()),
-        );
+        ),
     }
 }
 
@@ -75,34 +72,17 @@ fn mark_window(tbl: Option<Oid>, window_start: Option<TimestampWithTimeZone>, va
     let valid = required(valid, "valid");
     check_table(relid);
     require_owner(relid);
-    must_be_watched(relid);
-    let start = as_extension_owner(|| {
-        Spi::get_one_with_args::<TimestampWithTimeZone>(
-            "WITH w AS (
-                SELECT timestamptz '2000-01-01 00:00:00+00'
-                       + vigil._window_start_us((extract(epoch FROM $2 - timestamptz '2000-01-01 00:00:00+00') * 1000000)::bigint,
-                                                (extract(epoch FROM window_size) * 1000000)::bigint)
-                       * interval '1 microsecond' AS s
-                  FROM vigil.watch_def WHERE relid = $1)
-             INSERT INTO vigil.window_mark (relid, window_start, valid)
-             SELECT $1, s, $3 FROM w
-             ON CONFLICT (relid, window_start) DO UPDATE SET valid = excluded.valid, marked_at = now()
-             RETURNING window_start",
-            &[relid.into(), at.into(), valid.into()],
+    let watch_window = must_be_watched(relid);
+    let start = timestamptz(window::window_start(i64::from(at), watch_window));
+    as_extension_owner(|| {
+        Spi::run_with_args(
+            "INSERT INTO vigil.window_mark (relid, window_start, valid) VALUES ($1, $2, $3)
+             ON CONFLICT (relid, window_start) DO UPDATE SET valid = excluded.valid, marked_at = now()",
+            &[relid.into(), start.into(), valid.into()],
         )
     })
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot mark the window: {e}"), None, None));
-    start.unwrap_or(at)
-}
-
-/// Window alignment, shared with the write path (src/profile/window.rs).
-#[pg_extern(immutable, parallel_safe, name = "_window_start_us")]
-#[search_path(pg_catalog, pg_temp)]
-fn window_start_us(usecs: i64, size: i64) -> i64 {
-    if size <= 0 {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "window size must be positive", None, None);
-    }
-    crate::profile::window::window_start(usecs, size)
+    start
 }
 
 struct Settings {
@@ -111,22 +91,16 @@ struct Settings {
 }
 
 fn settings(relid: Oid) -> Settings {
+    let usecs = |r: &pgrx::spi::SpiHeapTupleData<'_>, i| r.get::<TimestampWithTimeZone>(i).ok().flatten().map(i64::from);
     as_extension_owner(|| {
         Spi::connect(|client| {
-            let to_us = "(extract(epoch FROM {} - timestamptz '2000-01-01 00:00:00+00') * 1000000)::bigint";
-            let q = format!(
-                "SELECT {}, {} FROM vigil.watch_def WHERE relid = $1",
-                to_us.replace("{}", "baseline_from"),
-                to_us.replace("{}", "baseline_to")
-            );
             let baseline = client
-                .select(&q, Some(1), &[relid.into()])?
+                .select("SELECT baseline_from, baseline_to FROM vigil.watch_def WHERE relid = $1", Some(1), &[relid.into()])?
                 .next()
-                .and_then(|r| Some((r.get::<i64>(1).ok()??, r.get::<i64>(2).ok()??)));
-            let q = format!("SELECT {} FROM vigil.window_mark WHERE relid = $1 AND NOT valid", to_us.replace("{}", "window_start"));
+                .and_then(|r| Some((usecs(&r, 1)?, usecs(&r, 2)?)));
             let invalid = client
-                .select(&q, None, &[relid.into()])?
-                .filter_map(|r| r.get::<i64>(1).ok().flatten())
+                .select("SELECT window_start FROM vigil.window_mark WHERE relid = $1 AND NOT valid", None, &[relid.into()])?
+                .filter_map(|r| usecs(&r, 1))
                 .collect();
             Ok::<_, pgrx::spi::Error>(Settings { baseline, invalid })
         })
@@ -138,7 +112,7 @@ fn settings(relid: Oid) -> Settings {
 #[search_path(pg_catalog, pg_temp)]
 fn drift(tbl: Oid) -> TableIterator<'static, (
     name!(attnum, i16),
-    name!(window_start_us, i64),
+    name!(window_start, TimestampWithTimeZone),
     name!(compared_to, String),
     name!(valid, bool),
     name!(psi, Option<f64>),
@@ -176,7 +150,7 @@ fn drift(tbl: Oid) -> TableIterator<'static, (
             let compared_to = if reference.contains_key(attnum) { label } else { "none" };
             rows.push((
                 *attnum,
-                *w,
+                timestamptz(*w),
                 compared_to.to_string(),
                 valid,
                 report.psi,

@@ -1,7 +1,8 @@
 //! vigil.watch / vigil.unwatch and reading the recorded statistics back (vigil.column_stats).
 
 use super::declare::{check_table, required, sync_triggers};
-use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, scan_query, type_name, Repr};
+use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, scan_query, timestamptz, type_name, Repr};
+use pgrx::datum::TimestampWithTimeZone;
 use crate::error::raise;
 use crate::profile::window::{decode, USECS_PER_DAY};
 use crate::profile::{merge_into, ColumnProfile};
@@ -205,14 +206,13 @@ pub(crate) fn merged_profiles(tbl: Oid) -> BTreeMap<(i16, Option<i64>), ColumnPr
         Spi::connect(|client| {
             client
                 .select(
-                    "SELECT (extract(epoch FROM d.window_start - timestamptz '2000-01-01 00:00:00+00') * 1000000)::bigint,
-                            d.payload
+                    "SELECT d.window_start, d.payload
                        FROM vigil.profile_delta d JOIN vigil.watch_def w ON w.relid = d.relid AND w.epoch = d.epoch
                       WHERE d.relid = $1",
                     None,
                     &[tbl.into()],
                 )?
-                .map(|r| Ok((r.get::<i64>(1)?, r.get::<Vec<u8>>(2)?.unwrap_or_default())))
+                .map(|r| Ok((r.get::<TimestampWithTimeZone>(1)?.map(i64::from), r.get::<Vec<u8>>(2)?.unwrap_or_default())))
                 .collect::<Result<Vec<_>, pgrx::spi::Error>>()
         })
     })
@@ -243,7 +243,7 @@ const RANKS: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 #[search_path(pg_catalog, pg_temp)]
 fn column_stats(tbl: Oid) -> TableIterator<'static, (
     name!(attnum, i16),
-    name!(window_start_us, Option<i64>),
+    name!(window_start, Option<TimestampWithTimeZone>),
     name!(row_count, i64),
     name!(null_count, i64),
     name!(nan_count, i64),
@@ -272,7 +272,7 @@ fn column_stats(tbl: Oid) -> TableIterator<'static, (
             });
             (
                 attnum,
-                window,
+                window.map(timestamptz),
                 p.rows as i64,
                 p.nulls as i64,
                 p.nan as i64,
@@ -303,15 +303,9 @@ fn backfill(tbl: Option<Oid>) -> i64 {
     check_table(relid);
     require_owner(relid);
     let table = qualified_name(relid);
+    super::drift::must_be_watched(relid);
     let set = cache::ruleset_for(relid);
-    let Some(watch) = set.watch.as_ref() else {
-        raise(
-            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("{table} is not watched"),
-            None,
-            Some("Call vigil.watch first.".into()),
-        )
-    };
+    let watch = set.watch.as_ref().expect("checked above");
     let epoch = as_extension_owner(|| {
         Spi::get_one_with_args::<i32>(
             "UPDATE vigil.watch_def SET epoch = epoch + 1 WHERE relid = $1 RETURNING epoch",

@@ -5,7 +5,8 @@
 //! that commits meanwhile is simply not part of this merge). A transaction-level advisory lock per
 //! table keeps two compactions from merging the same rows; a compaction that cannot get it skips.
 
-use super::{as_extension_owner, run_as_owner};
+use super::{as_extension_owner, run_as_owner, timestamptz};
+use pgrx::datum::TimestampWithTimeZone;
 use crate::error::raise;
 use crate::profile::window::{decode, encode};
 use crate::profile::{merge_into, ColumnProfile};
@@ -42,13 +43,12 @@ pub fn compact(relid: Oid, windows: Option<&[WindowKey]>) -> Option<i64> {
             None => Spi::connect(|client| {
                 client
                     .select(
-                        "SELECT epoch, (extract(epoch FROM window_start - timestamptz '2000-01-01 00:00:00+00') * 1000000)::bigint
-                           FROM vigil.profile_delta WHERE relid = $1
+                        "SELECT epoch, window_start FROM vigil.profile_delta WHERE relid = $1
                           GROUP BY epoch, window_start HAVING count(*) > 1",
                         None,
                         &[relid.into()],
                     )?
-                    .map(|r| Ok((r.get::<i32>(1)?.unwrap_or(0), r.get::<i64>(2)?)))
+                    .map(|r| Ok((r.get::<i32>(1)?.unwrap_or(0), r.get::<TimestampWithTimeZone>(2)?.map(i64::from))))
                     .collect::<Result<Vec<_>, pgrx::spi::Error>>()
             })
             .unwrap_or_else(|e| fail(e)),
@@ -61,16 +61,15 @@ pub fn compact(relid: Oid, windows: Option<&[WindowKey]>) -> Option<i64> {
 fn compact_window(relid: Oid, (epoch, window): WindowKey) -> i64 {
     // Two forms so that both use the (relid, epoch, window_start) index.
     let query = if window.is_some() {
-        "SELECT delta_id, payload FROM vigil.profile_delta
-          WHERE relid = $1 AND epoch = $2
-            AND window_start = timestamptz '2000-01-01 00:00:00+00' + $3::bigint * interval '1 microsecond'"
+        "SELECT delta_id, payload FROM vigil.profile_delta WHERE relid = $1 AND epoch = $2 AND window_start = $3"
     } else {
         "SELECT delta_id, payload FROM vigil.profile_delta
-          WHERE relid = $1 AND epoch = $2 AND window_start IS NULL AND $3::bigint IS NULL"
+          WHERE relid = $1 AND epoch = $2 AND window_start IS NULL AND $3::timestamptz IS NULL"
     };
+    let start = window.map(timestamptz);
     let rows: Vec<(i64, Vec<u8>)> = Spi::connect(|client| {
         client
-            .select(query, None, &[relid.into(), epoch.into(), window.into()])?
+            .select(query, None, &[relid.into(), epoch.into(), start.into()])?
             .map(|r| Ok((r.get::<i64>(1)?.unwrap_or(0), r.get::<Vec<u8>>(2)?.unwrap_or_default())))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
@@ -93,10 +92,9 @@ fn compact_window(relid: Oid, (epoch, window): WindowKey) -> i64 {
     )
     .unwrap_or_else(|e| fail(e));
     run_as_owner(
-        "INSERT INTO vigil.profile_delta (relid, epoch, window_start, payload)
-         VALUES ($1, $2, timestamptz '2000-01-01 00:00:00+00' + $3 * interval '1 microsecond', $4)",
-        &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::INT8OID, pg_sys::BYTEAOID],
-        &[relid.into(), epoch.into(), window.into(), encode(&columns).into()],
+        "INSERT INTO vigil.profile_delta (relid, epoch, window_start, payload) VALUES ($1, $2, $3, $4)",
+        &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::TIMESTAMPTZOID, pg_sys::BYTEAOID],
+        &[relid.into(), epoch.into(), start.into(), encode(&columns).into()],
     )
     .unwrap_or_else(|e| fail(e));
     rows.len() as i64 - 1

@@ -75,6 +75,14 @@ impl Repr {
     }
 }
 
+/// A window start (microseconds since 2000-01-01, the internal form of a timestamptz) as the
+/// SQL value, so no query has to convert it.
+pub fn timestamptz(usecs: i64) -> TimestampWithTimeZone {
+    TimestampWithTimeZone::try_from(usecs).unwrap_or_else(|_| {
+        raise(PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW, "window start out of range", None, None)
+    })
+}
+
 /// A table's name as SQL would write it, schema-qualified and quoted where needed.
 pub fn qualified_name(relid: Oid) -> String {
     Spi::get_one_with_args::<String>("SELECT $1::pg_catalog.regclass::text", &[relid.into()])

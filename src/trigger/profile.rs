@@ -2,7 +2,7 @@
 //! pass over the transition table as the rules, written as one delta row per window touched.
 
 use crate::catalog::compact::{compact, WindowKey};
-use crate::catalog::run_as_owner;
+use crate::catalog::{run_as_owner, timestamptz};
 use crate::catalog::cache::Watch;
 use crate::catalog::Repr;
 use crate::error::raise;
@@ -114,6 +114,8 @@ impl<'a> ProfileBatch<'a> {
         }
         let attnums: Vec<i16> = self.watch.columns.iter().map(|c| c.attnum).collect();
         let starts: Vec<Option<i64>> = self.windows.iter().map(|w| w.0).collect();
+        let start_values: Vec<Option<pgrx::datum::TimestampWithTimeZone>> =
+            starts.iter().map(|w| w.map(timestamptz)).collect();
         for (_, profiles) in self.windows.iter_mut() {
             profiles.iter_mut().for_each(ColumnProfile::flush);
         }
@@ -128,10 +130,9 @@ impl<'a> ProfileBatch<'a> {
         let (relid, epoch) = (self.watch.relid, self.watch.epoch);
         run_as_owner(
             "INSERT INTO vigil.profile_delta (relid, epoch, window_start, payload)
-             SELECT $1, $2, timestamptz '2000-01-01 00:00:00+00' + w * interval '1 microsecond', p
-               FROM unnest($3::bigint[], $4::bytea[]) AS d(w, p)",
-            &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::INT8ARRAYOID, pg_sys::BYTEAARRAYOID],
-            &[relid.into(), epoch.into(), starts.clone().into(), payloads.into()],
+             SELECT $1, $2, w, p FROM unnest($3::timestamptz[], $4::bytea[]) AS d(w, p)",
+            &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::TIMESTAMPTZARRAYOID, pg_sys::BYTEAARRAYOID],
+            &[relid.into(), epoch.into(), start_values.into(), payloads.into()],
         )
         .unwrap_or_else(|e| {
             raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil could not record statistics: {e}"), None, None)
