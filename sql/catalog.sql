@@ -76,11 +76,11 @@ CREATE TABLE vigil.window_mark (
 -- transaction as the data (a rolled-back write leaves none), merged on read, compacted later.
 -- payload holds the serialized profile of every watched column (src/profile/window.rs).
 CREATE TABLE vigil.profile_delta (
-    delta_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- The write path inserts rows directly in this column order (catalog::compact::insert_delta).
     relid        oid NOT NULL,
     epoch        integer NOT NULL,
     window_start timestamptz,              -- NULL: rows whose time value is NULL
-    written_at   timestamptz NOT NULL DEFAULT now(),
+    row_count    bigint NOT NULL,          -- rows profiled in this delta (drives compaction tiers)
     payload      bytea NOT NULL
 );
 CREATE INDEX profile_delta_window_idx ON vigil.profile_delta (relid, epoch, window_start);

@@ -155,6 +155,7 @@ fn unwatch(tbl: Option<Oid>) -> bool {
     let relid = required(tbl, "tbl");
     check_table(relid);
     require_owner(relid);
+    crate::catalog::compact::exclude_compaction(relid);
     let removed = as_extension_owner(|| {
         Spi::get_one_with_args::<bool>(
             "WITH w AS (DELETE FROM vigil.watch_def WHERE relid = $1 RETURNING 1),
@@ -197,7 +198,7 @@ fn compact(tbl: Option<Oid>) -> i64 {
         .filter(|&relid| unsafe { pg_sys::pg_class_ownercheck(relid, pg_sys::GetUserId()) })
         .collect(),
     };
-    tables.into_iter().map(|relid| crate::catalog::compact::compact(relid, None).unwrap_or(0)).sum()
+    tables.into_iter().map(|relid| crate::catalog::compact::compact(relid, None, crate::catalog::compact::Policy::Full).unwrap_or(0)).sum()
 }
 
 /// The statistics of `tbl`'s current epoch, merged per (column, window).

@@ -5,11 +5,11 @@
 //! that commits meanwhile is simply not part of this merge). A transaction-level advisory lock per
 //! table keeps two compactions from merging the same rows; a compaction that cannot get it skips.
 
-use super::{as_extension_owner, run_as_owner, timestamptz};
+use super::as_extension_owner;
 use pgrx::datum::TimestampWithTimeZone;
 use crate::error::raise;
 use crate::profile::window::{decode, encode};
-use crate::profile::{merge_into, ColumnProfile};
+use crate::profile::{merge_into, tiers, ColumnProfile};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use std::collections::BTreeMap;
@@ -24,18 +24,42 @@ fn fail(e: impl std::fmt::Display) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil could not compact statistics: {e}"), None, None)
 }
 
+/// pg_[try_]advisory_xact_lock(LOCK_CLASS, relid) without a query: the write path asks often.
+fn lock_deltas(relid: Oid, wait: bool) -> bool {
+    let mut tag = pg_sys::LOCKTAG {
+        locktag_field1: unsafe { pg_sys::MyDatabaseId }.to_u32(),
+        locktag_field2: LOCK_CLASS as u32,
+        locktag_field3: relid.to_u32(),
+        locktag_field4: 2, // two int4 keys, as pg_try_advisory_xact_lock(int4, int4) sets it
+        locktag_type: pg_sys::LockTagType::LOCKTAG_ADVISORY as u8,
+        locktag_lockmethodid: pg_sys::USER_LOCKMETHOD as u8,
+    };
+    let result = unsafe { pg_sys::LockAcquire(&mut tag, pg_sys::ExclusiveLock as pg_sys::LOCKMODE, false, !wait) };
+    result != pg_sys::LockAcquireResult::LOCKACQUIRE_NOT_AVAIL
+}
+
+/// Waits until no compaction of `relid` runs, and keeps others out until the transaction ends:
+/// for deleting a table's deltas by other means (unwatch).
+pub fn exclude_compaction(relid: Oid) {
+    lock_deltas(relid, true);
+}
+
+/// Which deltas of a window a compaction merges.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// All of them into one row (vigil.compact()).
+    Full,
+    /// Only tiers that are full (see profile::tiers): what the write path does, so a write never
+    /// rewrites a window's large merged profile for the sake of a few rows.
+    Tiered,
+}
+
 /// Merges the deltas of the given windows of `relid` (all windows with more than one delta when
 /// `windows` is None). Returns the number of delta rows removed, or None when another compaction
 /// of the table holds the lock.
-pub fn compact(relid: Oid, windows: Option<&[WindowKey]>) -> Option<i64> {
+pub fn compact(relid: Oid, windows: Option<&[WindowKey]>, policy: Policy) -> Option<i64> {
     as_extension_owner(|| {
-        let locked = Spi::get_one_with_args::<bool>(
-            "SELECT pg_catalog.pg_try_advisory_xact_lock($1, $2::integer)",
-            &[LOCK_CLASS.into(), (relid.to_u32() as i32).into()],
-        )
-        .unwrap_or_else(|e| fail(e))
-        .unwrap_or(false);
-        if !locked {
+        if !lock_deltas(relid, false) {
             return None;
         }
         let keys: Vec<WindowKey> = match windows {
@@ -53,49 +77,233 @@ pub fn compact(relid: Oid, windows: Option<&[WindowKey]>) -> Option<i64> {
             })
             .unwrap_or_else(|e| fail(e)),
         };
-        Some(keys.iter().map(|&key| compact_window(relid, key)).sum())
+        Some(keys.iter().map(|&key| compact_window(relid, key, policy)).sum())
     })
 }
 
-/// Merges one window's deltas into one row; returns how many rows went away.
-fn compact_window(relid: Oid, (epoch, window): WindowKey) -> i64 {
-    // Two forms so that both use the (relid, epoch, window_start) index.
-    let query = if window.is_some() {
-        "SELECT delta_id, payload FROM vigil.profile_delta WHERE relid = $1 AND epoch = $2 AND window_start = $3"
-    } else {
-        "SELECT delta_id, payload FROM vigil.profile_delta
-          WHERE relid = $1 AND epoch = $2 AND window_start IS NULL AND $3::timestamptz IS NULL"
-    };
-    let start = window.map(timestamptz);
-    let rows: Vec<(i64, Vec<u8>)> = Spi::connect(|client| {
-        client
-            .select(query, None, &[relid.into(), epoch.into(), start.into()])?
-            .map(|r| Ok((r.get::<i64>(1)?.unwrap_or(0), r.get::<Vec<u8>>(2)?.unwrap_or_default())))
-            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+/// A delta row: where it is and how many rows it profiles.
+pub type DeltaRef = (pg_sys::ItemPointerData, i64);
+
+/// Merges one window's deltas as `policy` says; returns how many rows went away.
+///
+/// Deltas are found and read like catalog rows (an index scan, heap fetches) under a snapshot
+/// taken after the lock: a kept SQL plan may pick a bitmap scan, which never marks dead index
+/// entries and so slows down with every compaction until VACUUM, and a REPEATABLE READ writer's
+/// snapshot would miss deltas other compactions committed since it began.
+fn compact_window(relid: Oid, key: WindowKey, policy: Policy) -> i64 {
+    with_delta_table(|rel, index| unsafe {
+        let snapshot = latest_snapshot();
+        let deltas = window_deltas(rel, index, snapshot, relid, key);
+        let groups: Vec<Vec<DeltaRef>> = match policy {
+            Policy::Full if deltas.len() >= 2 => vec![deltas],
+            Policy::Full => Vec::new(),
+            Policy::Tiered => plan_groups(&deltas),
+        };
+        let removed = groups.iter().map(|group| merge_group(rel, snapshot, relid, key, group).1).sum();
+        pg_sys::UnregisterSnapshot(snapshot);
+        removed
     })
-    .unwrap_or_else(|e| fail(e));
-    if rows.len() < 2 {
-        return 0;
+}
+
+/// Compacts deltas this backend wrote to one window, found by their tids alone: no index scan,
+/// so the cost does not grow with the dead index entries that pile up between VACUUMs. `own` is
+/// brought up to date (merged entries replaced by their merge; entries no longer there, because
+/// they rolled back or another compaction took them, dropped). Returns false when another
+/// compaction holds the table.
+pub fn compact_own(relid: Oid, key: WindowKey, own: &mut Vec<DeltaRef>) -> bool {
+    if !lock_deltas(relid, false) {
+        return false;
     }
+    with_delta_table(|rel, _| unsafe {
+        let snapshot = latest_snapshot();
+        for group in plan_groups(own) {
+            let (merged, _) = merge_group(rel, snapshot, relid, key, &group);
+            own.retain(|d| !group.iter().any(|g| same_tid(&g.0, &d.0)));
+            own.extend(merged);
+        }
+        pg_sys::UnregisterSnapshot(snapshot);
+    });
+    true
+}
+
+/// A snapshot that sees every committed delta and this transaction's own, to be unregistered.
+unsafe fn latest_snapshot() -> pg_sys::Snapshot {
+    pg_sys::CommandCounterIncrement();
+    pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot())
+}
+
+fn same_tid(a: &pg_sys::ItemPointerData, b: &pg_sys::ItemPointerData) -> bool {
+    (a.ip_blkid.bi_hi, a.ip_blkid.bi_lo, a.ip_posid) == (b.ip_blkid.bi_hi, b.ip_blkid.bi_lo, b.ip_posid)
+}
+
+fn plan_groups(deltas: &[DeltaRef]) -> Vec<Vec<DeltaRef>> {
+    let numbered: Vec<(i64, i64)> = deltas.iter().enumerate().map(|(i, d)| (i as i64, d.1)).collect();
+    tiers::plan(&numbered).into_iter().map(|ids| ids.into_iter().map(|i| deltas[i as usize]).collect()).collect()
+}
+
+/// Replaces the deltas of `group` that `snapshot` still sees in this window by their merge.
+/// Returns the merged delta (None when none was found) and how many rows went away.
+unsafe fn merge_group(
+    rel: pg_sys::Relation,
+    snapshot: pg_sys::Snapshot,
+    relid: Oid,
+    key: WindowKey,
+    group: &[DeltaRef],
+) -> (Option<DeltaRef>, i64) {
     let mut merged: BTreeMap<i16, ColumnProfile> = BTreeMap::new();
-    for (_, payload) in &rows {
-        for (attnum, profile) in decode(payload).unwrap_or_else(|e| fail(e)) {
+    let mut found: Vec<DeltaRef> = Vec::with_capacity(group.len());
+    for &(tid, rows) in group {
+        let Some(payload) = fetch_payload(rel, snapshot, tid, relid, key) else { continue };
+        for (attnum, profile) in decode(&payload).unwrap_or_else(|e| fail(e)) {
             merge_into(&mut merged, attnum, profile);
         }
+        found.push((tid, rows));
+    }
+    if found.len() < 2 {
+        return (found.first().copied(), 0);
+    }
+    for (tid, _) in &found {
+        pg_sys::CatalogTupleDelete(rel, &mut tid.clone());
     }
     let columns: Vec<(i16, &ColumnProfile)> = merged.iter().map(|(a, p)| (*a, p)).collect();
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    run_as_owner(
-        "DELETE FROM vigil.profile_delta WHERE delta_id = ANY ($1)",
-        &[pg_sys::INT8ARRAYOID],
-        &[ids.into()],
-    )
-    .unwrap_or_else(|e| fail(e));
-    run_as_owner(
-        "INSERT INTO vigil.profile_delta (relid, epoch, window_start, payload) VALUES ($1, $2, $3, $4)",
-        &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::TIMESTAMPTZOID, pg_sys::BYTEAOID],
-        &[relid.into(), epoch.into(), start.into(), encode(&columns).into()],
-    )
-    .unwrap_or_else(|e| fail(e));
-    rows.len() as i64 - 1
+    let rows = found.iter().map(|d| d.1).sum();
+    let tid = insert_into(rel, relid, key, rows, &encode(&columns));
+    (Some((tid, rows)), found.len() as i64 - 1)
+}
+
+/// (tid, row_count) of every delta of one window visible to `snapshot`.
+unsafe fn window_deltas(
+    rel: pg_sys::Relation,
+    index: Oid,
+    snapshot: pg_sys::Snapshot,
+    relid: Oid,
+    (epoch, window): WindowKey,
+) -> Vec<DeltaRef> {
+    let mut keys: [pg_sys::ScanKeyData; 3] = std::mem::zeroed();
+    let equal = pg_sys::BTEqualStrategyNumber as u16;
+    pg_sys::ScanKeyInit(&mut keys[0], 1, equal, pg_sys::Oid::from(pg_sys::F_OIDEQ), pg_sys::Datum::from(relid));
+    pg_sys::ScanKeyInit(&mut keys[1], 2, equal, pg_sys::Oid::from(pg_sys::F_INT4EQ), pg_sys::Datum::from(epoch));
+    match window {
+        Some(start) => pg_sys::ScanKeyInit(
+            &mut keys[2],
+            3,
+            equal,
+            pg_sys::Oid::from(pg_sys::F_TIMESTAMPTZ_EQ),
+            pg_sys::Datum::from(start),
+        ),
+        None => pg_sys::ScanKeyEntryInitialize(
+            &mut keys[2],
+            (pg_sys::SK_ISNULL | pg_sys::SK_SEARCHNULL) as i32,
+            3,
+            0,
+            pg_sys::InvalidOid,
+            pg_sys::InvalidOid,
+            pg_sys::InvalidOid,
+            pg_sys::Datum::from(0),
+        ),
+    }
+    let scan = pg_sys::systable_beginscan(rel, index, true, snapshot, 3, keys.as_mut_ptr());
+    let mut deltas = Vec::new();
+    loop {
+        let tuple = pg_sys::systable_getnext(scan);
+        if tuple.is_null() {
+            break;
+        }
+        let mut isnull = false;
+        let rows = pg_sys::heap_getattr(tuple, 4, (*rel).rd_att, &mut isnull).value() as i64;
+        deltas.push(((*tuple).t_self, rows));
+    }
+    pg_sys::systable_endscan(scan);
+    deltas
+}
+
+/// The payload of the delta at `tid`, if `snapshot` sees it and it still belongs to the window
+/// (after a VACUUM a tid may hold another row).
+unsafe fn fetch_payload(
+    rel: pg_sys::Relation,
+    snapshot: pg_sys::Snapshot,
+    tid: pg_sys::ItemPointerData,
+    relid: Oid,
+    (epoch, window): WindowKey,
+) -> Option<Vec<u8>> {
+    let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
+    tuple.t_self = tid;
+    let mut buffer: pg_sys::Buffer = pg_sys::InvalidBuffer as pg_sys::Buffer;
+    if !pg_sys::heap_fetch(rel, snapshot, &mut tuple, &mut buffer, false) {
+        return None;
+    }
+    let desc = (*rel).rd_att;
+    let mut isnull = false;
+    let mut attribute = |attnum: i32| {
+        let value = pg_sys::heap_getattr(&mut tuple, attnum, desc, &mut isnull);
+        (!isnull).then_some(value)
+    };
+    let belongs = attribute(1).map(|d| d.value() as u32) == Some(relid.to_u32())
+        && attribute(2).map(|d| d.value() as i32) == Some(epoch)
+        && attribute(3).map(|d| d.value() as i64) == window;
+    let payload = if belongs {
+        attribute(5).map(|datum| {
+            let bytes = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+            pgrx::varlena::varlena_to_byte_slice(bytes).to_vec()
+        })
+    } else {
+        None
+    };
+    pg_sys::ReleaseBuffer(buffer);
+    payload
+}
+
+/// Runs `f` with vigil.profile_delta and its window index (looked up by name each time, a
+/// syscache hit: their OIDs change when the extension is dropped and created again).
+fn with_delta_table<R>(f: impl FnOnce(pg_sys::Relation, Oid) -> R) -> R {
+    unsafe {
+        let namespace = pg_sys::get_namespace_oid(c"vigil".as_ptr(), true);
+        let lookup = |name: &std::ffi::CStr| {
+            if namespace == pg_sys::InvalidOid {
+                pg_sys::InvalidOid
+            } else {
+                pg_sys::get_relname_relid(name.as_ptr(), namespace)
+            }
+        };
+        let (table, index) = (lookup(c"profile_delta"), lookup(c"profile_delta_window_idx"));
+        if table == pg_sys::InvalidOid || index == pg_sys::InvalidOid {
+            raise(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, "pg_vigil is not installed in this database", None, None);
+        }
+        let rel = pg_sys::table_open(table, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+        if (*(*rel).rd_att).natts != 5 {
+            fail("vigil.profile_delta does not have the columns this version of pg_vigil writes");
+        }
+        let result = f(rel, index);
+        pg_sys::table_close(rel, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+        result
+    }
+}
+
+/// Appends one statistics delta with a catalog-style insert (the heap tuple and its index entry;
+/// no executor, no plan): the write path does this once per statement and window it touched.
+/// Returns where the row went.
+pub fn insert_delta(relid: Oid, key: WindowKey, rows: i64, payload: &[u8]) -> pg_sys::ItemPointerData {
+    with_delta_table(|rel, _| unsafe { insert_into(rel, relid, key, rows, payload) })
+}
+
+unsafe fn insert_into(
+    rel: pg_sys::Relation,
+    relid: Oid,
+    (epoch, window): WindowKey,
+    rows: i64,
+    payload: &[u8],
+) -> pg_sys::ItemPointerData {
+    let mut values = [
+        pg_sys::Datum::from(relid),
+        pg_sys::Datum::from(epoch),
+        pg_sys::Datum::from(window.unwrap_or(0)),
+        pg_sys::Datum::from(rows),
+        payload.into_datum().expect("a bytea datum"),
+    ];
+    let mut nulls = [false, false, window.is_none(), false, false];
+    let tuple = pg_sys::heap_form_tuple((*rel).rd_att, values.as_mut_ptr(), nulls.as_mut_ptr());
+    pg_sys::CatalogTupleInsert(rel, tuple);
+    let tid = (*tuple).t_self;
+    pg_sys::heap_freetuple(tuple);
+    tid
 }

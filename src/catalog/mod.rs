@@ -133,8 +133,14 @@ thread_local! {
 }
 
 /// Runs one of the extension's fixed statements as the extension's owner, with its plan kept
-/// for the backend's life (PostgreSQL re-plans it if the tables it reads change).
-pub fn run_as_owner(sql: &'static str, types: &[Oid], args: &[pgrx::datum::DatumWithOid<'_>]) -> Result<(), pgrx::spi::Error> {
+/// for the backend's life (PostgreSQL re-plans it if the tables it reads change), and hands its
+/// result rows to `read`.
+pub fn query_as_owner<R>(
+    sql: &'static str,
+    types: &[Oid],
+    args: &[pgrx::datum::DatumWithOid<'_>],
+    read: impl for<'t> FnOnce(pgrx::spi::SpiTupleTable<'t>) -> Result<R, pgrx::spi::Error>,
+) -> Result<R, pgrx::spi::Error> {
     as_extension_owner(|| {
         Spi::connect_mut(|client| {
             if !KEPT_PLANS.with(|k| k.borrow().contains_key(sql)) {
@@ -145,10 +151,15 @@ pub fn run_as_owner(sql: &'static str, types: &[Oid], args: &[pgrx::datum::Datum
             KEPT_PLANS.with(|k| {
                 let plans = k.borrow();
                 let plan = plans.get(sql).expect("prepared above");
-                client.update(plan, None, args).map(|_| ())
+                read(client.update(plan, None, args)?)
             })
         })
     })
+}
+
+/// `query_as_owner` for statements whose result is not needed.
+pub fn run_as_owner(sql: &'static str, types: &[Oid], args: &[pgrx::datum::DatumWithOid<'_>]) -> Result<(), pgrx::spi::Error> {
+    query_as_owner(sql, types, args, |_| Ok(()))
 }
 
 /// The role that owns the extension's tables; internal writes run as this role.

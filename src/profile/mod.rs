@@ -4,6 +4,7 @@
 //! aggregate state and the unit merged across writers. Pure Rust: no pgrx here.
 
 pub mod batch_kll;
+pub mod tiers;
 pub mod window;
 
 use datasketches::frequencies::{ErrorType, FrequentItemsSketch};
@@ -22,8 +23,11 @@ pub const HLL_LG_K: u8 = 12;
 /// Frequent-items map size: tracks up to 0.75 × 512 = 384 items, enough that the top 100 survive
 /// the purges a long tail of rare values causes.
 pub const TOP_MAP_SIZE: usize = 512;
-/// Serialization format version (first byte).
-const FORMAT_VERSION: u8 = 1;
+/// A profile keeps the values themselves up to this many, and sketches beyond.
+pub const RAW_LIMIT: usize = 256;
+/// Serialized forms (first byte): sketches, or the values themselves.
+const FORMAT_SKETCHES: u8 = 1;
+const FORMAT_RAW: u8 = 2;
 
 /// Count, mean and second central moment (Welford; merged with Chan et al.), min and max,
 /// over finite values. NaN and infinities are counted apart so they cannot poison the moments.
@@ -115,6 +119,49 @@ impl fmt::Display for ProfileError {
     }
 }
 
+/// The sketches of a profile, made only once it has seen more than `RAW_LIMIT` values: a
+/// single-row write neither allocates nor serializes them (a frequent-items map alone is ~20 KB).
+#[derive(Clone)]
+struct Sketches {
+    quantiles: KllSketch<KllFloat<f64>>,
+    offsets: batch_kll::Offsets,
+    /// Kept as a union so merging never rebuilds it.
+    distinct: HllUnion,
+    top: FrequentItemsSketch<String>,
+}
+
+impl Sketches {
+    fn new(seed: u64) -> Box<Self> {
+        Box::new(Sketches {
+            quantiles: KllSketch::new(KLL_K).expect("KLL_K is a valid k"),
+            offsets: batch_kll::Offsets::new(seed),
+            distinct: HllUnion::new(HLL_LG_K).expect("HLL_LG_K is a valid lg_k"),
+            top: FrequentItemsSketch::new(TOP_MAP_SIZE).expect("TOP_MAP_SIZE is a power of two"),
+        })
+    }
+
+    fn add_label(&mut self, label: &str) {
+        self.distinct.update_value(label);
+        self.top.update_ref(label);
+    }
+
+    /// Folds finite values into the distinct count and (sorted, as one batch) the quantiles.
+    fn add_numbers(&mut self, values: &mut [f64]) {
+        for &x in values.iter() {
+            self.distinct.update_value(x.to_bits());
+        }
+        match values.len() {
+            0 => {}
+            1 => self.quantiles.update(KllFloat::<f64>::new(values[0]).expect("finite")),
+            _ => {
+                radsort::sort(values);
+                let batch = batch_kll::sketch_of_sorted(values, KLL_K, &mut self.offsets);
+                self.quantiles.merge(&batch).expect("sketches of one k merge");
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct ColumnProfile {
     pub kind: ProfileKind,
@@ -125,13 +172,11 @@ pub struct ColumnProfile {
     pub infinite: u64,
     /// Over finite numeric values (numeric profiles only).
     pub moments: Moments,
-    quantiles: KllSketch<KllFloat<f64>>,
-    /// Finite values not yet folded into `quantiles` (see batch_kll).
-    pending: Vec<f64>,
-    offsets: batch_kll::Offsets,
-    /// Kept as a union so merging never rebuilds it.
-    distinct: HllUnion,
-    top: FrequentItemsSketch<String>,
+    /// Finite values not yet in the sketches (folded in batches, see batch_kll).
+    pending_numbers: Vec<f64>,
+    /// Category labels not yet in the sketches (only while there are no sketches).
+    pending_labels: Vec<String>,
+    sketches: Option<Box<Sketches>>,
 }
 
 impl fmt::Debug for ColumnProfile {
@@ -143,6 +188,7 @@ impl fmt::Debug for ColumnProfile {
             .field("nan", &self.nan)
             .field("infinite", &self.infinite)
             .field("moments", &self.moments)
+            .field("raw", &self.is_raw())
             .finish_non_exhaustive()
     }
 }
@@ -156,12 +202,20 @@ impl ColumnProfile {
             nan: 0,
             infinite: 0,
             moments: Moments::default(),
-            quantiles: KllSketch::new(KLL_K).expect("KLL_K is a valid k"),
-            pending: Vec::new(),
-            offsets: batch_kll::Offsets::new(0x5EED),
-            distinct: HllUnion::new(HLL_LG_K).expect("HLL_LG_K is a valid lg_k"),
-            top: FrequentItemsSketch::new(TOP_MAP_SIZE).expect("TOP_MAP_SIZE is a power of two"),
+            pending_numbers: Vec::new(),
+            pending_labels: Vec::new(),
+            sketches: None,
         }
+    }
+
+    /// True while the profile holds its values themselves rather than sketches of them.
+    pub fn is_raw(&self) -> bool {
+        self.sketches.is_none() && self.pending_numbers.len() <= RAW_LIMIT
+    }
+
+    fn sketches_mut(&mut self) -> &mut Sketches {
+        let seed = self.rows ^ 0x5EED;
+        self.sketches.get_or_insert_with(|| Sketches::new(seed))
     }
 
     #[inline]
@@ -176,43 +230,15 @@ impl ColumnProfile {
         self.rows += 1;
         if x.is_nan() {
             self.nan += 1;
-            return;
-        }
-        self.distinct.update_value(x.to_bits());
-        if x.is_infinite() {
+        } else if x.is_infinite() {
             self.infinite += 1;
-            return;
-        }
-        self.moments.push(x);
-        self.pending.push(x);
-        if self.pending.len() >= QUANTILE_CHUNK {
-            self.flush();
-        }
-    }
-
-    /// Folds the buffered values into the quantile sketch: one sorted batch instead of one
-    /// update per value.
-    pub fn flush(&mut self) {
-        match self.pending.len() {
-            0 => return,
-            1 => self.quantiles.update(KllFloat::<f64>::new(self.pending[0]).expect("finite")),
-            _ => {
-                radsort::sort(&mut self.pending);
-                let batch = batch_kll::sketch_of_sorted(&self.pending, KLL_K, &mut self.offsets);
-                self.quantiles.merge(&batch).expect("sketches of one k merge");
-            }
-        }
-        self.pending.clear();
-    }
-
-    /// The quantile sketch with every buffered value in it.
-    fn settled_quantiles(&self) -> std::borrow::Cow<'_, KllSketch<KllFloat<f64>>> {
-        if self.pending.is_empty() {
-            std::borrow::Cow::Borrowed(&self.quantiles)
+            self.sketches_mut().distinct.update_value(x.to_bits());
         } else {
-            let mut settled = self.clone();
-            settled.flush();
-            std::borrow::Cow::Owned(settled.quantiles)
+            self.moments.push(x);
+            self.pending_numbers.push(x);
+            if self.pending_numbers.len() >= QUANTILE_CHUNK {
+                self.flush();
+            }
         }
     }
 
@@ -220,8 +246,45 @@ impl ColumnProfile {
     #[inline]
     pub fn push_text(&mut self, value: &str) {
         self.rows += 1;
-        self.distinct.update_value(value);
-        self.top.update_ref(value);
+        self.add_label(value);
+    }
+
+    fn add_label(&mut self, value: &str) {
+        match &mut self.sketches {
+            Some(sketches) => sketches.add_label(value),
+            None if self.pending_labels.len() < RAW_LIMIT => self.pending_labels.push(value.to_owned()),
+            None => {
+                self.flush();
+                self.sketches_mut().add_label(value);
+            }
+        }
+    }
+
+    /// Moves every pending value into the sketches (making them if need be).
+    pub fn flush(&mut self) {
+        if self.pending_numbers.is_empty() && self.pending_labels.is_empty() {
+            return;
+        }
+        let mut numbers = std::mem::take(&mut self.pending_numbers);
+        let labels = std::mem::take(&mut self.pending_labels);
+        let sketches = self.sketches_mut();
+        sketches.add_numbers(&mut numbers);
+        labels.iter().for_each(|l| sketches.add_label(l));
+        numbers.clear();
+        self.pending_numbers = numbers; // keeps its capacity for the next chunk
+    }
+
+    /// The sketches with every pending value in them.
+    fn settled(&self) -> std::borrow::Cow<'_, Sketches> {
+        match &self.sketches {
+            Some(s) if self.pending_numbers.is_empty() && self.pending_labels.is_empty() => std::borrow::Cow::Borrowed(s),
+            _ => {
+                let mut settled = self.clone();
+                settled.sketches_mut();
+                settled.flush();
+                std::borrow::Cow::Owned(*settled.sketches.expect("flushed"))
+            }
+        }
     }
 
     pub fn merge(&mut self, other: &ColumnProfile) -> Result<(), ProfileError> {
@@ -233,10 +296,20 @@ impl ColumnProfile {
         self.nan += other.nan;
         self.infinite += other.infinite;
         self.moments.merge(&other.moments);
-        self.flush();
-        self.quantiles.merge(&other.settled_quantiles()).map_err(|e| ProfileError::Sketch(e.to_string()))?;
-        self.distinct.update(&other.distinct.to_sketch(HllType::Hll8));
-        self.top.merge(&other.top);
+        if let Some(theirs) = &other.sketches {
+            self.flush();
+            let mine = self.sketches_mut();
+            mine.quantiles.merge(&theirs.quantiles).map_err(|e| ProfileError::Sketch(e.to_string()))?;
+            mine.distinct.update(&theirs.distinct.to_sketch(HllType::Hll8));
+            mine.top.merge(&theirs.top);
+        }
+        for &x in &other.pending_numbers {
+            self.pending_numbers.push(x);
+            if self.pending_numbers.len() >= QUANTILE_CHUNK {
+                self.flush();
+            }
+        }
+        other.pending_labels.iter().for_each(|l| self.add_label(l));
         Ok(())
     }
 
@@ -248,7 +321,8 @@ impl ColumnProfile {
     /// The approximate quantile at `rank` in [0, 1] of the finite values (within
     /// `rank_error()` in rank, with 99% confidence).
     pub fn quantile(&self, rank: f64) -> Option<f64> {
-        self.settled_quantiles()
+        self.settled()
+            .quantiles
             .quantile(rank, datasketches::common::SearchCriteria::Inclusive)
             .ok()
             .flatten()
@@ -257,8 +331,8 @@ impl ColumnProfile {
 
     /// The distribution of the finite values as a sorted, weighted view (for many queries).
     pub fn distribution(&self) -> Option<Distribution> {
-        let quantiles = self.settled_quantiles();
-        (!quantiles.is_empty()).then(|| Distribution(quantiles.sorted_view()))
+        let settled = self.settled();
+        (!settled.quantiles.is_empty()).then(|| Distribution(settled.quantiles.sorted_view()))
     }
 
     /// Non-NULL categorical values by (estimated) count, from the frequent-items sketch.
@@ -268,16 +342,17 @@ impl ColumnProfile {
 
     /// The normalized single-sided rank error of the quantiles.
     pub fn rank_error(&self) -> f64 {
-        self.quantiles.normalized_rank_error()
+        self.settled().quantiles.normalized_rank_error()
     }
 
     pub fn distinct_estimate(&self) -> f64 {
-        self.distinct.estimate()
+        self.settled().distinct.estimate()
     }
 
     /// The most frequent values, most frequent first, with their estimated counts.
     pub fn top_values(&self, limit: usize) -> Vec<(String, u64)> {
         let mut rows: Vec<(String, u64)> = self
+            .settled()
             .top
             .frequent_items(ErrorType::NoFalseNegatives)
             .into_iter()
@@ -288,16 +363,36 @@ impl ColumnProfile {
         rows
     }
 
-    /// Version, kind, counts, moments, then each sketch in its DataSketches serialized form
+    /// Version, kind, counts, then either the values themselves (a raw profile: at most
+    /// `RAW_LIMIT` values, so small writes store a few bytes per value and moments are replayed
+    /// exactly on read) or the moments and each sketch in its DataSketches serialized form
     /// (readable by the Java, C++ and Python libraries), each preceded by its length.
     pub fn serialize(&self) -> Vec<u8> {
-        let sketches = [self.settled_quantiles().serialize(), self.distinct.to_sketch(HllType::Hll8).serialize(), self.top.serialize()];
-        let mut out = Vec::with_capacity(2 + 8 * 9 + sketches.iter().map(|s| s.len() + 4).sum::<usize>());
-        out.push(FORMAT_VERSION);
+        let raw = self.is_raw();
+        let mut out = Vec::with_capacity(16);
+        out.push(if raw { FORMAT_RAW } else { FORMAT_SKETCHES });
         out.push(self.kind as u8);
-        for v in [self.rows, self.nulls, self.nan, self.infinite, self.moments.n] {
+        if raw {
+            // Counts as varints: a one-row delta takes a few bytes per column.
+            for v in [self.rows, self.nulls, self.nan, self.infinite, self.pending_numbers.len() as u64] {
+                put_varint(&mut out, v);
+            }
+            for x in &self.pending_numbers {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+            put_varint(&mut out, self.pending_labels.len() as u64);
+            for label in &self.pending_labels {
+                put_varint(&mut out, label.len() as u64);
+                out.extend_from_slice(label.as_bytes());
+            }
+            return out;
+        }
+        for v in [self.rows, self.nulls, self.nan, self.infinite] {
             out.extend_from_slice(&v.to_le_bytes());
         }
+        let settled = self.settled();
+        let sketches = [settled.quantiles.serialize(), settled.distinct.to_sketch(HllType::Hll4).serialize(), settled.top.serialize()];
+        out.extend_from_slice(&self.moments.n.to_le_bytes());
         for v in [self.moments.mean, self.moments.m2, self.moments.min, self.moments.max] {
             out.extend_from_slice(&v.to_le_bytes());
         }
@@ -310,35 +405,42 @@ impl ColumnProfile {
 
     pub fn deserialize(bytes: &[u8]) -> Result<ColumnProfile, ProfileError> {
         let mut r = Reader(bytes);
-        let version = r.u8()?;
-        if version != FORMAT_VERSION {
-            return Err(ProfileError::BadVersion(version));
+        let format = r.u8()?;
+        if format != FORMAT_RAW && format != FORMAT_SKETCHES {
+            return Err(ProfileError::BadVersion(format));
         }
         let kind = match r.u8()? {
             1 => ProfileKind::Numeric,
             2 => ProfileKind::Categorical,
             k => return Err(ProfileError::BadKind(k)),
         };
-        let (rows, nulls, nan, infinite, n) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?);
-        let moments = Moments { n, mean: r.f64()?, m2: r.f64()?, min: r.f64()?, max: r.f64()? };
+        let mut profile = ColumnProfile::new(kind);
+        if format == FORMAT_RAW {
+            (profile.rows, profile.nulls, profile.nan, profile.infinite) = (r.varint()?, r.varint()?, r.varint()?, r.varint()?);
+            let count = r.varint()? as usize;
+            profile.pending_numbers.reserve(count.min(RAW_LIMIT));
+            for _ in 0..count {
+                let x = r.f64()?;
+                profile.moments.push(x);
+                profile.pending_numbers.push(x);
+            }
+            for _ in 0..r.varint()? {
+                let len = r.varint()? as usize;
+                let label = std::str::from_utf8(r.take(len)?).map_err(|e| ProfileError::Sketch(e.to_string()))?;
+                profile.pending_labels.push(label.to_owned());
+            }
+            return Ok(profile);
+        }
+        (profile.rows, profile.nulls, profile.nan, profile.infinite) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
+        profile.moments = Moments { n: r.u64()?, mean: r.f64()?, m2: r.f64()?, min: r.f64()?, max: r.f64()? };
         let sketch_err = |e: datasketches::error::Error| ProfileError::Sketch(e.to_string());
         let quantiles = KllSketch::deserialize(r.block()?).map_err(sketch_err)?;
         let mut distinct = HllUnion::new(HLL_LG_K).expect("valid lg_k");
         distinct.update(&HllSketch::deserialize(r.block()?).map_err(sketch_err)?);
         let top = FrequentItemsSketch::deserialize(r.block()?).map_err(sketch_err)?;
-        Ok(ColumnProfile {
-            kind,
-            rows,
-            nulls,
-            nan,
-            infinite,
-            moments,
-            quantiles,
-            pending: Vec::new(),
-            offsets: batch_kll::Offsets::new(rows),
-            distinct,
-            top,
-        })
+        let offsets = batch_kll::Offsets::new(profile.rows);
+        profile.sketches = Some(Box::new(Sketches { quantiles, offsets, distinct, top }));
+        Ok(profile)
     }
 }
 
@@ -384,10 +486,15 @@ impl Distribution {
     }
 }
 
-struct Reader<'a>(&'a [u8]);
+/// Appends `v` as an unsigned LEB128 varint.
+pub(crate) fn put_varint(out: &mut Vec<u8>, v: u64) {
+    leb128::write::unsigned(out, v).expect("writing to a Vec cannot fail");
+}
+
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ProfileError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], ProfileError> {
         if self.0.len() < n {
             return Err(ProfileError::Truncated);
         }
@@ -400,6 +507,9 @@ impl<'a> Reader<'a> {
     }
     fn u64(&mut self) -> Result<u64, ProfileError> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    pub(crate) fn varint(&mut self) -> Result<u64, ProfileError> {
+        leb128::read::unsigned(&mut self.0).map_err(|_| ProfileError::Truncated)
     }
     fn f64(&mut self) -> Result<f64, ProfileError> {
         Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))

@@ -153,3 +153,44 @@ fn serialized_profiles_round_trip_and_stay_small() {
     wrong[0] = 99;
     assert_eq!(ColumnProfile::deserialize(&wrong).unwrap_err(), ProfileError::BadVersion(99));
 }
+
+#[test]
+fn small_profiles_keep_their_values_and_merge_like_sketched_ones() {
+    let mut rng = Rng(5);
+    let values: Vec<f64> = (0..3_000).map(|_| rng.unit()).collect();
+    // One profile fed everything vs. the same values as many raw single-row profiles.
+    let mut whole = ColumnProfile::new(ProfileKind::Numeric);
+    values.iter().for_each(|&v| whole.push_f64(v));
+    let mut merged = ColumnProfile::new(ProfileKind::Numeric);
+    for &v in &values {
+        let mut one = ColumnProfile::new(ProfileKind::Numeric);
+        one.push_f64(v);
+        one.push_null();
+        let bytes = one.serialize();
+        assert!(bytes.len() <= 16, "a one-value profile takes {} bytes", bytes.len());
+        let back = ColumnProfile::deserialize(&bytes).unwrap();
+        assert!(back.is_raw());
+        merged.merge(&back).unwrap();
+    }
+    assert!(!merged.is_raw(), "past RAW_LIMIT values a profile keeps sketches");
+    assert_eq!((merged.rows, merged.nulls, merged.moments.n), (2 * whole.rows, whole.rows, whole.moments.n));
+    assert!(close(merged.moments.mean, whole.moments.mean, 1e-12));
+    assert!(close(merged.moments.stddev_samp().unwrap(), whole.moments.stddev_samp().unwrap(), 1e-9));
+    for rank in [0.01, 0.5, 0.99] {
+        let (a, b) = (merged.quantile(rank).unwrap(), whole.quantile(rank).unwrap());
+        assert!((a - b).abs() < 0.02, "quantile {rank}: {a} vs {b}");
+    }
+    assert!(close(merged.distinct_estimate(), 3_000.0, 0.05));
+
+    // A small categorical profile round-trips its labels exactly.
+    let mut labels = ColumnProfile::new(ProfileKind::Categorical);
+    ["b", "a", "b", "ü"].iter().for_each(|l| labels.push_text(l));
+    let back = ColumnProfile::deserialize(&labels.serialize()).unwrap();
+    assert!(back.is_raw());
+    assert_eq!(back.top_values(3), vec![("b".into(), 2), ("a".into(), 1), ("ü".into(), 1)]);
+    // Infinities are counted, NaN too, and neither enters the moments.
+    let mut odd = ColumnProfile::new(ProfileKind::Numeric);
+    [1.0, f64::INFINITY, f64::NAN, 3.0].iter().for_each(|&v| odd.push_f64(v));
+    let back = ColumnProfile::deserialize(&odd.serialize()).unwrap();
+    assert_eq!((back.rows, back.nan, back.infinite, back.moments.n, back.moments.mean), (4, 1, 1, 2, 2.0));
+}

@@ -1,7 +1,7 @@
 //! Time windows and the payload of one statistics delta row (all watched columns of one table,
 //! one window, one statement), so a write adds one row per window it touches, not one per column.
 
-use super::{ColumnProfile, ProfileError};
+use super::{put_varint, ColumnProfile, ProfileError, Reader};
 
 /// Microseconds per day; windows are fixed durations aligned on PostgreSQL's epoch
 /// (2000-01-01 00:00 UTC), so daily windows start at UTC midnight, and on Monday 2000-01-03
@@ -15,34 +15,27 @@ pub fn window_start(usecs: i64, size: i64) -> i64 {
     usecs - (usecs - origin).rem_euclid(size)
 }
 
-/// `[n u16] ([attnum i16] [len u32] [profile])*`
+/// `[n varint] ([attnum i16] [len varint] [profile])*`
 pub fn encode(columns: &[(i16, &ColumnProfile)]) -> Vec<u8> {
     let mut out = Vec::new();
-    out.extend_from_slice(&(columns.len() as u16).to_le_bytes());
+    put_varint(&mut out, columns.len() as u64);
     for (attnum, profile) in columns {
-        let bytes = profile.serialize();
         out.extend_from_slice(&attnum.to_le_bytes());
-        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        let bytes = profile.serialize();
+        put_varint(&mut out, bytes.len() as u64);
         out.extend_from_slice(&bytes);
     }
     out
 }
 
-pub fn decode(mut bytes: &[u8]) -> Result<Vec<(i16, ColumnProfile)>, ProfileError> {
-    let mut take = |n: usize| -> Result<&[u8], ProfileError> {
-        if bytes.len() < n {
-            return Err(ProfileError::Truncated);
-        }
-        let (head, tail) = bytes.split_at(n);
-        bytes = tail;
-        Ok(head)
-    };
-    let count = u16::from_le_bytes(take(2)?.try_into().expect("2 bytes")) as usize;
-    let mut columns = Vec::with_capacity(count);
+pub fn decode(bytes: &[u8]) -> Result<Vec<(i16, ColumnProfile)>, ProfileError> {
+    let mut r = Reader(bytes);
+    let count = r.varint()? as usize;
+    let mut columns = Vec::with_capacity(count.min(1600));
     for _ in 0..count {
-        let attnum = i16::from_le_bytes(take(2)?.try_into().expect("2 bytes"));
-        let len = u32::from_le_bytes(take(4)?.try_into().expect("4 bytes")) as usize;
-        columns.push((attnum, ColumnProfile::deserialize(take(len)?)?));
+        let attnum = i16::from_le_bytes(r.take(2)?.try_into().expect("2 bytes"));
+        let len = r.varint()? as usize;
+        columns.push((attnum, ColumnProfile::deserialize(r.take(len)?)?));
     }
     Ok(columns)
 }

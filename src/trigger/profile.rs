@@ -1,32 +1,78 @@
 //! Statistics on the write path: profiles of the watched columns, per window, fed in the same
 //! pass over the transition table as the rules, written as one delta row per window touched.
 
-use crate::catalog::compact::{compact, WindowKey};
-use crate::catalog::{run_as_owner, timestamptz};
+use crate::catalog::compact::{compact, compact_own, insert_delta, DeltaRef, Policy, WindowKey};
 use crate::catalog::cache::Watch;
 use crate::catalog::Repr;
-use crate::error::raise;
 use crate::profile::window::{encode, window_start, USECS_PER_DAY};
 use crate::profile::{ColumnProfile, ProfileKind};
-use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Datum};
+use pgrx::pg_sys::{self, Datum};
 
-/// A backend compacts the windows it writes once it has added this many delta rows to a table
-/// since its last compaction of it: storage and reads stay small with no background worker.
-const AUTO_COMPACT_EVERY: u32 = 64;
+/// A backend merges the deltas it wrote to a window, by their tids, after this many more of
+/// them: storage and reads stay small with no background worker.
+const OWN_COMPACT_EVERY: u32 = 16;
+/// Deltas of the table a backend writes between sweeps of the windows it touches through the
+/// index, which merge what other (perhaps long gone) backends left. At most once per table and
+/// transaction: the rows a transaction deletes stay in its own index scans until it ends.
+const SWEEP_EVERY: u32 = 4096;
+/// Own deltas remembered at most; past this the list is forgotten (sweeps merge them instead).
+const OWN_DELTAS_KEPT: usize = 65_536;
+
+#[derive(Default)]
+struct OwnDeltas {
+    deltas: Vec<DeltaRef>,
+    added: u32,
+}
+
+#[derive(Default)]
+struct Sweeps {
+    since_sweep: u32,
+    swept_in: Option<pg_sys::TransactionId>,
+}
 
 thread_local! {
-    static DELTAS_WRITTEN: std::cell::RefCell<std::collections::HashMap<pg_sys::Oid, u32>> =
+    static OWN_DELTAS: std::cell::RefCell<std::collections::HashMap<(pg_sys::Oid, WindowKey), OwnDeltas>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
+    static SWEEPS: std::cell::RefCell<std::collections::HashMap<pg_sys::Oid, Sweeps>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Remembers a delta this backend wrote and merges the window's own deltas when due.
+fn remember(relid: pg_sys::Oid, key: WindowKey, delta: DeltaRef) {
+    let mut own = OWN_DELTAS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.values().map(|o| o.deltas.len()).sum::<usize>() >= OWN_DELTAS_KEPT {
+            m.clear();
+        }
+        let entry = m.entry((relid, key)).or_default();
+        entry.deltas.push(delta);
+        entry.added += 1;
+        if entry.added < OWN_COMPACT_EVERY {
+            return None;
+        }
+        entry.added = 0;
+        Some(std::mem::take(&mut entry.deltas))
+    });
+    if let Some(deltas) = own.as_mut() {
+        compact_own(relid, key, deltas);
+        OWN_DELTAS.with(|m| m.borrow_mut().entry((relid, key)).or_default().deltas.append(deltas));
+    }
 }
 
 /// Windows profiled at once in one statement; past this, the open ones are written out and
 /// started afresh (deltas merge on read), so a COPY spanning years stays in bounded memory.
 const MAX_OPEN_WINDOWS: usize = 32;
 
+struct OpenWindow {
+    /// Microseconds since 2000-01-01; None for a NULL time.
+    start: Option<i64>,
+    rows: i64,
+    profiles: Vec<ColumnProfile>,
+}
+
 pub struct ProfileBatch<'a> {
     watch: &'a Watch,
-    /// Window start (microseconds since 2000-01-01; None for a NULL time) and its profiles.
-    windows: Vec<(Option<i64>, Vec<ColumnProfile>)>,
+    windows: Vec<OpenWindow>,
     /// The window of the previous row: rows usually arrive in time order.
     last: usize,
     /// Without a time column every row falls in the window of the statement's start.
@@ -70,20 +116,22 @@ impl<'a> ProfileBatch<'a> {
     #[inline]
     pub unsafe fn row(&mut self, values: *const Datum, nulls: *const bool) {
         let key = self.window_of(values, nulls);
-        if self.windows.get(self.last).is_none_or(|w| w.0 != key) {
-            self.last = match self.windows.iter().position(|w| w.0 == key) {
+        if self.windows.get(self.last).is_none_or(|w| w.start != key) {
+            self.last = match self.windows.iter().position(|w| w.start == key) {
                 Some(i) => i,
                 None => {
                     if self.windows.len() >= MAX_OPEN_WINDOWS {
                         self.write();
                     }
-                    let fresh = self.watch.columns.iter().map(|c| ColumnProfile::new(c.kind)).collect();
-                    self.windows.push((key, fresh));
+                    let profiles = self.watch.columns.iter().map(|c| ColumnProfile::new(c.kind)).collect();
+                    self.windows.push(OpenWindow { start: key, rows: 0, profiles });
                     self.windows.len() - 1
                 }
             };
         }
-        let profiles = &mut self.windows[self.last].1;
+        let window = &mut self.windows[self.last];
+        window.rows += 1;
+        let profiles = &mut window.profiles;
         for (column, profile) in self.watch.columns.iter().zip(profiles.iter_mut()) {
             if *nulls.add(column.attno) {
                 profile.push_null();
@@ -113,43 +161,27 @@ impl<'a> ProfileBatch<'a> {
             return;
         }
         let attnums: Vec<i16> = self.watch.columns.iter().map(|c| c.attnum).collect();
-        let starts: Vec<Option<i64>> = self.windows.iter().map(|w| w.0).collect();
-        let start_values: Vec<Option<pgrx::datum::TimestampWithTimeZone>> =
-            starts.iter().map(|w| w.map(timestamptz)).collect();
-        for (_, profiles) in self.windows.iter_mut() {
-            profiles.iter_mut().for_each(ColumnProfile::flush);
-        }
-        let payloads: Vec<Vec<u8>> = self
-            .windows
-            .iter()
-            .map(|(_, profiles)| {
-                let columns: Vec<(i16, &ColumnProfile)> = attnums.iter().copied().zip(profiles.iter()).collect();
-                encode(&columns)
-            })
-            .collect();
         let (relid, epoch) = (self.watch.relid, self.watch.epoch);
-        run_as_owner(
-            "INSERT INTO vigil.profile_delta (relid, epoch, window_start, payload)
-             SELECT $1, $2, w, p FROM unnest($3::timestamptz[], $4::bytea[]) AS d(w, p)",
-            &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::TIMESTAMPTZARRAYOID, pg_sys::BYTEAARRAYOID],
-            &[relid.into(), epoch.into(), start_values.into(), payloads.into()],
-        )
-        .unwrap_or_else(|e| {
-            raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil could not record statistics: {e}"), None, None)
-        });
-        let due = DELTAS_WRITTEN.with(|d| {
-            let mut d = d.borrow_mut();
-            let count = d.entry(relid).or_insert(0);
-            *count += starts.len() as u32;
-            let due = *count >= AUTO_COMPACT_EVERY;
+        for window in &self.windows {
+            let columns: Vec<(i16, &ColumnProfile)> = attnums.iter().copied().zip(window.profiles.iter()).collect();
+            let key = (epoch, window.start);
+            let tid = insert_delta(relid, key, window.rows, &encode(&columns));
+            remember(relid, key, (tid, window.rows));
+        }
+        let touched: Vec<WindowKey> = self.windows.iter().map(|w| (epoch, w.start)).collect();
+        let xid = unsafe { pg_sys::GetTopTransactionId() };
+        let sweep = SWEEPS.with(|s| {
+            let mut s = s.borrow_mut();
+            let sweeps = s.entry(relid).or_default();
+            sweeps.since_sweep += touched.len() as u32;
+            let due = sweeps.since_sweep >= SWEEP_EVERY && sweeps.swept_in != Some(xid);
             if due {
-                *count = 0;
+                *sweeps = Sweeps { since_sweep: 0, swept_in: Some(xid) };
             }
             due
         });
-        if due {
-            let touched: Vec<WindowKey> = starts.iter().map(|&w| (epoch, w)).collect();
-            compact(relid, Some(&touched));
+        if sweep {
+            compact(relid, Some(&touched), Policy::Tiered);
         }
         self.windows.clear();
         self.last = 0;
