@@ -45,7 +45,12 @@ test-regress: install
 	rm -rf tests/results; \
 	$(PG_REGRESS) --use-existing --host=$(TMP)/regress --port=$(REGRESS_PORT) --user=postgres \
 	  --inputdir=tests --outputdir=tests --dbname=vigil_regress $(REGRESS_TESTS) 2>&1 | tee $(TMP)/logs/3-regress.log; \
-	status=$$?; $(CLUSTER) stop $(TMP)/regress; \
+	status=$$?; \
+	if [ $$status -eq 0 ]; then \
+	  bash tests/concurrency/run.sh $(TMP)/regress $(REGRESS_PORT) vigil_regress 2>&1 | tee $(TMP)/logs/4-concurrency.log; \
+	  status=$$?; \
+	fi; \
+	$(CLUSTER) stop $(TMP)/regress; \
 	if [ $$status -ne 0 ]; then cat tests/regression.diffs 2>/dev/null | head -200; fi; exit $$status
 
 test: test-core test-pg test-regress

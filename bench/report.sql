@@ -12,4 +12,16 @@ SELECT m.method, m.variant, m.runs, round(m.median_ms::numeric, 0) AS median_ms,
   FROM med m
   JOIN med p ON p.method = m.method AND p.variant = 'plain'
   JOIN med c ON c.method = m.method AND c.variant = 'check'
- ORDER BY m.method, array_position(ARRAY['plain', 'capture_only', 'check', 'plpgsql', 'vigil_reject', 'vigil_quarantine', 'vigil_watched'], m.variant);
+ ORDER BY m.method, array_position(ARRAY['plain', 'capture_only', 'check', 'plpgsql', 'vigil_reject', 'vigil_quarantine', 'vigil_watched', 'watched_only', 'plpgsql_stats'], m.variant);
+
+-- Profiling alone vs the PL/pgSQL statement trigger computing the same moments with SQL:
+-- time each adds to plain (both include PostgreSQL's transition-table capture).
+WITH med AS (
+    SELECT method, variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms FROM bench_result GROUP BY 1, 2
+)
+SELECT w.method, round((w.ms - p.ms)::numeric) AS profiling_adds_ms, round((s.ms - p.ms)::numeric) AS plpgsql_stats_adds_ms,
+       round(((s.ms - p.ms) / nullif(w.ms - p.ms, 0))::numeric, 2) AS profiling_faster_by,
+       round((s.ms / w.ms)::numeric, 2) AS total_time_ratio
+  FROM med w JOIN med p ON p.method = w.method AND p.variant = 'plain'
+             JOIN med s ON s.method = w.method AND s.variant = 'plpgsql_stats'
+ WHERE w.variant = 'watched_only' ORDER BY 1;

@@ -4,12 +4,17 @@
 # differently, interleaving the variants round by round. Reports medians and ratios to the
 # unguarded table, and the backend's peak RSS for a large guarded COPY.
 #   BENCH_ROWS (default 1000000)  BENCH_ROUNDS (default 7)  BENCH_MEMORY_ROWS (default 10000000, 0 skips)
+#   BENCH_PGBENCH_CLIENTS (8)  BENCH_PGBENCH_SECONDS (30)  BENCH_PGBENCH_ROUNDS (2)
 set -euo pipefail
 dir=${1:?cluster dir}; port=${2:?port}
 here=$(cd "$(dirname "$0")" && pwd)
 rows=${BENCH_ROWS:-1000000}
 rounds=${BENCH_ROUNDS:-7}
 memory_rows=${BENCH_MEMORY_ROWS:-10000000}
+pgbench_clients=${BENCH_PGBENCH_CLIENTS:-8}
+pgbench_seconds=${BENCH_PGBENCH_SECONDS:-30}
+pgbench_rounds=${BENCH_PGBENCH_ROUNDS:-2}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 cluster="$here/../pg_test_config/cluster.sh"
 
 "$cluster" start "$dir" "$port"
@@ -22,7 +27,7 @@ psql_b -v rows="$rows" -v datafile="$dir/data.csv" -f "$here/setup.sql"
 echo "== $rounds interleaved rounds =="
 for round in $(seq 1 "$rounds"); do
   for method in copy insert_select; do
-    for variant in plain capture_only check plpgsql vigil_reject vigil_quarantine vigil_watched; do
+    for variant in plain capture_only check plpgsql vigil_reject vigil_quarantine vigil_watched watched_only plpgsql_stats; do
       # A checkpoint first, so that one run's dirty pages are not written during the next.
       psql_b -c "CHECKPOINT" -c "CALL bench_run('$variant', '$method', $round, '$dir/data.csv')"
     done
@@ -30,6 +35,20 @@ for round in $(seq 1 "$rounds"); do
   echo "round $round done"
 done
 psql_b -f "$here/report.sql"
+
+echo
+echo "== single-row INSERT throughput, pgbench $pgbench_clients clients x ${pgbench_seconds} s, autovacuum on =="
+psql_b -c "ALTER SYSTEM SET autovacuum = on" -c "SELECT pg_reload_conf()" >/dev/null
+psql_b -f "$here/pgbench_setup.sql"
+for round in $(seq 1 "$pgbench_rounds"); do
+  for table in pb_plain pb_watched; do
+    tps=$("$PGBIN/pgbench" -n -h "$dir" -p "$port" -U postgres -c "$pgbench_clients" -j 2 -T "$pgbench_seconds" \
+            -f "$here/pgbench_$table.sql" postgres | sed -nE 's/^tps = ([0-9.]+).*/\1/p')
+    psql_b -c "INSERT INTO pgbench_result VALUES ('$table', $round, $tps)"
+  done
+done
+psql_b -f "$here/pgbench_report.sql"
+psql_b -c "ALTER SYSTEM RESET autovacuum" -c "SELECT pg_reload_conf()" >/dev/null
 
 echo
 echo "== reading a year of statistics (365 daily windows x 20 columns) =="

@@ -68,6 +68,25 @@ SELECT vigil.watch('b_vigil_watched', time_column => 'ts', window_size => '1 day
 SELECT vigil.expect_in_set('b_vigil_reject', 'cat', ARRAY['cat_a', 'cat_b', 'cat_c', 'cat_d']);
 SELECT vigil.expect_in_set('b_vigil_quarantine', 'cat', ARRAY['cat_a', 'cat_b', 'cat_c', 'cat_d'], on_violation => 'quarantine');
 
+-- Profiling alone: every column watched in daily windows, no rules.
+CREATE TABLE b_watched_only (LIKE b_plain);
+SELECT vigil.watch('b_watched_only', time_column => 'ts', window_size => '1 day');
+-- What profiling replaces: a PL/pgSQL statement trigger computing, per day, the count, NULLs,
+-- min, max, avg and stddev of the 20 float columns with SQL over the transition table.
+CREATE TABLE b_plpgsql_stats (LIKE b_plain);
+CREATE TABLE b_plpgsql_stats_out AS
+SELECT date_trunc('day', ts) AS day, count(*) AS row_count, count(f1) AS n1, min(f1) AS min1, max(f1) AS max1, avg(f1) AS avg1, stddev(f1) AS sd1, count(f2) AS n2, min(f2) AS min2, max(f2) AS max2, avg(f2) AS avg2, stddev(f2) AS sd2, count(f3) AS n3, min(f3) AS min3, max(f3) AS max3, avg(f3) AS avg3, stddev(f3) AS sd3, count(f4) AS n4, min(f4) AS min4, max(f4) AS max4, avg(f4) AS avg4, stddev(f4) AS sd4, count(f5) AS n5, min(f5) AS min5, max(f5) AS max5, avg(f5) AS avg5, stddev(f5) AS sd5, count(f6) AS n6, min(f6) AS min6, max(f6) AS max6, avg(f6) AS avg6, stddev(f6) AS sd6, count(f7) AS n7, min(f7) AS min7, max(f7) AS max7, avg(f7) AS avg7, stddev(f7) AS sd7, count(f8) AS n8, min(f8) AS min8, max(f8) AS max8, avg(f8) AS avg8, stddev(f8) AS sd8, count(f9) AS n9, min(f9) AS min9, max(f9) AS max9, avg(f9) AS avg9, stddev(f9) AS sd9, count(f10) AS n10, min(f10) AS min10, max(f10) AS max10, avg(f10) AS avg10, stddev(f10) AS sd10, count(f11) AS n11, min(f11) AS min11, max(f11) AS max11, avg(f11) AS avg11, stddev(f11) AS sd11, count(f12) AS n12, min(f12) AS min12, max(f12) AS max12, avg(f12) AS avg12, stddev(f12) AS sd12, count(f13) AS n13, min(f13) AS min13, max(f13) AS max13, avg(f13) AS avg13, stddev(f13) AS sd13, count(f14) AS n14, min(f14) AS min14, max(f14) AS max14, avg(f14) AS avg14, stddev(f14) AS sd14, count(f15) AS n15, min(f15) AS min15, max(f15) AS max15, avg(f15) AS avg15, stddev(f15) AS sd15, count(f16) AS n16, min(f16) AS min16, max(f16) AS max16, avg(f16) AS avg16, stddev(f16) AS sd16, count(f17) AS n17, min(f17) AS min17, max(f17) AS max17, avg(f17) AS avg17, stddev(f17) AS sd17, count(f18) AS n18, min(f18) AS min18, max(f18) AS max18, avg(f18) AS avg18, stddev(f18) AS sd18, count(f19) AS n19, min(f19) AS min19, max(f19) AS max19, avg(f19) AS avg19, stddev(f19) AS sd19, count(f20) AS n20, min(f20) AS min20, max(f20) AS max20, avg(f20) AS avg20, stddev(f20) AS sd20
+  FROM b_plain GROUP BY 1;
+CREATE FUNCTION b_plpgsql_stats() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO b_plpgsql_stats_out
+    SELECT date_trunc('day', ts), count(*), count(f1) AS n1, min(f1) AS min1, max(f1) AS max1, avg(f1) AS avg1, stddev(f1) AS sd1, count(f2) AS n2, min(f2) AS min2, max(f2) AS max2, avg(f2) AS avg2, stddev(f2) AS sd2, count(f3) AS n3, min(f3) AS min3, max(f3) AS max3, avg(f3) AS avg3, stddev(f3) AS sd3, count(f4) AS n4, min(f4) AS min4, max(f4) AS max4, avg(f4) AS avg4, stddev(f4) AS sd4, count(f5) AS n5, min(f5) AS min5, max(f5) AS max5, avg(f5) AS avg5, stddev(f5) AS sd5, count(f6) AS n6, min(f6) AS min6, max(f6) AS max6, avg(f6) AS avg6, stddev(f6) AS sd6, count(f7) AS n7, min(f7) AS min7, max(f7) AS max7, avg(f7) AS avg7, stddev(f7) AS sd7, count(f8) AS n8, min(f8) AS min8, max(f8) AS max8, avg(f8) AS avg8, stddev(f8) AS sd8, count(f9) AS n9, min(f9) AS min9, max(f9) AS max9, avg(f9) AS avg9, stddev(f9) AS sd9, count(f10) AS n10, min(f10) AS min10, max(f10) AS max10, avg(f10) AS avg10, stddev(f10) AS sd10, count(f11) AS n11, min(f11) AS min11, max(f11) AS max11, avg(f11) AS avg11, stddev(f11) AS sd11, count(f12) AS n12, min(f12) AS min12, max(f12) AS max12, avg(f12) AS avg12, stddev(f12) AS sd12, count(f13) AS n13, min(f13) AS min13, max(f13) AS max13, avg(f13) AS avg13, stddev(f13) AS sd13, count(f14) AS n14, min(f14) AS min14, max(f14) AS max14, avg(f14) AS avg14, stddev(f14) AS sd14, count(f15) AS n15, min(f15) AS min15, max(f15) AS max15, avg(f15) AS avg15, stddev(f15) AS sd15, count(f16) AS n16, min(f16) AS min16, max(f16) AS max16, avg(f16) AS avg16, stddev(f16) AS sd16, count(f17) AS n17, min(f17) AS min17, max(f17) AS max17, avg(f17) AS avg17, stddev(f17) AS sd17, count(f18) AS n18, min(f18) AS min18, max(f18) AS max18, avg(f18) AS avg18, stddev(f18) AS sd18, count(f19) AS n19, min(f19) AS min19, max(f19) AS max19, avg(f19) AS avg19, stddev(f19) AS sd19, count(f20) AS n20, min(f20) AS min20, max(f20) AS max20, avg(f20) AS avg20, stddev(f20) AS sd20
+      FROM new_rows GROUP BY 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER b_plpgsql_stats AFTER INSERT ON b_plpgsql_stats REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION b_plpgsql_stats();
+
 CREATE TABLE bench_result (variant text, method text, round int, ms float8);
 CREATE PROCEDURE bench_run(variant text, method text, round int, datafile text)
 LANGUAGE plpgsql AS $$

@@ -7,5 +7,6 @@ core=$(grep -hoE 'test result: ok\. [0-9]+ passed' "$logs/1-core.log" | awk '{s+
 pg=$(grep -cE '^test pg_tests::.* ok$' "$logs/2-pg.log" || true)
 regress=$(grep -oE 'All [0-9]+ tests passed' "$logs/3-regress.log" | awk '{print $2}')
 regress=${regress:-0}
-echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed"
-echo "tests: $((core + pg + regress)) passed, 0 failed"
+concurrency=$(grep -c '^concurrency oracle: ok$' "$logs/4-concurrency.log" || true)
+echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed; concurrency oracle: $concurrency passed"
+echo "tests: $((core + pg + regress + concurrency)) passed, 0 failed"

@@ -1,0 +1,1 @@
+INSERT INTO pb_watched VALUES (now(), 'cat_a', random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100, random() * 100);
