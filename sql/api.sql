@@ -216,3 +216,14 @@ CREATE EVENT TRIGGER vigil_ddl_end ON ddl_command_end
 -- Internal functions check the caller's rights themselves; event-trigger functions cannot be
 -- called directly. Nothing here grants writes on vigil.* tables.
 REVOKE ALL ON FUNCTION vigil._on_sql_drop(), vigil._on_ddl_end() FROM PUBLIC;
+
+-- vigil.profile(value): the statistics pg_vigil records for one column, as a parallel-safe
+-- aggregate whose result is the serialized profile (the form statistics deltas store).
+CREATE AGGREGATE vigil.profile(double precision) (
+    SFUNC = vigil._profile_add_number, STYPE = internal, FINALFUNC = vigil._profile_final,
+    COMBINEFUNC = vigil._profile_combine, SERIALFUNC = vigil._profile_serialize,
+    DESERIALFUNC = vigil._profile_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE vigil.profile(text) (
+    SFUNC = vigil._profile_add_text, STYPE = internal, FINALFUNC = vigil._profile_final,
+    COMBINEFUNC = vigil._profile_combine, SERIALFUNC = vigil._profile_serialize,
+    DESERIALFUNC = vigil._profile_deserialize, PARALLEL = SAFE);

@@ -3,6 +3,7 @@
 
 pub mod declare;
 pub mod drift;
+pub mod profile_agg;
 pub mod quarantine;
 pub mod validate;
 pub mod watch;

@@ -1,7 +1,7 @@
 //! vigil.watch / vigil.unwatch and reading the recorded statistics back (vigil.column_stats).
 
 use super::declare::{check_table, required, sync_triggers};
-use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, scan_query, timestamptz, type_name, Repr};
+use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, timestamptz, type_name, Repr};
 use pgrx::datum::TimestampWithTimeZone;
 use crate::error::raise;
 use crate::profile::window::{decode, USECS_PER_DAY};
@@ -295,11 +295,12 @@ fn column_stats(tbl: Oid) -> TableIterator<'static, (
 
 /// Profiles the rows already in a watched table: the table's statistics start a new epoch that
 /// holds exactly its current rows (earlier epochs stay as history). Without a time column the rows
-/// go to the current window. Cancelling it leaves nothing behind (one transaction).
+/// go to the current window. One aggregate query (vigil.profile per column, grouped by window),
+/// so PostgreSQL runs it in parallel workers on a large table; a NOTICE reports each tenth of
+/// the table read. Cancelling it leaves nothing behind (one transaction).
 #[pg_extern(name = "_backfill")]
 #[search_path(pg_catalog, pg_temp)]
 fn backfill(tbl: Option<Oid>) -> i64 {
-    use crate::trigger::profile::ProfileBatch;
     let relid = required(tbl, "tbl");
     check_table(relid);
     require_owner(relid);
@@ -318,53 +319,68 @@ fn backfill(tbl: Option<Oid>) -> i64 {
     .unwrap_or(watch.epoch + 1);
     cache::invalidate(relid);
 
-    // Read exactly the columns needed: the time column first, then the watched ones.
-    let attnums: Vec<i16> =
-        watch.time.iter().map(|&(attno, _)| attno as i16 + 1).chain(watch.columns.iter().map(|c| c.attno as i16 + 1)).collect();
-    let names: Vec<String> = attnums
-        .iter()
-        .map(|&attnum| {
-            Spi::get_one_with_args::<String>(
-                "SELECT pg_catalog.quote_ident(attname) FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum = $2",
-                &[relid.into(), attnum.into()],
-            )
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN, "a watched column is gone", None, None))
-        })
-        .collect();
-    let offset = usize::from(watch.time.is_some());
-    let reading = crate::catalog::cache::Watch {
-        relid: watch.relid,
-        epoch,
-        window_usecs: watch.window_usecs,
-        time: watch.time.map(|(_, repr)| (0, repr)),
-        columns: watch
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| crate::catalog::cache::WatchedColumn { attno: offset + i, attnum: c.attnum, repr: c.repr, kind: c.kind })
-            .collect(),
-    };
-    let estimate = Spi::get_one_with_args::<f32>("SELECT reltuples FROM pg_catalog.pg_class WHERE oid = $1", &[relid.into()])
+    let column_name = |attno: usize| {
+        Spi::get_one_with_args::<String>(
+            "SELECT pg_catalog.quote_ident(attname) FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum = $2",
+            &[relid.into(), (attno as i16 + 1).into()],
+        )
         .ok()
         .flatten()
-        .unwrap_or(0.0)
-        .max(0.0) as i64;
-    let mut batch = ProfileBatch::new(&reading);
-    let mut next_report = 1;
-    let rows = scan_query(
-        &format!("SELECT {} FROM {table}", names.join(", ")),
-        |_, values, nulls| unsafe { batch.row(values.as_ptr(), nulls.as_ptr()) },
-        |rows| {
-            // Progress for large tables, every tenth of the estimated size.
-            let rows = rows as i64;
-            if estimate >= 100_000 && next_report < 10 && rows * 10 >= estimate * next_report {
-                crate::error::notice(format!("backfill of {table}: {rows} rows ({next_report}0%)"));
-                next_report = (rows * 10 / estimate + 1).max(next_report + 1);
-            }
-        },
-    ) as i64;
-    batch.write();
-    rows
+        .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN, "a watched column is gone", None, None))
+    };
+    let window = match watch.time {
+        Some((attno, _)) => format!("vigil._window_of({}, {})", column_name(attno), watch.window_usecs),
+        None => "NULL::timestamptz".to_string(),
+    };
+    let profiles: Vec<String> = watch
+        .columns
+        .iter()
+        .map(|c| {
+            let cast = if c.kind == crate::profile::ProfileKind::Numeric { "float8" } else { "text" };
+            format!("vigil.profile({}::{cast})", column_name(c.attno))
+        })
+        .collect();
+    let blocks = Spi::get_one_with_args::<i64>(
+        "SELECT pg_catalog.pg_relation_size($1) / pg_catalog.current_setting('block_size')::bigint",
+        &[relid.into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(0);
+    let query = format!(
+        "SELECT {window}, count(*), {} FROM {table}
+          WHERE vigil._backfill_progress(ctid, {blocks}, {epoch}, {}) GROUP BY 1",
+        profiles.join(", "),
+        crate::catalog::quote_literal(&table),
+    );
+    let windows: Vec<(Option<i64>, i64, Vec<Vec<u8>>)> = Spi::connect(|client| {
+        client
+            .select(&query, None, &[])?
+            .map(|r| {
+                let start = r.get::<TimestampWithTimeZone>(1)?.map(i64::from);
+                let rows = r.get::<i64>(2)?.unwrap_or(0);
+                let payloads = (0..profiles.len())
+                    .map(|i| Ok(r.get::<Vec<u8>>(i + 3)?.unwrap_or_default()))
+                    .collect::<Result<Vec<_>, pgrx::spi::Error>>()?;
+                Ok((start, rows, payloads))
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot profile {table}: {e}"), None, None));
+    let write_window = watch.time.is_none().then(|| {
+        crate::profile::window::window_start(unsafe { pg_sys::GetCurrentStatementStartTimestamp() }, watch.window_usecs)
+    });
+    let mut total = 0;
+    for (start, rows, payloads) in windows {
+        let profiles: Vec<ColumnProfile> = payloads
+            .iter()
+            .map(|p| ColumnProfile::deserialize(p))
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("unreadable profile: {e}"), None, None));
+        let columns: Vec<(i16, &ColumnProfile)> = watch.columns.iter().map(|c| c.attnum).zip(profiles.iter()).collect();
+        let key = (epoch, start.or(write_window));
+        crate::catalog::compact::insert_delta(relid, key, rows, &crate::profile::window::encode(&columns));
+        total += rows;
+    }
+    total
 }

@@ -111,6 +111,19 @@ pub fn parse_with_type(text: &str, typid: Oid, typmod: i32) -> pg_sys::Datum {
     }
 }
 
+/// `text` as an SQL string literal, quoted by PostgreSQL's own rules.
+pub fn quote_literal(text: &str) -> String {
+    let c = CString::new(text).unwrap_or_else(|_| {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION, "value contains a NUL byte", None, None)
+    });
+    unsafe {
+        let quoted = pg_sys::quote_literal_cstr(c.as_ptr());
+        let out = CStr::from_ptr(quoted).to_string_lossy().into_owned();
+        pg_sys::pfree(quoted.cast());
+        out
+    }
+}
+
 /// Renders a Datum with its type's output function.
 pub fn output_text(typid: Oid, datum: pg_sys::Datum) -> String {
     unsafe {
@@ -256,7 +269,7 @@ const FETCH_ROWS: i64 = 10_000;
 
 /// Runs `query` (as the current user) through a cursor and hands each row, deformed, to
 /// `on_row` with the result's tuple descriptor; `after_fetch` gets the running row count after
-/// each batch of rows. For whole-table passes (validate, backfill) without holding the table in
+/// each batch of rows. For whole-table passes (validate) without holding the table in
 /// memory.
 pub fn scan_query(
     query: &str,

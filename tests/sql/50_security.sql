@@ -91,10 +91,11 @@ SELECT vigil.release_quarantine('s_sec.feat_q');
 SELECT id, v FROM s_sec.feat_q ORDER BY id;
 RESET ROLE;
 
--- Every function in schema vigil pins its search_path.
--- (The C trigger functions _after_write and _before_row are listed: a known item.)
-SELECT proname FROM pg_proc
- WHERE pronamespace = 'vigil'::regnamespace
+-- Every function in schema vigil pins its search_path, except the per-row helpers of the
+-- vigil.profile aggregates and of backfill's scan (C functions that run no SQL and resolve no
+-- names, where a SET clause would cost a GUC save and restore per row), listed here.
+SELECT proname, (SELECT lanname FROM pg_language l WHERE l.oid = prolang) AS language, prosecdef AS security_definer FROM pg_proc
+ WHERE pronamespace = 'vigil'::regnamespace AND prokind <> 'a'
    AND (proconfig IS NULL OR NOT EXISTS (SELECT 1 FROM unnest(proconfig) c WHERE c LIKE 'search_path=%'))
  ORDER BY 1;
 -- and none of them is SECURITY DEFINER except the event-trigger functions, which PUBLIC cannot run,

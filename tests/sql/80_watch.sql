@@ -150,6 +150,26 @@ SELECT s.window_start::date AS day, s.row_count = q.n AND s.min = q.min AND s.ma
   JOIN (SELECT day, count(*) AS n, min(v) AS min, max(v) AS max, avg(v) AS mean FROM s_old GROUP BY day) q
     ON s.window_start = q.day::timestamptz
  WHERE s.relid = 's_old'::regclass AND s.column_name = 'v' ORDER BY 1;
+-- Backfill is one vigil.profile aggregate query; in a parallel plan (forced here) the workers'
+-- profiles are serialized and combined, with the same result.
+SET force_parallel_mode = on;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SELECT vigil.backfill('s_old') AS rows_profiled_in_parallel;
+SELECT s.window_start::date AS day, s.row_count = q.n AND s.min = q.min AND s.max = q.max
+       AND abs(s.mean - q.mean) <= 1e-9 * abs(q.mean) AND abs(s.stddev - q.sd) <= 1e-9 * q.sd AS matches_the_table
+  FROM vigil.column_stats s
+  JOIN (SELECT day, count(*) AS n, min(v) AS min, max(v) AS max, avg(v) AS mean, stddev(v) AS sd FROM s_old GROUP BY day) q
+    ON s.window_start = q.day::timestamptz
+ WHERE s.relid = 's_old'::regclass AND s.column_name = 'v' ORDER BY 1;
+SELECT count(*) = 3001 AS one_profile_per_parallel_aggregate
+  FROM (SELECT vigil.profile(v) AS numbers, vigil.profile(tag) AS labels FROM s_old) p, s_old
+ WHERE p.numbers IS NOT NULL AND p.labels IS NOT NULL;
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
 SELECT try($$SELECT vigil.backfill('s_written')$$) AS backfill_unwatched;
 
 -- Bad input changes nothing.
