@@ -353,6 +353,7 @@ fn backfill(tbl: Option<Oid>) -> i64 {
         profiles.join(", "),
         crate::catalog::quote_literal(&table),
     );
+    let window_statistics = watch.time.map(|(attno, _)| window_statistics(relid, &table, &window, &column_name(attno)));
     let windows: Vec<(Option<i64>, i64, Vec<Vec<u8>>)> = Spi::connect(|client| {
         client
             .select(&query, None, &[])?
@@ -367,6 +368,10 @@ fn backfill(tbl: Option<Oid>) -> i64 {
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot profile {table}: {e}"), None, None));
+    if let Some(Some(name)) = window_statistics {
+        Spi::run(&format!("DROP STATISTICS {name}"))
+            .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot drop {name}: {e}"), None, None));
+    }
     let write_window = watch.time.is_none().then(|| {
         crate::profile::window::window_start(unsafe { pg_sys::GetCurrentStatementStartTimestamp() }, watch.window_usecs)
     });
@@ -383,4 +388,28 @@ fn backfill(tbl: Option<Oid>) -> i64 {
         total += rows;
     }
     total
+}
+
+/// Tells the planner how many windows the table's rows fall in, so that backfill's grouped
+/// aggregate runs as partial aggregates in parallel workers: without it the planner counts one
+/// group per distinct time value and aggregates in one process. A statistics object on the
+/// window expression, built by ANALYZE of the time column and dropped after the query, all in
+/// backfill's transaction. Returns its name, or None (then the plan is serial) when the caller
+/// may not create objects in the table's schema.
+fn window_statistics(relid: Oid, table: &str, window: &str, time_column: &str) -> Option<String> {
+    let (schema, may_create) = Spi::get_two_with_args::<String, bool>(
+        "SELECT pg_catalog.quote_ident(n.nspname), pg_catalog.has_schema_privilege(n.oid, 'CREATE')
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+        &[relid.into()],
+    )
+    .ok()
+    .and_then(|(s, c)| Some((s?, c?)))?;
+    if !may_create {
+        return None;
+    }
+    let name = format!("{schema}.vigil_backfill_{}", relid.to_u32());
+    Spi::run(&format!("CREATE STATISTICS {name} ON ({window}) FROM {table}"))
+        .and_then(|_| Spi::run(&format!("ANALYZE {table} ({time_column})")))
+        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot prepare the backfill of {table}: {e}"), None, None));
+    Some(name)
 }
