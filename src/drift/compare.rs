@@ -1,13 +1,11 @@
 //! Drift of a current profile against a baseline profile, from their sketches: the numbers the
 //! vigil.drift view shows. Binned metrics use ten bins cut at the baseline's deciles (open at both
-//! ends); KS and Wasserstein are read off the two quantile sketches, so each is within the
-//! sketches' rank error of the exact value; categorical metrics use the frequent-items counts.
+//! ends); KS and Wasserstein are those of the two sketches' empirical distributions (one pass over
+//! both), so each is within the sketches' rank error of the exact value; categorical metrics
+//! use the frequent-items counts.
 
 use super::{categorical, js_distance_ln, psi};
 use crate::profile::{ColumnProfile, Distribution, ProfileKind};
-
-/// Points at which the quantile functions are compared (Wasserstein) and the CDFs (KS).
-const GRID: usize = 256;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DriftReport {
@@ -48,15 +46,8 @@ fn numeric(baseline: &ColumnProfile, current: &ColumnProfile, report: &mut Drift
     report.psi = Some(psi(&p, &q));
     report.js_distance = Some(js_distance_ln(&p, &q));
 
-    let ranks = (0..GRID).map(|i| (i as f64 + 0.5) / GRID as f64);
-    let (qb, qc): (Vec<f64>, Vec<f64>) = ranks.map(|r| (b.quantile(r), c.quantile(r))).unzip();
-    let ks = qb
-        .iter()
-        .chain(&qc)
-        .map(|&x| (b.at_or_below(x) - c.at_or_below(x)).abs().max((b.below(x) - c.below(x)).abs()))
-        .fold(0.0, f64::max);
+    let (ks, w1) = b.ks_and_wasserstein(&c);
     report.ks_statistic = Some(ks);
-    let w1 = qb.iter().zip(&qc).map(|(x, y)| (x - y).abs()).sum::<f64>() / GRID as f64;
     report.wasserstein_norm = match baseline.moments.stddev_pop() {
         Some(sd) if sd > 0.0 && w1.is_finite() => Some(w1 / sd),
         _ => None,

@@ -98,10 +98,78 @@ pub fn sketch_of_sorted(sorted: &[f64], k: u16, offsets: &mut Offsets) -> KllSke
     KllSketch::deserialize(&image).expect("a well-formed KLL image")
 }
 
+const FLAG_EMPTY: u8 = 1 << 0;
+const FLAG_SINGLE_ITEM: u8 = 1 << 2;
+
+/// The retained values of a KLL sketch with their weights (2^level), sorted by value, read
+/// from its image: the crate answers rank queries one binary search at a time, while drift
+/// metrics need one pass over both sorted distributions. Levels above 0 are sorted in the
+/// image, so sorting level 0 and merging the runs is all the sorting needed.
+pub fn weighted_values(sketch: &KllSketch<KllFloat<f64>>) -> Vec<(f64, u64)> {
+    let image = sketch.serialize();
+    let f64_at = |at: usize| f64::from_le_bytes(image[at..at + 8].try_into().expect("8 bytes"));
+    let flags = image[3];
+    if flags & FLAG_EMPTY != 0 {
+        return Vec::new();
+    }
+    if flags & FLAG_SINGLE_ITEM != 0 {
+        return vec![(f64_at(8), 1)];
+    }
+    let num_levels = image[18] as usize;
+    let offset_at = |level: usize| u32::from_le_bytes(image[20 + 4 * level..24 + 4 * level].try_into().expect("4 bytes"));
+    let items_start = 20 + 4 * num_levels + 16; // after the offsets, the min and the max
+    let retained = (image.len() - items_start) / 8;
+    let mut merged: Vec<(f64, u64)> = Vec::new();
+    // From the top level (fewest values) down, each level merged into what is above it.
+    for level in (0..num_levels).rev() {
+        let first = (offset_at(level) - offset_at(0)) as usize;
+        let end = if level + 1 < num_levels { (offset_at(level + 1) - offset_at(0)) as usize } else { retained };
+        let mut run: Vec<f64> = (first..end).map(|i| f64_at(items_start + 8 * i)).collect();
+        if level == 0 && flags & FLAG_LEVEL_ZERO_SORTED == 0 {
+            run.sort_unstable_by(f64::total_cmp);
+        }
+        merged = merge_runs(&merged, &run, 1u64 << level);
+    }
+    merged
+}
+
+/// Merges sorted `values` of one weight into the sorted weighted list `above`.
+fn merge_runs(above: &[(f64, u64)], values: &[f64], weight: u64) -> Vec<(f64, u64)> {
+    let mut out = Vec::with_capacity(above.len() + values.len());
+    let (mut i, mut j) = (0, 0);
+    while i < above.len() && j < values.len() {
+        if above[i].0 <= values[j] {
+            out.push(above[i]);
+            i += 1;
+        } else {
+            out.push((values[j], weight));
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&above[i..]);
+    out.extend(values[j..].iter().map(|&v| (v, weight)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use datasketches::common::SearchCriteria;
+
+    #[test]
+    fn weighted_values_read_the_image_back() {
+        let mut offsets = Offsets::new(3);
+        let sorted: Vec<f64> = (0..10_000).map(|i| i as f64).collect();
+        let sketch = sketch_of_sorted(&sorted, 200, &mut offsets);
+        let values = weighted_values(&sketch);
+        assert_eq!(values.iter().map(|v| v.1).sum::<u64>(), 10_000);
+        assert_eq!(values.len(), sketch.num_retained());
+        assert!(values.windows(2).all(|w| w[0].0 <= w[1].0), "sorted by value");
+        let mut one: KllSketch<KllFloat<f64>> = KllSketch::new(200).unwrap();
+        assert!(weighted_values(&one).is_empty());
+        one.update(KllFloat::<f64>::new(2.5).unwrap());
+        assert_eq!(weighted_values(&one), vec![(2.5, 1)]);
+    }
 
     #[test]
     fn capacities_match_the_library() {

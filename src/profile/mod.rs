@@ -125,8 +125,7 @@ impl fmt::Display for ProfileError {
 struct Sketches {
     quantiles: KllSketch<KllFloat<f64>>,
     offsets: batch_kll::Offsets,
-    /// Kept as a union so merging never rebuilds it.
-    distinct: HllUnion,
+    distinct: Distinct,
     top: FrequentItemsSketch<String>,
 }
 
@@ -135,20 +134,21 @@ impl Sketches {
         Box::new(Sketches {
             quantiles: KllSketch::new(KLL_K).expect("KLL_K is a valid k"),
             offsets: batch_kll::Offsets::new(seed),
-            distinct: HllUnion::new(HLL_LG_K).expect("HLL_LG_K is a valid lg_k"),
+            distinct: Distinct::Union(HllUnion::new(HLL_LG_K).expect("HLL_LG_K is a valid lg_k")),
             top: FrequentItemsSketch::new(TOP_MAP_SIZE).expect("TOP_MAP_SIZE is a power of two"),
         })
     }
 
     fn add_label(&mut self, label: &str) {
-        self.distinct.update_value(label);
+        self.distinct.union().update_value(label);
         self.top.update_ref(label);
     }
 
     /// Folds finite values into the distinct count and (sorted, as one batch) the quantiles.
     fn add_numbers(&mut self, values: &mut [f64]) {
+        let distinct = self.distinct.union();
         for &x in values.iter() {
-            self.distinct.update_value(x.to_bits());
+            distinct.update_value(x.to_bits());
         }
         match values.len() {
             0 => {}
@@ -158,6 +158,70 @@ impl Sketches {
                 let batch = batch_kll::sketch_of_sorted(values, KLL_K, &mut self.offsets);
                 self.quantiles.merge(&batch).expect("sketches of one k merge");
             }
+        }
+    }
+}
+
+/// The distinct-count sketch: a union while values are added to it, else the serialized
+/// image(s) it was read from and merged with, unioned only when the count or one image is
+/// needed (drift merges a year of windows and never reads the count; a union update costs more
+/// than the rest of reading a profile).
+#[derive(Clone)]
+enum Distinct {
+    Union(HllUnion),
+    Images(Vec<Vec<u8>>),
+}
+
+/// Images kept apart at most before they are unioned.
+const DISTINCT_IMAGES_KEPT: usize = 512;
+
+impl Distinct {
+    fn union(&mut self) -> &mut HllUnion {
+        if let Distinct::Images(images) = self {
+            let mut union = HllUnion::new(HLL_LG_K).expect("HLL_LG_K is a valid lg_k");
+            for image in images.iter() {
+                if let Ok(sketch) = HllSketch::deserialize(image) {
+                    union.update(&sketch);
+                }
+            }
+            *self = Distinct::Union(union);
+        }
+        match self {
+            Distinct::Union(union) => union,
+            Distinct::Images(_) => unreachable!("converted above"),
+        }
+    }
+
+    fn merge(&mut self, other: &Distinct) {
+        match (&mut *self, other) {
+            (Distinct::Images(mine), Distinct::Images(theirs)) if mine.len() + theirs.len() <= DISTINCT_IMAGES_KEPT => {
+                mine.extend(theirs.iter().cloned())
+            }
+            (_, Distinct::Images(theirs)) => {
+                let union = self.union();
+                for image in theirs {
+                    if let Ok(sketch) = HllSketch::deserialize(image) {
+                        union.update(&sketch);
+                    }
+                }
+            }
+            (_, Distinct::Union(theirs)) => self.union().update(&theirs.to_sketch(HllType::Hll8)),
+        }
+    }
+
+    fn estimate(&self) -> f64 {
+        match self {
+            Distinct::Union(union) => union.estimate(),
+            Distinct::Images(images) if images.len() == 1 => HllSketch::deserialize(&images[0]).map_or(0.0, |s| s.estimate()),
+            Distinct::Images(_) => self.clone().union().estimate(),
+        }
+    }
+
+    fn image(&self) -> Vec<u8> {
+        match self {
+            Distinct::Images(images) if images.len() == 1 => images[0].clone(),
+            Distinct::Union(union) => union.to_sketch(HllType::Hll4).serialize(),
+            Distinct::Images(_) => self.clone().union().to_sketch(HllType::Hll4).serialize(),
         }
     }
 }
@@ -232,7 +296,7 @@ impl ColumnProfile {
             self.nan += 1;
         } else if x.is_infinite() {
             self.infinite += 1;
-            self.sketches_mut().distinct.update_value(x.to_bits());
+            self.sketches_mut().distinct.union().update_value(x.to_bits());
         } else {
             self.moments.push(x);
             self.pending_numbers.push(x);
@@ -300,7 +364,7 @@ impl ColumnProfile {
             self.flush();
             let mine = self.sketches_mut();
             mine.quantiles.merge(&theirs.quantiles).map_err(|e| ProfileError::Sketch(e.to_string()))?;
-            mine.distinct.update(&theirs.distinct.to_sketch(HllType::Hll8));
+            mine.distinct.merge(&theirs.distinct);
             mine.top.merge(&theirs.top);
         }
         for &x in &other.pending_numbers {
@@ -331,8 +395,7 @@ impl ColumnProfile {
 
     /// The distribution of the finite values as a sorted, weighted view (for many queries).
     pub fn distribution(&self) -> Option<Distribution> {
-        let settled = self.settled();
-        (!settled.quantiles.is_empty()).then(|| Distribution(settled.quantiles.sorted_view()))
+        Distribution::of(&self.settled().quantiles)
     }
 
     /// Non-NULL categorical values by (estimated) count, from the frequent-items sketch.
@@ -391,7 +454,7 @@ impl ColumnProfile {
             out.extend_from_slice(&v.to_le_bytes());
         }
         let settled = self.settled();
-        let sketches = [settled.quantiles.serialize(), settled.distinct.to_sketch(HllType::Hll4).serialize(), settled.top.serialize()];
+        let sketches = [settled.quantiles.serialize(), settled.distinct.image(), settled.top.serialize()];
         out.extend_from_slice(&self.moments.n.to_le_bytes());
         for v in [self.moments.mean, self.moments.m2, self.moments.min, self.moments.max] {
             out.extend_from_slice(&v.to_le_bytes());
@@ -435,8 +498,9 @@ impl ColumnProfile {
         profile.moments = Moments { n: r.u64()?, mean: r.f64()?, m2: r.f64()?, min: r.f64()?, max: r.f64()? };
         let sketch_err = |e: datasketches::error::Error| ProfileError::Sketch(e.to_string());
         let quantiles = KllSketch::deserialize(r.block()?).map_err(sketch_err)?;
-        let mut distinct = HllUnion::new(HLL_LG_K).expect("valid lg_k");
-        distinct.update(&HllSketch::deserialize(r.block()?).map_err(sketch_err)?);
+        let image = r.block()?;
+        HllSketch::deserialize(image).map_err(sketch_err)?; // validated now, used later
+        let distinct = Distinct::Images(vec![image.to_vec()]);
         let top = FrequentItemsSketch::deserialize(r.block()?).map_err(sketch_err)?;
         let offsets = batch_kll::Offsets::new(profile.rows);
         profile.sketches = Some(Box::new(Sketches { quantiles, offsets, distinct, top }));
@@ -457,36 +521,115 @@ pub fn merge_into<K: Ord>(map: &mut std::collections::BTreeMap<K, ColumnProfile>
     }
 }
 
-/// A profile's quantile sketch, sorted once for repeated CDF and quantile queries.
-pub struct Distribution(datasketches::kll::SortedView<KllFloat<f64>>);
+/// A profile's quantile sketch as one sorted, weighted list: the sketch's empirical
+/// distribution, for rank and quantile queries (binary searches) and for comparing two
+/// distributions in one pass.
+pub struct Distribution {
+    values: Vec<f64>,
+    /// Weight of the values up to and including each one.
+    cumulative: Vec<u64>,
+    total: u64,
+    min: f64,
+    max: f64,
+}
 
 impl Distribution {
+    fn of(sketch: &KllSketch<KllFloat<f64>>) -> Option<Distribution> {
+        let weighted = batch_kll::weighted_values(sketch);
+        if weighted.is_empty() {
+            return None;
+        }
+        let mut total = 0;
+        let cumulative = weighted
+            .iter()
+            .map(|v| {
+                total += v.1;
+                total
+            })
+            .collect();
+        let (min, max) = (sketch.min_item().map(|v| **v), sketch.max_item().map(|v| **v));
+        let values: Vec<f64> = weighted.into_iter().map(|v| v.0).collect();
+        Some(Distribution {
+            min: min.unwrap_or(values[0]),
+            max: max.unwrap_or(values[values.len() - 1]),
+            values,
+            cumulative,
+            total,
+        })
+    }
+
+    /// Fraction of the weight held by the first `count` values.
+    fn share(&self, count: usize) -> f64 {
+        if count == 0 {
+            0.0
+        } else {
+            self.cumulative[count - 1] as f64 / self.total as f64
+        }
+    }
+
     /// Fraction of values strictly below `x`.
     pub fn below(&self, x: f64) -> f64 {
-        KllFloat::<f64>::new(x)
-            .ok()
-            .and_then(|v| self.0.rank(&v, datasketches::common::SearchCriteria::Exclusive))
-            .unwrap_or(0.0)
+        self.share(self.values.partition_point(|&v| v < x))
     }
 
     /// Fraction of values at or below `x`.
     pub fn at_or_below(&self, x: f64) -> f64 {
-        KllFloat::<f64>::new(x)
-            .ok()
-            .and_then(|v| self.0.rank(&v, datasketches::common::SearchCriteria::Inclusive))
-            .unwrap_or(0.0)
+        self.share(self.values.partition_point(|&v| v <= x))
     }
 
+    /// The value at `rank` (inclusive), as DataSketches answers it: the extremes at 0 and 1,
+    /// else the first value whose cumulative weight reaches rank × total.
     pub fn quantile(&self, rank: f64) -> f64 {
-        self.0
-            .quantile(rank.clamp(0.0, 1.0), datasketches::common::SearchCriteria::Inclusive)
-            .ok()
-            .flatten()
-            .map_or(f64::NAN, |v| *v)
+        let rank = rank.clamp(0.0, 1.0);
+        if rank == 0.0 {
+            return self.min;
+        }
+        if rank == 1.0 {
+            return self.max;
+        }
+        let weight = (rank * self.total as f64).ceil() as u64;
+        let index = self.cumulative.partition_point(|&c| c < weight);
+        self.values[index.min(self.values.len() - 1)]
+    }
+
+    /// Walks the values of both distributions in order, calling `visit(x, F_self(x), F_other(x))`
+    /// at each distinct value with both cumulative shares at or below it.
+    fn walk(&self, other: &Distribution, mut visit: impl FnMut(f64, f64, f64)) {
+        let (mut i, mut j) = (0, 0);
+        while i < self.values.len() || j < other.values.len() {
+            let x = match (self.values.get(i), other.values.get(j)) {
+                (Some(&a), Some(&b)) => a.min(b),
+                (Some(&a), None) => a,
+                (None, Some(&b)) => b,
+                (None, None) => unreachable!(),
+            };
+            while i < self.values.len() && self.values[i] <= x {
+                i += 1;
+            }
+            while j < other.values.len() && other.values[j] <= x {
+                j += 1;
+            }
+            visit(x, self.share(i), other.share(j));
+        }
+    }
+
+    /// Kolmogorov–Smirnov statistic (the largest gap between the two step CDFs, attained at one
+    /// of their values since both are constant in between) and Wasserstein-1 distance (the area
+    /// between them), in one pass.
+    pub fn ks_and_wasserstein(&self, other: &Distribution) -> (f64, f64) {
+        let (mut sup, mut area, mut previous): (f64, f64, Option<(f64, f64)>) = (0.0, 0.0, None);
+        self.walk(other, |x, a, b| {
+            let gap = (a - b).abs();
+            sup = sup.max(gap);
+            if let Some((at, before)) = previous {
+                area += before * (x - at);
+            }
+            previous = Some((x, gap));
+        });
+        (sup, area)
     }
 }
 
-/// Appends `v` as an unsigned LEB128 varint.
 pub(crate) fn put_varint(out: &mut Vec<u8>, v: u64) {
     leb128::write::unsigned(out, v).expect("writing to a Vec cannot fail");
 }
