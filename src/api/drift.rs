@@ -6,7 +6,7 @@ use super::declare::{check_table, required};
 use super::watch::merged_profiles;
 use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, timestamptz};
 use crate::profile::window;
-use crate::drift::compare::compare;
+use crate::drift::compare::Reference;
 use crate::error::raise;
 use crate::profile::{merge_into, ColumnProfile};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
@@ -85,6 +85,10 @@ fn mark_window(tbl: Option<Oid>, window_start: Option<TimestampWithTimeZone>, va
     start
 }
 
+/// A trailing history is prepared again for comparison once it holds this many times the rows
+/// it held when last prepared.
+const HISTORY_REFRESH: f64 = 1.05;
+
 struct Settings {
     baseline: Option<(i64, i64)>,
     invalid: HashSet<i64>,
@@ -142,12 +146,24 @@ fn drift(tbl: Oid) -> TableIterator<'static, (
         }
     }
     let label = if settings.baseline.is_some() { "baseline" } else { "history" };
+    // References prepared for comparison: a fixed baseline once; a trailing history again
+    // whenever it has grown by HISTORY_REFRESH since it was prepared (a year of daily windows
+    // then prepares it about 120 times per column instead of 365).
+    let mut prepared: BTreeMap<i16, Reference> = reference.iter().map(|(a, p)| (*a, Reference::new(p))).collect();
     let mut rows = Vec::new();
     for (w, columns) in &by_window {
         let valid = !settings.invalid.contains(w);
         for (attnum, profile) in columns {
-            let report = reference.get(attnum).map(|r| compare(r, profile)).unwrap_or_default();
-            let compared_to = if reference.contains_key(attnum) { label } else { "none" };
+            if settings.baseline.is_none() {
+                if let Some(history) = reference.get(attnum) {
+                    let stale = prepared.get(attnum).is_none_or(|p| history.rows as f64 > p.rows as f64 * HISTORY_REFRESH);
+                    if stale {
+                        prepared.insert(*attnum, Reference::new(history));
+                    }
+                }
+            }
+            let report = prepared.get(attnum).map(|r| r.compare(profile)).unwrap_or_default();
+            let compared_to = if prepared.contains_key(attnum) { label } else { "none" };
             rows.push((
                 *attnum,
                 timestamptz(*w),

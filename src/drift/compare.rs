@@ -39,24 +39,67 @@ pub fn decile_edges(baseline: &Distribution) -> Vec<f64> {
     edges
 }
 
-fn numeric(baseline: &ColumnProfile, current: &ColumnProfile, report: &mut DriftReport) {
-    let (Some(b), Some(c)) = (baseline.distribution(), current.distribution()) else { return };
-    let edges = decile_edges(&b);
-    let (p, q) = (binned(&b, &edges), binned(&c, &edges));
-    report.psi = Some(psi(&p, &q));
-    report.js_distance = Some(js_distance_ln(&p, &q));
-
-    let (ks, w1) = b.ks_and_wasserstein(&c);
-    report.ks_statistic = Some(ks);
-    report.wasserstein_norm = match baseline.moments.stddev_pop() {
-        Some(sd) if sd > 0.0 && w1.is_finite() => Some(w1 / sd),
-        _ => None,
-    };
+/// A reference profile prepared once for comparing many profiles with it: its distribution,
+/// decile edges and category counts are the costly part of a comparison.
+pub struct Reference {
+    kind: ProfileKind,
+    /// Rows it describes (NULLs included).
+    pub rows: u64,
+    null_fraction: Option<f64>,
+    stddev: Option<f64>,
+    numeric: Option<(Distribution, Vec<f64>)>,
+    /// Category counts and the non-NULL total (categorical profiles).
+    categories: (Vec<(String, u64)>, u64),
 }
 
-fn categories(baseline: &ColumnProfile, current: &ColumnProfile, report: &mut DriftReport) {
-    let (b, c) = (baseline.category_counts(), current.category_counts());
-    let (b_total, c_total) = (baseline.rows - baseline.nulls, current.rows - current.nulls);
+impl Reference {
+    pub fn new(profile: &ColumnProfile) -> Self {
+        let numeric = profile.kind == ProfileKind::Numeric;
+        Reference {
+            kind: profile.kind,
+            rows: profile.rows,
+            null_fraction: profile.null_fraction(),
+            stddev: profile.moments.stddev_pop(),
+            numeric: numeric.then(|| profile.distribution()).flatten().map(|d| {
+                let edges = decile_edges(&d);
+                (d, edges)
+            }),
+            categories: if numeric { (Vec::new(), 0) } else { (profile.category_counts(), profile.rows - profile.nulls) },
+        }
+    }
+
+    pub fn compare(&self, current: &ColumnProfile) -> DriftReport {
+        let mut report = DriftReport::default();
+        if let (Some(b), Some(c)) = (self.null_fraction, current.null_fraction()) {
+            report.null_fraction_delta = Some(c - b);
+        }
+        if self.kind != current.kind {
+            return report;
+        }
+        match current.kind {
+            ProfileKind::Numeric => self.numeric(current, &mut report),
+            ProfileKind::Categorical => categories(&self.categories.0, self.categories.1, current, &mut report),
+        }
+        report
+    }
+
+    fn numeric(&self, current: &ColumnProfile, report: &mut DriftReport) {
+        let (Some((b, edges)), Some(c)) = (&self.numeric, current.distribution()) else { return };
+        let (p, q) = (binned(b, edges), binned(&c, edges));
+        report.psi = Some(psi(&p, &q));
+        report.js_distance = Some(js_distance_ln(&p, &q));
+        let (ks, w1) = b.ks_and_wasserstein(&c);
+        report.ks_statistic = Some(ks);
+        report.wasserstein_norm = match self.stddev {
+            Some(sd) if sd > 0.0 && w1.is_finite() => Some(w1 / sd),
+            _ => None,
+        };
+    }
+}
+
+fn categories(b: &[(String, u64)], b_total: u64, current: &ColumnProfile, report: &mut DriftReport) {
+    let c = current.category_counts();
+    let c_total = current.rows - current.nulls;
     if b_total == 0 || c_total == 0 {
         return;
     }
@@ -64,7 +107,7 @@ fn categories(baseline: &ColumnProfile, current: &ColumnProfile, report: &mut Dr
     names.sort_unstable();
     names.dedup();
     let count = |list: &[(String, u64)], name: &str| list.iter().find(|(n, _)| n == name).map_or(0, |x| x.1);
-    let mut reference: Vec<u64> = names.iter().map(|n| count(&b, n)).collect();
+    let mut reference: Vec<u64> = names.iter().map(|n| count(b, n)).collect();
     let mut observed: Vec<u64> = names.iter().map(|n| count(&c, n)).collect();
     // Values the sketches did not keep, as one more category.
     let (b_rest, c_rest) =
@@ -83,16 +126,5 @@ fn categories(baseline: &ColumnProfile, current: &ColumnProfile, report: &mut Dr
 }
 
 pub fn compare(baseline: &ColumnProfile, current: &ColumnProfile) -> DriftReport {
-    let mut report = DriftReport::default();
-    if let (Some(b), Some(c)) = (baseline.null_fraction(), current.null_fraction()) {
-        report.null_fraction_delta = Some(c - b);
-    }
-    if baseline.kind != current.kind {
-        return report;
-    }
-    match current.kind {
-        ProfileKind::Numeric => numeric(baseline, current, &mut report),
-        ProfileKind::Categorical => categories(baseline, current, &mut report),
-    }
-    report
+    Reference::new(baseline).compare(current)
 }

@@ -528,6 +528,8 @@ pub struct Distribution {
     values: Vec<f64>,
     /// Weight of the values up to and including each one.
     cumulative: Vec<u64>,
+    /// The same as shares of the total (the CDF at each value).
+    shares: Vec<f64>,
     total: u64,
     min: f64,
     max: f64,
@@ -540,7 +542,7 @@ impl Distribution {
             return None;
         }
         let mut total = 0;
-        let cumulative = weighted
+        let cumulative: Vec<u64> = weighted
             .iter()
             .map(|v| {
                 total += v.1;
@@ -549,7 +551,9 @@ impl Distribution {
             .collect();
         let (min, max) = (sketch.min_item().map(|v| **v), sketch.max_item().map(|v| **v));
         let values: Vec<f64> = weighted.into_iter().map(|v| v.0).collect();
+        let shares = cumulative.iter().map(|&c| c as f64 / total as f64).collect();
         Some(Distribution {
+            shares,
             min: min.unwrap_or(values[0]),
             max: max.unwrap_or(values[values.len() - 1]),
             values,
@@ -563,7 +567,7 @@ impl Distribution {
         if count == 0 {
             0.0
         } else {
-            self.cumulative[count - 1] as f64 / self.total as f64
+            self.shares[count - 1]
         }
     }
 
