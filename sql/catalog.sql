@@ -84,6 +84,10 @@ CREATE TABLE vigil.profile_delta (
     payload      bytea NOT NULL
 );
 CREATE INDEX profile_delta_window_idx ON vigil.profile_delta (relid, epoch, window_start);
+-- Deltas of up to a few hundred rows stay in the row (no TOAST table round trip); merged deltas
+-- are deleted often, so VACUUM them early.
+ALTER TABLE vigil.profile_delta SET (toast_tuple_target = 8160, autovacuum_vacuum_scale_factor = 0.01,
+                                     autovacuum_vacuum_threshold = 1000);
 -- Reads decompress every payload: lz4 is several times faster than pglz (where available).
 DO $$
 BEGIN

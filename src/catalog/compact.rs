@@ -8,11 +8,10 @@
 use super::as_extension_owner;
 use pgrx::datum::TimestampWithTimeZone;
 use crate::error::raise;
-use crate::profile::window::{decode, encode};
-use crate::profile::{merge_into, tiers, ColumnProfile};
+use crate::profile::window::merge_payloads;
+use crate::profile::tiers;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
-use std::collections::BTreeMap;
 
 /// First key of the advisory locks taken by compaction (the second is the table's OID).
 const LOCK_CLASS: i32 = 0x5669_6731; // "Vig1"
@@ -150,24 +149,23 @@ unsafe fn merge_group(
     key: WindowKey,
     group: &[DeltaRef],
 ) -> (Option<DeltaRef>, i64) {
-    let mut merged: BTreeMap<i16, ColumnProfile> = BTreeMap::new();
+    let mut payloads: Vec<Vec<u8>> = Vec::with_capacity(group.len());
     let mut found: Vec<DeltaRef> = Vec::with_capacity(group.len());
     for &(tid, rows) in group {
         let Some(payload) = fetch_payload(rel, snapshot, tid, relid, key) else { continue };
-        for (attnum, profile) in decode(&payload).unwrap_or_else(|e| fail(e)) {
-            merge_into(&mut merged, attnum, profile);
-        }
+        payloads.push(payload);
         found.push((tid, rows));
     }
     if found.len() < 2 {
         return (found.first().copied(), 0);
     }
+    let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+    let merged = merge_payloads(&refs).unwrap_or_else(|e| fail(e));
     for (tid, _) in &found {
         pg_sys::CatalogTupleDelete(rel, &mut tid.clone());
     }
-    let columns: Vec<(i16, &ColumnProfile)> = merged.iter().map(|(a, p)| (*a, p)).collect();
     let rows = found.iter().map(|d| d.1).sum();
-    let tid = insert_into(rel, relid, key, rows, &encode(&columns));
+    let tid = insert_into(rel, relid, key, rows, &merged);
     (Some((tid, rows)), found.len() as i64 - 1)
 }
 

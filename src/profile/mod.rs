@@ -479,17 +479,19 @@ impl ColumnProfile {
         };
         let mut profile = ColumnProfile::new(kind);
         if format == FORMAT_RAW {
-            (profile.rows, profile.nulls, profile.nan, profile.infinite) = (r.varint()?, r.varint()?, r.varint()?, r.varint()?);
-            let count = r.varint()? as usize;
-            profile.pending_numbers.reserve(count.min(RAW_LIMIT));
-            for _ in 0..count {
-                let x = r.f64()?;
+            let raw = RawParts::read(kind, &mut r)?;
+            [profile.rows, profile.nulls, profile.nan, profile.infinite] = raw.counts;
+            profile.pending_numbers.reserve(raw.numbers as usize);
+            let mut numbers = Reader(raw.number_bytes);
+            for _ in 0..raw.numbers {
+                let x = numbers.f64()?;
                 profile.moments.push(x);
                 profile.pending_numbers.push(x);
             }
-            for _ in 0..r.varint()? {
-                let len = r.varint()? as usize;
-                let label = std::str::from_utf8(r.take(len)?).map_err(|e| ProfileError::Sketch(e.to_string()))?;
+            let mut labels = Reader(raw.label_bytes);
+            for _ in 0..raw.labels {
+                let len = labels.varint()? as usize;
+                let label = std::str::from_utf8(labels.take(len)?).map_err(|e| ProfileError::Sketch(e.to_string()))?;
                 profile.pending_labels.push(label.to_owned());
             }
             return Ok(profile);
@@ -506,6 +508,76 @@ impl ColumnProfile {
         profile.sketches = Some(Box::new(Sketches { quantiles, offsets, distinct, top }));
         Ok(profile)
     }
+}
+
+/// A raw profile's parts, borrowed from its serialized form: what merging raw profiles needs,
+/// without building them (compaction mostly merges single-row deltas).
+struct RawParts<'a> {
+    kind: ProfileKind,
+    /// rows, NULLs, NaN, infinities
+    counts: [u64; 4],
+    numbers: u64,
+    number_bytes: &'a [u8],
+    labels: u64,
+    /// `([len varint] [utf-8])*`
+    label_bytes: &'a [u8],
+}
+
+impl<'a> RawParts<'a> {
+    /// Reads the rest of a raw profile, after its format and kind bytes.
+    fn read(kind: ProfileKind, r: &mut Reader<'a>) -> Result<Self, ProfileError> {
+        let counts = [r.varint()?, r.varint()?, r.varint()?, r.varint()?];
+        let numbers = r.varint()?;
+        let number_bytes = r.take(8 * numbers as usize)?;
+        let labels = r.varint()?;
+        let start = r.0;
+        for _ in 0..labels {
+            let len = r.varint()? as usize;
+            r.take(len)?;
+        }
+        let label_bytes = &start[..start.len() - r.0.len()];
+        Ok(RawParts { kind, counts, numbers, number_bytes, labels, label_bytes })
+    }
+
+    fn parse(bytes: &'a [u8]) -> Result<Option<Self>, ProfileError> {
+        let mut r = Reader(bytes);
+        if r.u8()? != FORMAT_RAW {
+            return Ok(None);
+        }
+        let kind = match r.u8()? {
+            1 => ProfileKind::Numeric,
+            2 => ProfileKind::Categorical,
+            k => return Err(ProfileError::BadKind(k)),
+        };
+        Self::read(kind, &mut r).map(Some)
+    }
+}
+
+/// The serialized merge of serialized profiles when all are raw, of one kind, and hold at most
+/// `RAW_LIMIT` values together: their counts added and values concatenated, byte for byte as
+/// building, merging and serializing them would give. None otherwise (merge them as profiles).
+pub fn merge_raw(profiles: &[&[u8]]) -> Result<Option<Vec<u8>>, ProfileError> {
+    let mut parts = Vec::with_capacity(profiles.len());
+    for bytes in profiles {
+        match RawParts::parse(bytes)? {
+            Some(p) => parts.push(p),
+            None => return Ok(None),
+        }
+    }
+    let Some(first) = parts.first() else { return Ok(None) };
+    let (numbers, labels): (u64, u64) = (parts.iter().map(|p| p.numbers).sum(), parts.iter().map(|p| p.labels).sum());
+    if parts.iter().any(|p| p.kind != first.kind) || numbers as usize > RAW_LIMIT || labels as usize > RAW_LIMIT {
+        return Ok(None);
+    }
+    let mut out = vec![FORMAT_RAW, first.kind as u8];
+    for i in 0..4 {
+        put_varint(&mut out, parts.iter().map(|p| p.counts[i]).sum());
+    }
+    put_varint(&mut out, numbers);
+    parts.iter().for_each(|p| out.extend_from_slice(p.number_bytes));
+    put_varint(&mut out, labels);
+    parts.iter().for_each(|p| out.extend_from_slice(p.label_bytes));
+    Ok(Some(out))
 }
 
 /// Merges `profile` into the profile kept under `key` (or keeps it there when the key is new).

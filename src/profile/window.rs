@@ -40,6 +40,40 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<(i16, ColumnProfile)>, ProfileError> {
     Ok(columns)
 }
 
+/// Merges delta payloads of one window into one payload. Columns whose profiles are all small
+/// and raw are merged byte-wise (see `merge_raw`); the others are built and merged.
+pub fn merge_payloads(payloads: &[&[u8]]) -> Result<Vec<u8>, ProfileError> {
+    let mut by_column: std::collections::BTreeMap<i16, Vec<&[u8]>> = std::collections::BTreeMap::new();
+    for payload in payloads {
+        let mut r = Reader(payload);
+        for _ in 0..r.varint()? {
+            let attnum = i16::from_le_bytes(r.take(2)?.try_into().expect("2 bytes"));
+            let len = r.varint()? as usize;
+            by_column.entry(attnum).or_default().push(r.take(len)?);
+        }
+    }
+    let mut out = Vec::new();
+    put_varint(&mut out, by_column.len() as u64);
+    for (attnum, profiles) in by_column {
+        let merged = match super::merge_raw(&profiles)? {
+            Some(bytes) => bytes,
+            None => {
+                let mut merged = ColumnProfile::deserialize(profiles[0])?;
+                for bytes in &profiles[1..] {
+                    // Profiles of different kinds under one attnum (a column whose type changed)
+                    // keep the first, as merge_into does.
+                    let _ = merged.merge(&ColumnProfile::deserialize(bytes)?);
+                }
+                merged.serialize()
+            }
+        };
+        out.extend_from_slice(&attnum.to_le_bytes());
+        put_varint(&mut out, merged.len() as u64);
+        out.extend_from_slice(&merged);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +106,30 @@ mod tests {
         assert_eq!((back[0].0, back[0].1.moments), (3, a.moments));
         assert_eq!((back[1].0, back[1].1.rows, back[1].1.nulls), (7, 2, 1));
         assert_eq!(decode(&bytes[..bytes.len() - 1]).unwrap_err(), ProfileError::Truncated);
+    }
+
+    #[test]
+    fn merged_payloads_equal_merged_profiles() {
+        // Small raw profiles merge byte-wise; past RAW_LIMIT values they become sketches.
+        let rows = |from: usize, to: usize| {
+            let mut x = ColumnProfile::new(ProfileKind::Numeric);
+            let mut t = ColumnProfile::new(ProfileKind::Categorical);
+            for i in from..to {
+                if i % 7 == 0 { x.push_null() } else { x.push_f64(i as f64 * 0.5) }
+                t.push_text(["a", "bb", "ü"][i % 3]);
+            }
+            encode(&[(1, &x), (2, &t)])
+        };
+        for (parts, total) in [(vec![(0, 1), (1, 2), (2, 40)], 40), (vec![(0, 200), (200, 300), (300, 301)], 301)] {
+            let payloads: Vec<Vec<u8>> = parts.iter().map(|&(a, b)| rows(a, b)).collect();
+            let refs: Vec<&[u8]> = payloads.iter().map(|p| p.as_slice()).collect();
+            let merged = decode(&merge_payloads(&refs).unwrap()).unwrap();
+            let whole = decode(&rows(0, total)).unwrap();
+            for ((a1, m), (a2, w)) in merged.iter().zip(&whole) {
+                assert_eq!((a1, m.rows, m.nulls, m.moments.n, m.is_raw()), (a2, w.rows, w.nulls, w.moments.n, w.is_raw()));
+                assert!((m.moments.mean - w.moments.mean).abs() < 1e-12);
+                assert_eq!(m.top_values(3), w.top_values(3));
+            }
+        }
     }
 }

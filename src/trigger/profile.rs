@@ -15,8 +15,9 @@ const OWN_COMPACT_EVERY: u32 = 16;
 /// index, which merge what other (perhaps long gone) backends left. At most once per table and
 /// transaction: the rows a transaction deletes stay in its own index scans until it ends.
 const SWEEP_EVERY: u32 = 4096;
-/// Own deltas remembered at most; past this the list is forgotten (sweeps merge them instead).
-const OWN_DELTAS_KEPT: usize = 65_536;
+/// Windows whose own deltas are remembered at most (each list stays short: it is compacted every
+/// OWN_COMPACT_EVERY deltas); past this they are forgotten and sweeps merge them instead.
+const OWN_WINDOWS_KEPT: usize = 4_096;
 
 #[derive(Default)]
 struct OwnDeltas {
@@ -41,7 +42,7 @@ thread_local! {
 fn remember(relid: pg_sys::Oid, key: WindowKey, delta: DeltaRef) {
     let mut own = OWN_DELTAS.with(|m| {
         let mut m = m.borrow_mut();
-        if m.values().map(|o| o.deltas.len()).sum::<usize>() >= OWN_DELTAS_KEPT {
+        if m.len() >= OWN_WINDOWS_KEPT {
             m.clear();
         }
         let entry = m.entry((relid, key)).or_default();
