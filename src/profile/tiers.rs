@@ -5,9 +5,9 @@
 //! `FANOUT` deltas per tier for readers to merge.
 
 /// Deltas of one tier merged at once.
-pub const FANOUT: usize = 16;
-/// Row counts per tier grow by this factor (2^4).
-const TIER_BITS: u32 = 4;
+pub const FANOUT: usize = 32;
+/// Row counts per tier grow by this factor (2^5).
+const TIER_BITS: u32 = 5;
 
 /// The tier of a delta holding `rows` rows.
 pub fn tier(rows: i64) -> u32 {
@@ -29,8 +29,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tiers_grow_by_powers_of_sixteen() {
-        assert_eq!([0, 1, 15, 16, 255, 256, 1_000_000].map(tier), [0, 0, 0, 1, 1, 2, 4]);
+    fn tiers_grow_by_powers_of_thirty_two() {
+        assert_eq!([0, 1, 31, 32, 1023, 1024, 1_000_000].map(tier), [0, 0, 0, 1, 1, 2, 3]);
     }
 
     #[test]
@@ -52,6 +52,6 @@ mod tests {
             most = most.max(deltas.len());
         }
         assert_eq!(deltas.iter().map(|d| d.1).sum::<i64>(), 100_000, "no row lost");
-        assert!(most <= (FANOUT - 1) * 5 + 1, "at most FANOUT - 1 deltas per tier, saw {most}");
+        assert!(most <= (FANOUT - 1) * 4 + 1, "at most FANOUT - 1 deltas per tier, saw {most}");
     }
 }
