@@ -107,6 +107,19 @@ CREATE FUNCTION vigil.mark_window(tbl regclass, window_start timestamptz, valid 
 RETURNS timestamptz LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._mark_window(tbl, window_start, valid) $$;
 
+-- Window status and alerts: each window scored against the table's own history.
+CREATE FUNCTION vigil.evaluate(tbl regclass)
+RETURNS bigint[] LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._evaluate(tbl) $$;
+
+CREATE FUNCTION vigil.acknowledge(alert_id bigint)
+RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._acknowledge(alert_id) $$;
+
+CREATE FUNCTION vigil.resolve(alert_id bigint)
+RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._resolve(alert_id) $$;
+
 -- TRUNCATE empties the table, so its statistics start a new epoch (older ones stop counting).
 CREATE FUNCTION vigil._after_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -150,6 +163,28 @@ SELECT w.relid::regclass AS relid,
  WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
 GRANT SELECT ON vigil.drift TO PUBLIC;
 
+CREATE VIEW vigil.window_status WITH (security_barrier) AS
+SELECT w.relid::regclass AS relid,
+       s.window_start,
+       s.window_start + w.window_size AS window_end,
+       s.row_count,
+       s.status,
+       s.score,
+       s.top_columns
+  FROM vigil.watch_def w
+ CROSS JOIN LATERAL vigil._window_status(w.relid) s
+ WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
+GRANT SELECT ON vigil.window_status TO PUBLIC;
+
+-- Ranked by score, highest first, open ones before the others.
+CREATE VIEW vigil.alerts WITH (security_barrier) AS
+SELECT a.alert_id, a.relid::regclass AS relid, a.window_start, a.last_window, a.opened_at,
+       a.severity, a.score, a.columns, a.summary, a.state, a.acknowledged_at, a.resolved_at
+  FROM vigil.alert a
+ WHERE pg_catalog.has_table_privilege(a.relid, 'SELECT')
+ ORDER BY a.state = 'resolved', a.score DESC, a.alert_id;
+GRANT SELECT ON vigil.alerts TO PUBLIC;
+
 -- DDL follow-up. Dropping a table or a constrained column drops its constraints (with a NOTICE);
 -- partitions created or attached later get the statement triggers.
 CREATE FUNCTION vigil._on_sql_drop() RETURNS event_trigger
@@ -171,6 +206,7 @@ BEGIN
             DELETE FROM vigil.watch_def WHERE relid = obj.objid;
             DELETE FROM vigil.window_mark WHERE relid = obj.objid;
             DELETE FROM vigil.profile_delta WHERE relid = obj.objid;
+            DELETE FROM vigil.alert WHERE relid = obj.objid;
             DELETE FROM vigil.quarantine WHERE relid = obj.objid;
             GET DIAGNOSTICS discarded = ROW_COUNT;
             IF discarded > 0 THEN

@@ -60,6 +60,7 @@ CREATE TABLE vigil.watch_def (
     epoch        integer NOT NULL DEFAULT 1, -- bumped by TRUNCATE: older statistics stop counting
     baseline_from timestamptz,             -- vigil.set_baseline; NULL: compare with the history
     baseline_to  timestamptz,
+    evaluated_through timestamptz,         -- the latest finished window scored for alerts
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 
@@ -96,7 +97,25 @@ EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
     NULL;
 END $$;
 
-REVOKE ALL ON vigil.watch_def, vigil.profile_delta, vigil.window_mark FROM PUBLIC;
+-- Alerts: one row per incident (columns breaking together, over one or more windows).
+CREATE TABLE vigil.alert (
+    alert_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    relid           oid NOT NULL,
+    window_start    timestamptz NOT NULL,  -- the first window of the incident
+    last_window     timestamptz NOT NULL,  -- the latest window that alerted in it
+    opened_at       timestamptz NOT NULL DEFAULT now(),
+    severity        text NOT NULL CHECK (severity IN ('warning', 'critical')),
+    score           double precision NOT NULL,
+    columns         text[] NOT NULL,
+    summary         text NOT NULL,
+    state           text NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'acknowledged', 'resolved')),
+    acknowledged_at timestamptz,
+    resolved_at     timestamptz
+);
+CREATE INDEX alert_relid_idx ON vigil.alert (relid) WHERE state <> 'resolved';
+
+REVOKE ALL ON vigil.watch_def, vigil.profile_delta, vigil.window_mark, vigil.alert FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('vigil.alert', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.window_mark', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.watch_def', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.profile_delta', '');

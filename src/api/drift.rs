@@ -6,7 +6,7 @@ use super::declare::{check_table, required};
 use super::watch::merged_profiles;
 use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, timestamptz};
 use crate::profile::window;
-use crate::drift::compare::Reference;
+use crate::drift::compare::{DriftReport, Reference};
 use crate::error::raise;
 use crate::profile::{merge_into, ColumnProfile};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
@@ -112,25 +112,18 @@ fn settings(relid: Oid) -> Settings {
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read drift settings: {e}"), None, None))
 }
 
-#[pg_extern(name = "_drift")]
-#[search_path(pg_catalog, pg_temp)]
-fn drift(tbl: Oid) -> TableIterator<'static, (
-    name!(attnum, i16),
-    name!(window_start, TimestampWithTimeZone),
-    name!(compared_to, String),
-    name!(valid, bool),
-    name!(psi, Option<f64>),
-    name!(js_distance, Option<f64>),
-    name!(ks_statistic, Option<f64>),
-    name!(wasserstein_norm, Option<f64>),
-    name!(linf, Option<f64>),
-    name!(chi2_pvalue, Option<f64>),
-    name!(null_fraction_delta, Option<f64>),
-    name!(new_category_fraction, Option<f64>),
-)> {
-    require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its drift");
+/// One window of a watched table: its column profiles, each with its drift from the reference.
+pub(crate) struct WindowDrift {
+    pub start: i64,
+    pub valid: bool,
+    /// (attnum, profile, drift, what it was compared with: 'baseline', 'history' or 'none')
+    pub columns: Vec<(i16, ColumnProfile, DriftReport, &'static str)>,
+}
+
+/// Every window of `tbl`'s current epoch in time order (the NULL-time bucket is not a window in
+/// time and has no drift), each column compared with the baseline or the trailing history.
+pub(crate) fn table_drift(tbl: Oid) -> Vec<WindowDrift> {
     let settings = settings(tbl);
-    // Windows in time order; the NULL-time bucket is not a window in time and has no drift.
     let mut by_window: BTreeMap<i64, Vec<(i16, ColumnProfile)>> = BTreeMap::new();
     for ((attnum, window), profile) in merged_profiles(tbl) {
         if let Some(w) = window {
@@ -150,25 +143,56 @@ fn drift(tbl: Oid) -> TableIterator<'static, (
     // whenever it has grown by HISTORY_REFRESH since it was prepared (a year of daily windows
     // then prepares it about 120 times per column instead of 365).
     let mut prepared: BTreeMap<i16, Reference> = reference.iter().map(|(a, p)| (*a, Reference::new(p))).collect();
-    let mut rows = Vec::new();
-    for (w, columns) in &by_window {
-        let valid = !settings.invalid.contains(w);
+    let mut windows = Vec::with_capacity(by_window.len());
+    for (start, columns) in by_window {
+        let valid = !settings.invalid.contains(&start);
+        let mut compared = Vec::with_capacity(columns.len());
         for (attnum, profile) in columns {
             if settings.baseline.is_none() {
-                if let Some(history) = reference.get(attnum) {
-                    let stale = prepared.get(attnum).is_none_or(|p| history.rows as f64 > p.rows as f64 * HISTORY_REFRESH);
+                if let Some(history) = reference.get(&attnum) {
+                    let stale = prepared.get(&attnum).is_none_or(|p| history.rows as f64 > p.rows as f64 * HISTORY_REFRESH);
                     if stale {
-                        prepared.insert(*attnum, Reference::new(history));
+                        prepared.insert(attnum, Reference::new(history));
                     }
                 }
             }
-            let report = prepared.get(attnum).map(|r| r.compare(profile)).unwrap_or_default();
-            let compared_to = if prepared.contains_key(attnum) { label } else { "none" };
+            let report = prepared.get(&attnum).map(|r| r.compare(&profile)).unwrap_or_default();
+            let compared_to = if prepared.contains_key(&attnum) { label } else { "none" };
+            compared.push((attnum, profile, report, compared_to));
+        }
+        if settings.baseline.is_none() && valid {
+            compared.iter().for_each(|(a, p, _, _)| merge_into(&mut reference, *a, p.clone()));
+        }
+        windows.push(WindowDrift { start, valid, columns: compared });
+    }
+    windows
+}
+
+#[pg_extern(name = "_drift")]
+#[search_path(pg_catalog, pg_temp)]
+fn drift(tbl: Oid) -> TableIterator<'static, (
+    name!(attnum, i16),
+    name!(window_start, TimestampWithTimeZone),
+    name!(compared_to, String),
+    name!(valid, bool),
+    name!(psi, Option<f64>),
+    name!(js_distance, Option<f64>),
+    name!(ks_statistic, Option<f64>),
+    name!(wasserstein_norm, Option<f64>),
+    name!(linf, Option<f64>),
+    name!(chi2_pvalue, Option<f64>),
+    name!(null_fraction_delta, Option<f64>),
+    name!(new_category_fraction, Option<f64>),
+)> {
+    require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its drift");
+    let mut rows = Vec::new();
+    for window in table_drift(tbl) {
+        for (attnum, _, report, compared_to) in window.columns {
             rows.push((
-                *attnum,
-                timestamptz(*w),
+                attnum,
+                timestamptz(window.start),
                 compared_to.to_string(),
-                valid,
+                window.valid,
                 report.psi,
                 report.js_distance,
                 report.ks_statistic,
@@ -178,9 +202,6 @@ fn drift(tbl: Oid) -> TableIterator<'static, (
                 report.null_fraction_delta,
                 report.new_category_fraction,
             ));
-        }
-        if settings.baseline.is_none() && valid {
-            columns.iter().for_each(|(a, p)| merge_into(&mut reference, *a, p.clone()));
         }
     }
     TableIterator::new(rows)

@@ -1,0 +1,297 @@
+//! Window status and alerts: every window of a watched table scored against the table's own
+//! history (drift::score), and the alerts that open when a finished window stands out.
+
+use super::declare::{check_table, required};
+use super::drift::{table_drift, WindowDrift};
+use crate::catalog::{as_extension_owner, query_as_owner, require_owner, require_privilege, run_as_owner, timestamptz};
+use crate::drift::score::{score_windows, ColumnObservations, Observation, Scale, Status, WindowObservations, WindowScore};
+use crate::error::raise;
+use crate::profile::ProfileKind;
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
+use pgrx::prelude::*;
+use std::collections::HashMap;
+
+/// The pseudo-column that carries a window's row count (volume) among the scored columns.
+pub const ROW_COUNT: &str = "(row count)";
+
+fn column_names(tbl: Oid) -> HashMap<i16, String> {
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT attnum, attname::text FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+                None,
+                &[tbl.into()],
+            )?
+            .map(|r| Ok((r.get::<i16>(1)?.unwrap_or(0), r.get::<String>(2)?.unwrap_or_default())))
+            .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
+    })
+    .unwrap_or_default()
+}
+
+/// What is scored of each window: per column its coverage, location, spread, shape and
+/// categories and its drift from the reference, plus the window's row count.
+fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -> WindowObservations {
+    let observation = |statistic, value: f64, scale| Observation { statistic, value, scale };
+    let rows = window.columns.iter().map(|c| c.1.rows).max().unwrap_or(0);
+    let mut columns = vec![ColumnObservations {
+        column: ROW_COUNT.into(),
+        spread: None,
+        observations: vec![observation("row_count", (rows.max(1) as f64).ln(), Scale::LogCount)],
+    }];
+    for (attnum, profile, drift, _) in &window.columns {
+        let Some(name) = names.get(attnum) else { continue };
+        let mut seen = Vec::new();
+        if let Some(f) = profile.null_fraction() {
+            seen.push(observation("null_fraction", f, Scale::Fraction));
+        }
+        let non_null = profile.rows - profile.nulls;
+        if non_null > 0 {
+            // As a log count: a frozen column (one value) stands out however many rows there are.
+            seen.push(observation("distinct_values", profile.distinct_estimate().max(1.0).ln(), Scale::LogCount));
+        }
+        if let Some(js) = drift.js_distance {
+            seen.push(observation("js_distance", js, Scale::Fraction));
+        }
+        let mut spread = None;
+        match profile.kind {
+            ProfileKind::Numeric => {
+                let m = &profile.moments;
+                if profile.rows > 0 {
+                    seen.push(observation("nonfinite_fraction", (profile.nan + profile.infinite) as f64 / profile.rows as f64, Scale::Fraction));
+                }
+                if let Some(mean) = m.mean() {
+                    seen.push(observation("mean", mean, Scale::Units));
+                }
+                if let Some(sd) = m.stddev_samp() {
+                    seen.push(observation("stddev", sd, Scale::Units));
+                    spread = Some(sd);
+                }
+                if let Some(d) = profile.distribution() {
+                    seen.push(observation("p05", d.quantile(0.05), Scale::Units));
+                    seen.push(observation("p50", d.quantile(0.5), Scale::Units));
+                    seen.push(observation("p95", d.quantile(0.95), Scale::Units));
+                }
+            }
+            ProfileKind::Categorical => {
+                if non_null > 0 {
+                    let top = profile.top_values(1).first().map_or(0, |t| t.1);
+                    seen.push(observation("top_share", top as f64 / non_null as f64, Scale::Fraction));
+                }
+                if let Some(new) = drift.new_category_fraction {
+                    seen.push(observation("new_category_fraction", new, Scale::Fraction));
+                }
+            }
+        }
+        columns.push(ColumnObservations { column: name.clone(), spread, observations: seen });
+    }
+    WindowObservations { start: window.start, valid: window.valid, columns }
+}
+
+/// Every window of `tbl` with its row count and score.
+pub(crate) fn table_scores(tbl: Oid) -> Vec<(WindowScore, i64)> {
+    let names = column_names(tbl);
+    let windows = table_drift(tbl);
+    let rows: Vec<i64> = windows.iter().map(|w| w.columns.iter().map(|c| c.1.rows).max().unwrap_or(0) as i64).collect();
+    let observed: Vec<WindowObservations> = windows.iter().map(|w| observations(w, &names)).collect();
+    score_windows(&observed).into_iter().zip(rows).collect()
+}
+
+/// One line on what stands out, most responsible column first.
+fn summary(score: &WindowScore) -> String {
+    let parts: Vec<String> = score
+        .responsible()
+        .iter()
+        .take(5)
+        .map(|c| format!("{}: {} {} (usually {})", c.column, c.statistic, round(c.value, c.statistic), round(c.usual, c.statistic)))
+        .collect();
+    parts.join("; ")
+}
+
+fn round(value: f64, statistic: &str) -> String {
+    if statistic == "row_count" || statistic == "distinct_values" {
+        return format!("{:.0}", value.exp()); // scored as logarithms, shown as counts
+    }
+    let magnitude = value.abs();
+    if magnitude != 0.0 && !(1e-3..1e6).contains(&magnitude) {
+        format!("{value:.3e}")
+    } else {
+        format!("{:.4}", value).trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+#[pg_extern(name = "_window_status")]
+#[search_path(pg_catalog, pg_temp)]
+fn window_status(tbl: Oid) -> TableIterator<'static, (
+    name!(window_start, TimestampWithTimeZone),
+    name!(row_count, i64),
+    name!(status, String),
+    name!(score, Option<f64>),
+    name!(top_columns, Vec<String>),
+)> {
+    require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its window status");
+    let rows: Vec<_> = table_scores(tbl)
+        .into_iter()
+        .map(|(score, rows)| {
+            let top: Vec<String> = if score.status == Status::Learning {
+                Vec::new()
+            } else {
+                score.responsible().iter().map(|c| c.column.clone()).collect()
+            };
+            (timestamptz(score.start), rows, score.status.as_str().to_string(), score.score, top)
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+thread_local! {
+    /// Tables this transaction has announced an alert for (NOTIFY at most once per table).
+    static NOTIFIED: std::cell::RefCell<(pg_sys::TransactionId, Vec<Oid>)> =
+        const { std::cell::RefCell::new((pg_sys::TransactionId::INVALID, Vec::new())) };
+}
+
+fn notify_once(relid: Oid, alert_id: i64) {
+    let xid = unsafe { pg_sys::GetTopTransactionId() };
+    let first = NOTIFIED.with(|n| {
+        let mut n = n.borrow_mut();
+        if n.0 != xid {
+            *n = (xid, Vec::new());
+        }
+        let first = !n.1.contains(&relid);
+        n.1.push(relid);
+        first
+    });
+    if first {
+        Spi::run_with_args("SELECT pg_catalog.pg_notify('vigil_alerts', $1)", &[alert_id.to_string().into()])
+            .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot notify: {e}"), None, None));
+    }
+}
+
+/// Opens alerts for the finished windows of `relid` not evaluated yet (every window but the
+/// latest, and the latest once its end has passed). A window that alerts joins the table's
+/// open (or acknowledged) alert that shares a column with it and alerted in the window just
+/// before (the same incident, going on), else opens a new one, announced with NOTIFY
+/// vigil_alerts. Returns the ids of the alerts opened or extended.
+pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
+    let (evaluated_through, window_size) = as_extension_owner(|| {
+        Spi::get_two_with_args::<TimestampWithTimeZone, i64>(
+            "SELECT evaluated_through, (extract(epoch FROM window_size) * 1000000)::bigint FROM vigil.watch_def WHERE relid = $1",
+            &[relid.into()],
+        )
+    })
+    .unwrap_or((None, None));
+    let Some(window_usecs) = window_size else { return Vec::new() };
+    let through = evaluated_through.map(i64::from);
+    let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+    let scores = table_scores(relid);
+    let latest = scores.last().map(|s| s.0.start);
+    let mut touched = Vec::new();
+    let mut last_finished = through;
+    for (score, _) in &scores {
+        let finished = Some(score.start) != latest || score.start + window_usecs <= now;
+        if !finished || through.is_some_and(|t| score.start <= t) {
+            continue;
+        }
+        last_finished = Some(score.start);
+        if score.status != Status::Alert {
+            continue;
+        }
+        let columns: Vec<String> = score.responsible().iter().map(|c| c.column.clone()).collect();
+        let value = score.score.unwrap_or(0.0);
+        let severity = if value >= 3.0 { "critical" } else { "warning" };
+        let id = query_as_owner(
+            "WITH open AS (
+                 SELECT alert_id FROM vigil.alert
+                  WHERE relid = $1 AND state <> 'resolved' AND columns && $4 AND last_window >= $7
+                  ORDER BY alert_id DESC LIMIT 1),
+             extended AS (
+                 UPDATE vigil.alert a
+                    SET last_window = greatest(a.last_window, $2), score = greatest(a.score, $3),
+                        columns = ARRAY(SELECT DISTINCT unnest(a.columns || $4)),
+                        severity = CASE WHEN a.severity = 'critical' THEN a.severity ELSE $5 END
+                   FROM open WHERE a.alert_id = open.alert_id
+                 RETURNING a.alert_id, false AS opened),
+             opened AS (
+                 INSERT INTO vigil.alert (relid, window_start, last_window, severity, score, columns, summary)
+                 SELECT $1, $2, $2, $5, $3, $4, $6 WHERE NOT EXISTS (SELECT 1 FROM open)
+                 RETURNING alert_id, true AS opened)
+             SELECT alert_id, opened FROM extended UNION ALL SELECT alert_id, opened FROM opened",
+            &[pg_sys::OIDOID, pg_sys::TIMESTAMPTZOID, pg_sys::FLOAT8OID, pg_sys::TEXTARRAYOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID],
+            &[
+                relid.into(),
+                timestamptz(score.start).into(),
+                value.into(),
+                columns.into(),
+                severity.into(),
+                summary(score).into(),
+                timestamptz(score.start - window_usecs).into(),
+            ],
+            |mut rows| {
+                let row = rows.next().expect("one alert extended or opened");
+                Ok((row.get::<i64>(1)?.unwrap_or(0), row.get::<bool>(2)?.unwrap_or(false)))
+            },
+        )
+        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot record an alert: {e}"), None, None));
+        if id.1 {
+            notify_once(relid, id.0);
+        }
+        if !touched.contains(&id.0) {
+            touched.push(id.0);
+        }
+    }
+    if last_finished != through {
+        run_as_owner(
+            "UPDATE vigil.watch_def SET evaluated_through = $2 WHERE relid = $1",
+            &[pg_sys::OIDOID, pg_sys::TIMESTAMPTZOID],
+            &[relid.into(), last_finished.map(timestamptz).into()],
+        )
+        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot record the evaluation: {e}"), None, None));
+    }
+    touched
+}
+
+#[pg_extern(name = "_evaluate")]
+#[search_path(pg_catalog, pg_temp)]
+fn evaluate(tbl: Option<Oid>) -> Vec<i64> {
+    let relid = required(tbl, "tbl");
+    check_table(relid);
+    require_owner(relid);
+    super::drift::must_be_watched(relid);
+    evaluate_table(relid)
+}
+
+/// Moves an alert to `state` ('acknowledged' or 'resolved'); only the table's owner may.
+fn set_state(alert_id: Option<i64>, state: &'static str) -> bool {
+    let id = required(alert_id, "alert_id");
+    let relid = as_extension_owner(|| {
+        Spi::get_one_with_args::<Oid>("SELECT relid FROM vigil.alert WHERE alert_id = $1", &[id.into()])
+    })
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("alert {id} does not exist"), None, None));
+    require_owner(relid);
+    as_extension_owner(|| {
+        Spi::get_one_with_args::<bool>(
+            "UPDATE vigil.alert SET state = $2,
+                    acknowledged_at = CASE WHEN $2 = 'acknowledged' THEN now() ELSE acknowledged_at END,
+                    resolved_at = CASE WHEN $2 = 'resolved' THEN now() ELSE resolved_at END
+              WHERE alert_id = $1 AND state <> 'resolved' AND state <> $2 RETURNING true",
+            &[id.into(), state.into()],
+        )
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(false)
+}
+
+#[pg_extern(name = "_acknowledge")]
+#[search_path(pg_catalog, pg_temp)]
+fn acknowledge(alert_id: Option<i64>) -> bool {
+    set_state(alert_id, "acknowledged")
+}
+
+#[pg_extern(name = "_resolve")]
+#[search_path(pg_catalog, pg_temp)]
+fn resolve(alert_id: Option<i64>) -> bool {
+    set_state(alert_id, "resolved")
+}

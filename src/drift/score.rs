@@ -1,0 +1,336 @@
+//! Scoring windows against the table's own history, with no threshold set by anyone.
+//!
+//! Each window is described by a few statistics per column (coverage, location, spread, shape,
+//! categories, its drift from the trailing history) and by its row count (volume). Each
+//! statistic is compared with its own recent history robustly: how many robust standard
+//! deviations (1.4826 × the median absolute deviation) it lies from the history's median; a
+//! The threshold comes from history as well, per statistic: that deviation is divided by a
+//! fence over the deviations the same statistic showed in the preceding windows (1.5 × the
+//! second largest), so a statistic that jumps by nature (rainfall on rainy days) needs far more
+//! to alert than a steady one (the NULL fraction of the same column). A column scores as its
+//! most unusual statistic. The window's score is its highest column score and it alerts above 1.
+//! Columns that break in the same window are reported together, most responsible first.
+
+use super::quantile_sorted;
+
+/// Valid windows before a window needed to score it; until then its status is 'learning'.
+pub const MIN_HISTORY: usize = 14;
+/// Trailing valid windows a statistic is compared with (about four weeks of daily windows).
+pub const HISTORY_WINDOWS: usize = 28;
+/// Raw scores of a column in preceding windows needed to calibrate its threshold; until some
+/// column has them the window is still 'learning'.
+pub const MIN_CALIBRATION: usize = 7;
+/// Raw scores at or below this never alert: a statistic 6 robust deviations out is unusual but
+/// happens by chance among hundreds of statistics.
+const SCORE_FLOOR: f64 = 12.0;
+/// Preceding valid windows whose deviations set a statistic's fence: a year of daily windows,
+/// long enough to have seen the kinds of excursions the data has by nature (storms, holidays).
+pub const CALIBRATION_WINDOWS: usize = 365;
+/// How far above its usual largest raw score a column must go to alert.
+const FENCE_FACTOR: f64 = 2.0;
+/// A column counts as responsible for an alert when it scores at least this (half its fence).
+const RESPONSIBLE_SCORE: f64 = 0.5;
+/// Scores are capped here (a statistic that was constant and changed would be infinitely far).
+const SCORE_CAP: f64 = 1000.0;
+
+/// How a statistic's smallest meaningful change is judged when its history hardly varies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scale {
+    /// A share in [0, 1] (NULL fraction, top category share, drift distance): 0.02.
+    Fraction,
+    /// A value in the column's units (mean, quantiles, spread): 2% of the column's typical
+    /// spread or, failing that, of its typical magnitude.
+    Units,
+    /// The logarithm of a count (row count): a 5% change.
+    LogCount,
+}
+
+/// One statistic of one column in one window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub statistic: &'static str,
+    pub value: f64,
+    pub scale: Scale,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnObservations {
+    pub column: String,
+    /// The column's typical spread (its stddev), the unit for `Scale::Units`; None when unknown.
+    pub spread: Option<f64>,
+    pub observations: Vec<Observation>,
+}
+
+/// A window's statistics, in time order among the table's windows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowObservations {
+    pub start: i64,
+    /// False for windows marked invalid: they are scored but never used as history.
+    pub valid: bool,
+    pub columns: Vec<ColumnObservations>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Learning,
+    Ok,
+    Alert,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Learning => "learning",
+            Status::Ok => "ok",
+            Status::Alert => "alert",
+        }
+    }
+}
+
+/// Why a column scored as it did: its most unusual statistic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnScore {
+    pub column: String,
+    /// The raw score over the column's learned fence: above 1 it alerts.
+    pub score: f64,
+    /// Robust deviations of that statistic from the history's median.
+    pub raw: f64,
+    pub statistic: &'static str,
+    pub value: f64,
+    /// The statistic's historical median.
+    pub usual: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowScore {
+    pub start: i64,
+    pub status: Status,
+    /// The highest column score (above 1: alert); None while learning.
+    pub score: Option<f64>,
+    /// Columns by score, highest first (the columns that could be judged).
+    pub columns: Vec<ColumnScore>,
+}
+
+impl WindowScore {
+    /// The columns responsible for an alert (or, for a window that does not alert, the ones
+    /// that stand out most), highest first.
+    pub fn responsible(&self) -> Vec<&ColumnScore> {
+        let mut out: Vec<&ColumnScore> = self.columns.iter().filter(|c| c.score >= RESPONSIBLE_SCORE).collect();
+        if out.is_empty() {
+            out.extend(self.columns.first());
+        }
+        out
+    }
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    quantile_sorted(sorted, 0.5)
+}
+
+/// Robust deviation of a sample: 1.4826 × the median absolute deviation (the standard deviation
+/// for normal data, unmoved by a few outliers).
+fn robust_deviation(sorted: &[f64], center: f64) -> f64 {
+    let mut deviations: Vec<f64> = sorted.iter().map(|v| (v - center).abs()).collect();
+    deviations.sort_by(f64::total_cmp);
+    1.4826 * median(&deviations)
+}
+
+/// Standard deviation of the middle 80% of a sorted sample (a single past breakage among four
+/// weeks is trimmed away; statistics that are mostly constant with occasional excursions, like
+/// rainfall, still get a spread).
+fn trimmed_deviation(sorted: &[f64]) -> f64 {
+    let cut = sorted.len() / 10;
+    let middle = &sorted[cut..sorted.len() - cut];
+    let mean = middle.iter().sum::<f64>() / middle.len() as f64;
+    (middle.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / middle.len() as f64).sqrt()
+}
+
+/// How unusual `value` is against `history` (finite values), in robust deviations: the larger
+/// of 1.4826 × MAD and half the trimmed standard deviation, floored by `scale` so that a
+/// constant history does not make every change infinite. Returns (score, historical median).
+fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>) -> (f64, f64) {
+    history.sort_by(f64::total_cmp);
+    let center = median(history);
+    let floor = match scale {
+        Scale::Fraction => 0.02,
+        Scale::LogCount => 0.05,
+        Scale::Units => match unit {
+            Some(u) if u > 0.0 && u.is_finite() => 0.02 * u,
+            _ => (0.02 * center.abs()).max(1e-9),
+        },
+    };
+    let deviation = robust_deviation(history, center).max(0.5 * trimmed_deviation(history)).max(floor);
+    (((value - center).abs() / deviation).min(SCORE_CAP), center)
+}
+
+/// Raw scores of every statistic of one window's columns against the given history windows
+/// (oldest first).
+fn column_scores(window: &WindowObservations, history: &[&WindowObservations]) -> Vec<ColumnScore> {
+    let mut scores = Vec::new();
+    for column in &window.columns {
+        let past: Vec<&ColumnObservations> =
+            history.iter().filter_map(|w| w.columns.iter().find(|c| c.column == column.column)).collect();
+        if past.len() < MIN_HISTORY.min(HISTORY_WINDOWS) {
+            continue;
+        }
+        // The column's typical spread (the mean of its windows' spreads: a column constant in
+        // most windows still has one), the unit of its location statistics.
+        let spreads: Vec<f64> = past.iter().filter_map(|c| c.spread).filter(|s| s.is_finite()).collect();
+        let unit = (!spreads.is_empty()).then(|| spreads.iter().sum::<f64>() / spreads.len() as f64);
+        for observation in column.observations.iter().filter(|o| o.value.is_finite()) {
+            let mut values: Vec<f64> = past
+                .iter()
+                .filter_map(|c| c.observations.iter().find(|o| o.statistic == observation.statistic))
+                .map(|o| o.value)
+                .filter(|v| v.is_finite())
+                .collect();
+            if values.len() < MIN_HISTORY {
+                continue;
+            }
+            let (raw, usual) = unusualness(observation.value, &mut values, observation.scale, unit);
+            scores.push(ColumnScore {
+                column: column.column.clone(),
+                score: 0.0,
+                raw,
+                statistic: observation.statistic,
+                value: observation.value,
+                usual,
+            });
+        }
+    }
+    scores
+}
+
+/// A column's fence: FENCE_FACTOR × the second largest raw score it got in the recent windows
+/// (so one breakage among them does not set the bar), and never below SCORE_FLOOR. A column
+/// whose statistics jump by nature (rain on some days) gets a fence to match.
+fn fence(previous: &[f64]) -> f64 {
+    let mut sorted: Vec<f64> = previous.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let second = sorted.get(1).or(sorted.first()).copied().unwrap_or(0.0);
+    (FENCE_FACTOR * second).max(SCORE_FLOOR)
+}
+
+/// Scores every window (in time order) against the valid windows before it.
+pub fn score_windows(windows: &[WindowObservations]) -> Vec<WindowScore> {
+    let mut results: Vec<WindowScore> = Vec::with_capacity(windows.len());
+    // Each column's raw scores in earlier valid windows, for its fence.
+    let mut calibration: std::collections::HashMap<(String, &'static str), Vec<f64>> = std::collections::HashMap::new();
+    for (i, window) in windows.iter().enumerate() {
+        let mut history: Vec<&WindowObservations> = windows[..i].iter().rev().filter(|w| w.valid).take(HISTORY_WINDOWS).collect();
+        history.reverse();
+        let learning = WindowScore { start: window.start, status: Status::Learning, score: None, columns: Vec::new() };
+        if history.len() < MIN_HISTORY {
+            results.push(learning);
+            continue;
+        }
+        let raw = column_scores(window, &history);
+        // Each statistic against its own usual deviations; a column is its most unusual one.
+        let mut judged: Vec<ColumnScore> = Vec::new();
+        for c in &raw {
+            let Some(past) = calibration.get(&(c.column.clone(), c.statistic)) else { continue };
+            let recent: Vec<f64> = past.iter().rev().take(CALIBRATION_WINDOWS).copied().collect();
+            if recent.len() < MIN_CALIBRATION {
+                continue;
+            }
+            let scored = ColumnScore { score: c.raw / fence(&recent), ..c.clone() };
+            match judged.iter_mut().find(|j| j.column == c.column) {
+                Some(j) if j.score >= scored.score => {}
+                Some(j) => *j = scored,
+                None => judged.push(scored),
+            }
+        }
+        if window.valid {
+            for c in &raw {
+                calibration.entry((c.column.clone(), c.statistic)).or_default().push(c.raw);
+            }
+        }
+        judged.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.column.cmp(&b.column)));
+        let Some(score) = judged.first().map(|c| c.score) else {
+            results.push(learning);
+            continue;
+        };
+        let status = if score > 1.0 { Status::Alert } else { Status::Ok };
+        results.push(WindowScore { start: window.start, status, score: Some(score), columns: judged });
+    }
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic generator for noisy but normal windows.
+    struct Noise(u64);
+    impl Noise {
+        fn next(&mut self) -> f64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((self.0 >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        }
+    }
+
+    fn window(start: i64, noise: &mut Noise, mean_shift: f64, null_fraction: f64, rows: f64) -> WindowObservations {
+        let observation = |statistic, value, scale| Observation { statistic, value, scale };
+        let mut columns: Vec<ColumnObservations> = Vec::new();
+        for c in 0..20 {
+            let mean = 50.0 + noise.next() * 2.0 + if c == 3 { mean_shift } else { 0.0 };
+            let stddev = 10.0 + noise.next();
+            columns.push(ColumnObservations {
+                column: format!("f{c}"),
+                spread: Some(10.0),
+                observations: vec![
+                    observation("mean", mean, Scale::Units),
+                    observation("stddev", stddev, Scale::Units),
+                    observation("null_fraction", if c == 7 { null_fraction } else { 0.0 }, Scale::Fraction),
+                ],
+            });
+        }
+        columns.push(ColumnObservations {
+            column: "(row count)".into(),
+            spread: None,
+            observations: vec![observation("row_count", (rows * (1.0 + noise.next() * 0.1)).ln(), Scale::LogCount)],
+        });
+        WindowObservations { start, valid: true, columns }
+    }
+
+    #[test]
+    fn quiet_history_is_learning_then_ok() {
+        let mut noise = Noise(1);
+        let windows: Vec<_> = (0..60).map(|d| window(d, &mut noise, 0.0, 0.0, 1000.0)).collect();
+        let scores = score_windows(&windows);
+        assert!(scores[..MIN_HISTORY].iter().all(|s| s.status == Status::Learning));
+        let judged = &scores[MIN_HISTORY + MIN_CALIBRATION..];
+        assert!(judged.iter().all(|s| s.status == Status::Ok), "no alert on noise: {:?}", judged.iter().map(|s| s.score).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn breakages_alert_and_name_their_columns() {
+        let mut noise = Noise(2);
+        let mut windows: Vec<_> = (0..60).map(|d| window(d, &mut noise, 0.0, 0.0, 1000.0)).collect();
+        windows[40] = window(40, &mut noise, 40.0, 0.0, 1000.0); // a unit change in f3
+        windows[45] = window(45, &mut noise, 0.0, 0.3, 1000.0); // a NULL spike in f7
+        windows[50] = window(50, &mut noise, 0.0, 0.0, 300.0); // a truncated load
+        let scores = score_windows(&windows);
+        let alerts: Vec<i64> = scores.iter().filter(|s| s.status == Status::Alert).map(|s| s.start).collect();
+        assert_eq!(alerts, vec![40, 45, 50]);
+        assert_eq!(scores[40].responsible()[0].column, "f3");
+        assert_eq!(scores[45].responsible()[0].statistic, "null_fraction");
+        assert_eq!(scores[50].responsible()[0].column, "(row count)");
+        // A breakage hardly raises the bar for the windows after it (the fence is robust).
+        assert_eq!(scores[41].status, Status::Ok);
+        assert!(scores[40].score.unwrap() > 3.0);
+    }
+
+    #[test]
+    fn invalid_windows_are_scored_but_never_history() {
+        let mut noise = Noise(3);
+        let mut windows: Vec<_> = (0..40).map(|d| window(d, &mut noise, 0.0, 0.0, 1000.0)).collect();
+        for w in windows.iter_mut().skip(25).take(5) {
+            *w = window(w.start, &mut noise, 40.0, 0.0, 1000.0);
+            w.valid = false;
+        }
+        let scores = score_windows(&windows);
+        assert!(scores[25..30].iter().all(|s| s.status == Status::Alert));
+        assert!(scores[30..].iter().all(|s| s.status == Status::Ok));
+    }
+}

@@ -1,0 +1,105 @@
+-- Alerts on real data: a year of hourly weather at the three New York airports (weather.csv),
+-- loaded into a watched table with daily windows, with ten pipeline bugs injected on ten days.
+-- Natural weather (storms, seasons, gaps) is left as it is: pg_vigil must alert on the bugs and
+-- stay quiet on the weather, with no threshold set by anyone.
+SET timezone = 'UTC';
+SET client_min_messages = warning;
+CREATE TABLE a_raw (origin text, year int, month int, day int, hour int, temp float8, dewp float8,
+                    humid float8, wind_dir float8, wind_speed float8, wind_gust float8, precip float8,
+                    pressure float8, visib float8, time_hour timestamptz);
+\copy a_raw FROM 'tests/data/weather.csv' (FORMAT csv, HEADER, NULL 'NA')
+SELECT count(*) AS weather_rows FROM a_raw;
+
+CREATE TABLE a_bug (day date PRIMARY KEY, bug text NOT NULL);
+INSERT INTO a_bug VALUES
+    ('2013-02-20', 'null spike in humid'),
+    ('2013-03-15', 'temp in Celsius'),
+    ('2013-04-20', 'temp and humid swapped'),
+    ('2013-05-25', 'load duplicated'),
+    ('2013-06-30', 'load truncated to the night hours'),
+    ('2013-08-04', 'wind_speed frozen'),
+    ('2013-09-08', 'pressure sentinel -999'),
+    ('2013-10-13', 'origin relabelled'),
+    ('2013-11-17', 'precip in millimetres'),
+    ('2013-12-22', 'visib missing');
+
+CREATE TABLE a_weather (time_hour timestamptz, origin text, temp float8, dewp float8, humid float8,
+                        wind_dir float8, wind_speed float8, precip float8, pressure float8, visib float8);
+SELECT vigil.watch('a_weather', time_column => 'time_hour');
+-- One load per day, as a pipeline would write it, with that day's bug if it has one.
+DO $$
+DECLARE d date;
+BEGIN
+    FOR d IN SELECT DISTINCT time_hour::date FROM a_raw ORDER BY 1 LOOP
+        INSERT INTO a_weather
+        SELECT r.time_hour,
+               CASE WHEN d = '2013-10-13' THEN lower(r.origin) ELSE r.origin END,
+               CASE WHEN d = '2013-03-15' THEN (r.temp - 32) * 5 / 9 WHEN d = '2013-04-20' THEN r.humid ELSE r.temp END,
+               r.dewp,
+               CASE WHEN d = '2013-02-20' AND r.hour % 5 <> 0 THEN NULL WHEN d = '2013-04-20' THEN r.temp ELSE r.humid END,
+               r.wind_dir,
+               CASE WHEN d = '2013-08-04' THEN 9.2 ELSE r.wind_speed END,
+               CASE WHEN d = '2013-11-17' THEN r.precip * 25.4 ELSE r.precip END,
+               CASE WHEN d = '2013-09-08' AND r.hour % 3 = 0 THEN -999 ELSE r.pressure END,
+               CASE WHEN d = '2013-12-22' THEN NULL ELSE r.visib END
+          FROM a_raw r, generate_series(1, CASE WHEN d = '2013-05-25' THEN 2 ELSE 1 END)
+         WHERE r.time_hour::date = d AND (d <> '2013-06-30' OR r.hour < 8)
+         ORDER BY r.time_hour;
+    END LOOP;
+END $$;
+
+-- Until there is enough history a window is 'learning'.
+SELECT status, count(*) FROM vigil.window_status WHERE relid = 'a_weather'::regclass GROUP BY 1 ORDER BY 1;
+SELECT min(window_start)::date AS first_scored FROM vigil.window_status
+ WHERE relid = 'a_weather'::regclass AND status <> 'learning';
+
+-- Each bug day names the column it broke first (the volume bugs: the row count); whether it
+-- alerts is counted below.
+SELECT b.day, b.bug, s.top_columns[1] AS most_responsible
+  FROM a_bug b LEFT JOIN vigil.window_status s ON s.relid = 'a_weather'::regclass AND s.window_start = b.day
+ ORDER BY b.day;
+-- Few alerts in a year: at least 8 of the 10 bugs, and no more than 40 alerting days in all
+-- (storms and fog are real events too: 2013-02-12 holds the data set's own bogus 1048 mph wind).
+SELECT count(*) FILTER (WHERE b.day IS NOT NULL) >= 8 AS most_bugs_alerted,
+       count(*) <= 40 AS few_alerting_days
+  FROM vigil.window_status s LEFT JOIN a_bug b ON b.day = s.window_start
+ WHERE s.relid = 'a_weather'::regclass AND s.status = 'alert';
+-- What a validator with a threshold per feature would flag on the same data (drift from the
+-- history above 0.1 in JS distance or L-infinity, or NULL fraction moved by 0.05): nearly every
+-- day, so its alerts get muted.
+SELECT count(*) >= 300 AS threshold_validator_flags_most_days, count(b.day) AS bug_days_among_them
+  FROM (SELECT d.window_start FROM vigil.drift d
+         WHERE d.relid = 'a_weather'::regclass AND d.compared_to <> 'none'
+         GROUP BY 1
+        HAVING bool_or(coalesce(d.js_distance, 0) > 0.1 OR coalesce(d.linf, 0) > 0.1
+                       OR abs(coalesce(d.null_fraction_delta, 0)) > 0.05)) f
+  LEFT JOIN a_bug b ON b.day = f.window_start;
+
+-- Alerts: evaluating the finished windows opens one alert per incident, ranked by score.
+-- Alerting windows that share a column with an open alert join it (one incident) instead of
+-- opening another.
+SELECT cardinality(vigil.evaluate('a_weather')) BETWEEN 5 AND 40 AS alerts_opened;
+SELECT count(*) <= (SELECT count(*) FROM vigil.window_status WHERE relid = 'a_weather'::regclass AND status = 'alert') AS grouped,
+       bool_and(state = 'open') AS all_open, bool_and(last_window >= window_start) AS spans_ok
+  FROM vigil.alerts WHERE relid = 'a_weather'::regclass;
+-- Ranked by score; each names its columns and says what stands out.
+SELECT a.columns[1] AS first_column, a.severity, a.summary
+  FROM vigil.alerts a WHERE a.relid = 'a_weather'::regclass AND 'origin' = ANY (a.columns);
+-- Evaluating again opens nothing: every finished window was evaluated once.
+SELECT cardinality(vigil.evaluate('a_weather')) AS alerts_opened_again;
+-- Acknowledge, resolve; bad ids and repeated transitions change nothing.
+SELECT vigil.acknowledge(min(alert_id)) AS acknowledged FROM vigil.alerts WHERE relid = 'a_weather'::regclass;
+SELECT vigil.resolve(min(alert_id)) AS resolved FROM vigil.alerts WHERE relid = 'a_weather'::regclass;
+SELECT vigil.resolve(min(alert_id)) AS resolved_again FROM vigil.alerts WHERE relid = 'a_weather'::regclass;
+SELECT state, count(*) FROM vigil.alerts WHERE relid = 'a_weather'::regclass GROUP BY 1 ORDER BY 1;
+SELECT try($$SELECT vigil.resolve(-1)$$) AS unknown_alert;
+SELECT try($$SELECT vigil.acknowledge(NULL)$$) AS null_alert;
+SELECT try($$SELECT vigil.evaluate('a_raw')$$) AS not_watched;
+
+-- Alerts and window status are visible only to roles that may read the table.
+CREATE ROLE a_reader;
+SET ROLE a_reader;
+SELECT count(*) AS alerts_seen, (SELECT count(*) FROM vigil.window_status) AS windows_seen FROM vigil.alerts;
+SELECT try($$SELECT vigil.resolve(1)$$) AS resolve_without_owning;
+RESET ROLE;
+DROP ROLE a_reader;
