@@ -8,5 +8,6 @@ pg=$(grep -cE '^test pg_tests::.* ok$' "$logs/2-pg.log" || true)
 regress=$(grep -oE 'All [0-9]+ tests passed' "$logs/3-regress.log" | awk '{print $2}')
 regress=${regress:-0}
 concurrency=$(grep -c '^concurrency oracle: ok$' "$logs/4-concurrency.log" || true)
-echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed; concurrency oracle: $concurrency passed"
-echo "tests: $((core + pg + regress + concurrency)) passed, 0 failed"
+live=$(grep -c '^live alerts: ok$' "$logs/5-live.log" || true)
+echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed; concurrency oracle: $concurrency passed; live alerts: $live passed"
+echo "tests: $((core + pg + regress + concurrency + live)) passed, 0 failed"

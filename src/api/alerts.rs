@@ -250,6 +250,57 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
     touched
 }
 
+/// First key of the advisory locks that keep two backends from evaluating a table at once.
+const EVALUATE_LOCK_CLASS: i32 = 0x5669_6732; // "Vig2"
+
+thread_local! {
+    /// Per table: the newest window this backend has seen written, and the newest window known
+    /// evaluated (None until read).
+    static SEEN: std::cell::RefCell<HashMap<Oid, (i64, Option<Option<i64>>)>> = std::cell::RefCell::new(HashMap::new());
+}
+
+/// Called by the write path with the newest window a statement wrote to. When it is current
+/// (live data, not a load of history) and windows before it have not been evaluated, they are
+/// finished: evaluate them now, so that alerts open (and NOTIFY) as data arrives. One backend
+/// at a time per table; the others go on without waiting.
+pub(crate) fn evaluate_if_due(relid: Oid, newest: i64, window_usecs: i64) {
+    let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+    if newest + 2 * window_usecs < now {
+        return; // history being loaded: vigil.evaluate() judges it when asked
+    }
+    let known = SEEN.with(|s| s.borrow().get(&relid).copied());
+    if known.is_some_and(|(seen, _)| seen >= newest) {
+        return;
+    }
+    let evaluated = match known.and_then(|k| k.1) {
+        Some(e) => e,
+        None => as_extension_owner(|| {
+            Spi::get_one_with_args::<TimestampWithTimeZone>("SELECT evaluated_through FROM vigil.watch_def WHERE relid = $1", &[relid.into()])
+        })
+        .ok()
+        .flatten()
+        .map(i64::from),
+    };
+    SEEN.with(|s| s.borrow_mut().insert(relid, (newest, Some(evaluated))));
+    // Windows before the newest are finished; are any of them not evaluated yet?
+    if evaluated.is_some_and(|e| e + window_usecs >= newest) {
+        return;
+    }
+    let locked = as_extension_owner(|| {
+        Spi::get_one_with_args::<bool>(
+            "SELECT pg_catalog.pg_try_advisory_xact_lock($1, $2::integer)",
+            &[EVALUATE_LOCK_CLASS.into(), (relid.to_u32() as i32).into()],
+        )
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(false);
+    if locked {
+        evaluate_table(relid);
+        SEEN.with(|s| s.borrow_mut().insert(relid, (newest, None)));
+    }
+}
+
 #[pg_extern(name = "_evaluate")]
 #[search_path(pg_catalog, pg_temp)]
 fn evaluate(tbl: Option<Oid>) -> Vec<i64> {

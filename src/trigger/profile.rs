@@ -170,6 +170,9 @@ impl<'a> ProfileBatch<'a> {
             remember(relid, key, (tid, window.rows));
         }
         let touched: Vec<WindowKey> = self.windows.iter().map(|w| (epoch, w.start)).collect();
+        if let Some(newest) = self.windows.iter().filter_map(|w| w.start).max() {
+            crate::api::alerts::evaluate_if_due(relid, newest, self.watch.window_usecs);
+        }
         let xid = unsafe { pg_sys::GetTopTransactionId() };
         let sweep = SWEEPS.with(|s| {
             let mut s = s.borrow_mut();

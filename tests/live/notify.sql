@@ -1,0 +1,22 @@
+-- Live data: alerts open as windows finish, announced with NOTIFY vigil_alerts (the alert id).
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS n_ev;
+CREATE TABLE n_ev (ts timestamptz, x float8, kind text);
+SELECT vigil.watch('n_ev', time_column => 'ts', window_size => '1 hour') > 0 AS watched;
+LISTEN vigil_alerts;
+-- Thirty normal hours, up to two hours ago.
+INSERT INTO n_ev
+SELECT date_trunc('hour', now()) - h * interval '1 hour' + m * interval '1 minute',
+       50 + 10 * sin(h * 7 + m), (ARRAY['a', 'b', 'c'])[1 + (h + m) % 3]
+  FROM generate_series(2, 32) h, generate_series(0, 59) m;
+-- The last finished hour: most x missing.
+INSERT INTO n_ev
+SELECT date_trunc('hour', now()) - interval '1 hour' + m * interval '1 minute',
+       CASE WHEN m % 5 = 0 THEN 50 END, (ARRAY['a', 'b', 'c'])[1 + m % 3]
+  FROM generate_series(0, 59) m;
+-- The first write into the current hour finishes the last one: it is evaluated now.
+INSERT INTO n_ev VALUES (now(), 50, 'a');
+SELECT 'alerts: ' || count(*) || ' ' || string_agg(columns::text || ' ' || state, ', ') FROM vigil.alerts WHERE relid = 'n_ev'::regclass;
+-- Later writes in the same hour evaluate nothing again.
+INSERT INTO n_ev VALUES (now(), 51, 'b');
+SELECT 'alerts after another write: ' || count(*) FROM vigil.alerts WHERE relid = 'n_ev'::regclass;
