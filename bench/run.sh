@@ -37,6 +37,10 @@ done
 psql_b -f "$here/report.sql"
 
 echo
+echo "== reading a year of statistics (365 daily windows x 20 columns) =="
+psql_b -f "$here/reads.sql"
+
+echo
 echo "== single-row INSERT throughput, pgbench $pgbench_clients clients x ${pgbench_seconds} s, autovacuum on =="
 psql_b -c "ALTER SYSTEM SET autovacuum = on" -c "SELECT pg_reload_conf()" >/dev/null
 psql_b -f "$here/pgbench_setup.sql"
@@ -50,9 +54,6 @@ done
 psql_b -f "$here/pgbench_report.sql"
 psql_b -c "ALTER SYSTEM RESET autovacuum" -c "SELECT pg_reload_conf()" >/dev/null
 
-echo
-echo "== reading a year of statistics (365 daily windows x 20 columns) =="
-psql_b -f "$here/reads.sql"
 
 if [ "$memory_rows" -gt 0 ]; then
   echo
