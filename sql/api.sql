@@ -156,7 +156,7 @@ SELECT w.relid::regclass AS relid,
        d.compared_to,
        d.valid,
        d.psi, d.js_distance, d.ks_statistic, d.wasserstein_norm, d.linf, d.chi2_pvalue,
-       d.null_fraction_delta, d.new_category_fraction
+       d.null_fraction_delta, d.new_category_fraction, d.score
   FROM vigil.watch_def w
  CROSS JOIN LATERAL vigil._drift(w.relid) d
   JOIN pg_catalog.pg_attribute a ON a.attrelid = w.relid AND a.attnum = d.attnum

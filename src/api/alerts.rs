@@ -88,13 +88,23 @@ fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -> WindowObs
     WindowObservations { start: window.start, valid: window.valid, columns }
 }
 
+/// Scores of the given windows of `tbl` (from `table_drift`), in the same order.
+pub(crate) fn score_drift(tbl: Oid, windows: &[WindowDrift]) -> Vec<WindowScore> {
+    let names = column_names(tbl);
+    let observed: Vec<WindowObservations> = windows.iter().map(|w| observations(w, &names)).collect();
+    score_windows(&observed)
+}
+
 /// Every window of `tbl` with its row count and score.
 pub(crate) fn table_scores(tbl: Oid) -> Vec<(WindowScore, i64)> {
-    let names = column_names(tbl);
     let windows = table_drift(tbl);
     let rows: Vec<i64> = windows.iter().map(|w| w.columns.iter().map(|c| c.1.rows).max().unwrap_or(0) as i64).collect();
-    let observed: Vec<WindowObservations> = windows.iter().map(|w| observations(w, &names)).collect();
-    score_windows(&observed).into_iter().zip(rows).collect()
+    score_drift(tbl, &windows).into_iter().zip(rows).collect()
+}
+
+/// A column's name as scores carry it.
+pub(crate) fn column_name(tbl: Oid, attnum: i16) -> Option<String> {
+    column_names(tbl).remove(&attnum)
 }
 
 /// One line on what stands out, most responsible column first.

@@ -183,11 +183,17 @@ fn drift(tbl: Oid) -> TableIterator<'static, (
     name!(chi2_pvalue, Option<f64>),
     name!(null_fraction_delta, Option<f64>),
     name!(new_category_fraction, Option<f64>),
+    name!(score, Option<f64>),
 )> {
     require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its drift");
+    let windows = table_drift(tbl);
+    let scores = super::alerts::score_drift(tbl, &windows);
+    let mut names: std::collections::HashMap<i16, Option<String>> = std::collections::HashMap::new();
     let mut rows = Vec::new();
-    for window in table_drift(tbl) {
+    for (window, scored) in windows.into_iter().zip(&scores) {
         for (attnum, _, report, compared_to) in window.columns {
+            let name = names.entry(attnum).or_insert_with(|| super::alerts::column_name(tbl, attnum));
+            let score = name.as_ref().and_then(|n| scored.columns.iter().find(|c| &c.column == n)).map(|c| c.score);
             rows.push((
                 attnum,
                 timestamptz(window.start),
@@ -201,6 +207,7 @@ fn drift(tbl: Oid) -> TableIterator<'static, (
                 report.chi2_pvalue,
                 report.null_fraction_delta,
                 report.new_category_fraction,
+                score,
             ));
         }
     }

@@ -163,51 +163,86 @@ fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>)
     (((value - center).abs() / deviation).min(SCORE_CAP), center)
 }
 
-/// Raw scores of every statistic of one window's columns against the given history windows
-/// (oldest first).
-fn column_scores(window: &WindowObservations, history: &[&WindowObservations]) -> Vec<ColumnScore> {
-    let mut scores = Vec::new();
-    for column in &window.columns {
-        let past: Vec<&ColumnObservations> =
-            history.iter().filter_map(|w| w.columns.iter().find(|c| c.column == column.column)).collect();
-        if past.len() < MIN_HISTORY.min(HISTORY_WINDOWS) {
-            continue;
-        }
-        // The column's typical spread (the mean of its windows' spreads: a column constant in
-        // most windows still has one), the unit of its location statistics.
-        let spreads: Vec<f64> = past.iter().filter_map(|c| c.spread).filter(|s| s.is_finite()).collect();
-        let unit = (!spreads.is_empty()).then(|| spreads.iter().sum::<f64>() / spreads.len() as f64);
-        for observation in column.observations.iter().filter(|o| o.value.is_finite()) {
-            let mut values: Vec<f64> = past
-                .iter()
-                .filter_map(|c| c.observations.iter().find(|o| o.statistic == observation.statistic))
-                .map(|o| o.value)
-                .filter(|v| v.is_finite())
-                .collect();
-            if values.len() < MIN_HISTORY {
-                continue;
+/// Every statistic of every column as a series over the windows (NaN where absent), so that a
+/// window's history is read by index rather than searched for.
+struct Series<'a> {
+    /// Per (column, statistic): the column's position among `columns` and the values.
+    values: std::collections::HashMap<(usize, &'static str), Vec<f64>>,
+    /// Per column: its spread in each window.
+    spreads: Vec<Vec<f64>>,
+    columns: Vec<&'a str>,
+}
+
+impl<'a> Series<'a> {
+    fn new(windows: &'a [WindowObservations]) -> Self {
+        let mut columns: Vec<&'a str> = Vec::new();
+        let mut values: std::collections::HashMap<(usize, &'static str), Vec<f64>> = std::collections::HashMap::new();
+        let mut spreads: Vec<Vec<f64>> = Vec::new();
+        for (i, window) in windows.iter().enumerate() {
+            for column in &window.columns {
+                let c = match columns.iter().position(|&name| name == column.column) {
+                    Some(c) => c,
+                    None => {
+                        columns.push(&column.column);
+                        spreads.push(vec![f64::NAN; windows.len()]);
+                        columns.len() - 1
+                    }
+                };
+                spreads[c][i] = column.spread.unwrap_or(f64::NAN);
+                for o in &column.observations {
+                    values.entry((c, o.statistic)).or_insert_with(|| vec![f64::NAN; windows.len()])[i] = o.value;
+                }
             }
-            let (raw, usual) = unusualness(observation.value, &mut values, observation.scale, unit);
-            scores.push(ColumnScore {
-                column: column.column.clone(),
-                score: 0.0,
-                raw,
-                statistic: observation.statistic,
-                value: observation.value,
-                usual,
-            });
         }
+        Series { values, spreads, columns }
     }
-    scores
+
+    /// Raw scores of every statistic of window `i`'s columns against the windows `history`.
+    fn column_scores(&self, window: &WindowObservations, i: usize, history: &[usize]) -> Vec<ColumnScore> {
+        let mut scores = Vec::new();
+        let mut values: Vec<f64> = Vec::with_capacity(history.len());
+        for column in &window.columns {
+            let Some(c) = self.columns.iter().position(|&name| name == column.column) else { continue };
+            // The column's typical spread (the mean of its windows' spreads: a column constant
+            // in most windows still has one), the unit of its location statistics.
+            let spreads: Vec<f64> = history.iter().map(|&h| self.spreads[c][h]).filter(|s| s.is_finite()).collect();
+            let unit = (!spreads.is_empty()).then(|| spreads.iter().sum::<f64>() / spreads.len() as f64);
+            for observation in column.observations.iter().filter(|o| o.value.is_finite()) {
+                let series = &self.values[&(c, observation.statistic)];
+                values.clear();
+                values.extend(history.iter().map(|&h| series[h]).filter(|v| v.is_finite()));
+                if values.len() < MIN_HISTORY {
+                    continue;
+                }
+                let (raw, usual) = unusualness(series[i], &mut values, observation.scale, unit);
+                scores.push(ColumnScore {
+                    column: column.column.clone(),
+                    score: 0.0,
+                    raw,
+                    statistic: observation.statistic,
+                    value: observation.value,
+                    usual,
+                });
+            }
+        }
+        scores
+    }
 }
 
 /// A column's fence: FENCE_FACTOR × the second largest raw score it got in the recent windows
 /// (so one breakage among them does not set the bar), and never below SCORE_FLOOR. A column
 /// whose statistics jump by nature (rain on some days) gets a fence to match.
 fn fence(previous: &[f64]) -> f64 {
-    let mut sorted: Vec<f64> = previous.to_vec();
-    sorted.sort_by(|a, b| b.total_cmp(a));
-    let second = sorted.get(1).or(sorted.first()).copied().unwrap_or(0.0);
+    let (mut first, mut second) = (0.0f64, 0.0f64);
+    for &score in previous {
+        if score > first {
+            second = first;
+            first = score;
+        } else if score > second {
+            second = score;
+        }
+    }
+    let second = if previous.len() > 1 { second } else { first };
     (FENCE_FACTOR * second).max(SCORE_FLOOR)
 }
 
@@ -216,24 +251,31 @@ pub fn score_windows(windows: &[WindowObservations]) -> Vec<WindowScore> {
     let mut results: Vec<WindowScore> = Vec::with_capacity(windows.len());
     // Each column's raw scores in earlier valid windows, for its fence.
     let mut calibration: std::collections::HashMap<(String, &'static str), Vec<f64>> = std::collections::HashMap::new();
+    let series = Series::new(windows);
+    let mut valid: Vec<usize> = Vec::new();
     for (i, window) in windows.iter().enumerate() {
-        let mut history: Vec<&WindowObservations> = windows[..i].iter().rev().filter(|w| w.valid).take(HISTORY_WINDOWS).collect();
-        history.reverse();
+        let history = &valid[valid.len().saturating_sub(HISTORY_WINDOWS)..];
         let learning = WindowScore { start: window.start, status: Status::Learning, score: None, columns: Vec::new() };
         if history.len() < MIN_HISTORY {
+            if window.valid {
+                valid.push(i);
+            }
             results.push(learning);
             continue;
         }
-        let raw = column_scores(window, &history);
+        let raw = series.column_scores(window, i, history);
+        if window.valid {
+            valid.push(i);
+        }
         // Each statistic against its own usual deviations; a column is its most unusual one.
         let mut judged: Vec<ColumnScore> = Vec::new();
         for c in &raw {
             let Some(past) = calibration.get(&(c.column.clone(), c.statistic)) else { continue };
-            let recent: Vec<f64> = past.iter().rev().take(CALIBRATION_WINDOWS).copied().collect();
+            let recent = &past[past.len().saturating_sub(CALIBRATION_WINDOWS)..];
             if recent.len() < MIN_CALIBRATION {
                 continue;
             }
-            let scored = ColumnScore { score: c.raw / fence(&recent), ..c.clone() };
+            let scored = ColumnScore { score: c.raw / fence(recent), ..c.clone() };
             match judged.iter_mut().find(|j| j.column == c.column) {
                 Some(j) if j.score >= scored.score => {}
                 Some(j) => *j = scored,

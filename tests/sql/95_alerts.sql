@@ -75,6 +75,11 @@ SELECT count(*) >= 300 AS threshold_validator_flags_most_days, count(b.day) AS b
                        OR abs(coalesce(d.null_fraction_delta, 0)) > 0.05)) f
   LEFT JOIN a_bug b ON b.day = f.window_start;
 
+-- vigil.drift carries each column's score: the relabelled column stands out on its day only.
+SELECT window_start::date AS day, score > 1 AS stands_out FROM vigil.drift
+ WHERE relid = 'a_weather'::regclass AND column_name = 'origin' AND window_start BETWEEN '2013-10-12' AND '2013-10-14'
+ ORDER BY 1;
+
 -- Alerts: evaluating the finished windows opens one alert per incident, ranked by score.
 -- Alerting windows that share a column with an open alert join it (one incident) instead of
 -- opening another.
