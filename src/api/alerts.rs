@@ -56,7 +56,7 @@ fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -> WindowObs
         let mut spread = None;
         match profile.kind {
             ProfileKind::Numeric => {
-                let m = &profile.moments;
+                let m = &profile.moments();
                 if profile.rows > 0 {
                     seen.push(observation("nonfinite_fraction", (profile.nan + profile.infinite) as f64 / profile.rows as f64, Scale::Fraction));
                 }

@@ -262,7 +262,7 @@ fn column_stats(tbl: Oid) -> TableIterator<'static, (
         .into_iter()
         .map(|((attnum, window), p)| {
             let numeric = p.kind == crate::profile::ProfileKind::Numeric;
-            let m = &p.moments;
+            let m = &p.moments();
             let top = (!numeric).then(|| {
                 JsonB(serde_json::Value::Array(
                     p.top_values(100)

@@ -59,7 +59,7 @@ impl Reference {
             kind: profile.kind,
             rows: profile.rows,
             null_fraction: profile.null_fraction(),
-            stddev: profile.moments.stddev_pop(),
+            stddev: profile.moments().stddev_pop(),
             numeric: numeric.then(|| profile.distribution()).flatten().map(|d| {
                 let edges = decile_edges(&d);
                 (d, edges)

@@ -57,6 +57,24 @@ impl Moments {
         self.max = self.max.max(x);
     }
 
+    /// The moments of a batch of finite values, in two passes (sum, then squared deviations):
+    /// as exact as Welford's update and without its division per value.
+    pub fn of(values: &[f64]) -> Moments {
+        if values.is_empty() {
+            return Moments::default();
+        }
+        let n = values.len() as f64;
+        let (mut sum, mut min, mut max) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
+        for &x in values {
+            sum += x;
+            min = min.min(x);
+            max = max.max(x);
+        }
+        let mean = sum / n;
+        let m2 = values.iter().map(|&x| (x - mean) * (x - mean)).sum();
+        Moments { n: values.len() as u64, mean, m2, min, max }
+    }
+
     pub fn merge(&mut self, other: &Moments) {
         if other.n == 0 {
             return;
@@ -234,8 +252,8 @@ pub struct ColumnProfile {
     pub nulls: u64,
     pub nan: u64,
     pub infinite: u64,
-    /// Over finite numeric values (numeric profiles only).
-    pub moments: Moments,
+    /// Over the finite numeric values already flushed (see `moments()` for all of them).
+    flushed_moments: Moments,
     /// Finite values not yet in the sketches (folded in batches, see batch_kll).
     pending_numbers: Vec<f64>,
     /// Category labels not yet in the sketches (only while there are no sketches).
@@ -251,7 +269,7 @@ impl fmt::Debug for ColumnProfile {
             .field("nulls", &self.nulls)
             .field("nan", &self.nan)
             .field("infinite", &self.infinite)
-            .field("moments", &self.moments)
+            .field("moments", &self.moments())
             .field("raw", &self.is_raw())
             .finish_non_exhaustive()
     }
@@ -265,11 +283,18 @@ impl ColumnProfile {
             nulls: 0,
             nan: 0,
             infinite: 0,
-            moments: Moments::default(),
+            flushed_moments: Moments::default(),
             pending_numbers: Vec::new(),
             pending_labels: Vec::new(),
             sketches: None,
         }
+    }
+
+    /// Count, mean, variance, min and max of all the finite values (exact).
+    pub fn moments(&self) -> Moments {
+        let mut moments = self.flushed_moments;
+        moments.merge(&Moments::of(&self.pending_numbers));
+        moments
     }
 
     /// True while the profile holds its values themselves rather than sketches of them.
@@ -298,7 +323,6 @@ impl ColumnProfile {
             self.infinite += 1;
             self.sketches_mut().distinct.union().update_value(x.to_bits());
         } else {
-            self.moments.push(x);
             self.pending_numbers.push(x);
             if self.pending_numbers.len() >= QUANTILE_CHUNK {
                 self.flush();
@@ -331,6 +355,7 @@ impl ColumnProfile {
         }
         let mut numbers = std::mem::take(&mut self.pending_numbers);
         let labels = std::mem::take(&mut self.pending_labels);
+        self.flushed_moments.merge(&Moments::of(&numbers));
         let sketches = self.sketches_mut();
         sketches.add_numbers(&mut numbers);
         labels.iter().for_each(|l| sketches.add_label(l));
@@ -359,7 +384,8 @@ impl ColumnProfile {
         self.nulls += other.nulls;
         self.nan += other.nan;
         self.infinite += other.infinite;
-        self.moments.merge(&other.moments);
+        // Their flushed values' moments now; their pending values join ours (counted when flushed).
+        self.flushed_moments.merge(&other.flushed_moments);
         if let Some(theirs) = &other.sketches {
             self.flush();
             let mine = self.sketches_mut();
@@ -455,8 +481,9 @@ impl ColumnProfile {
         }
         let settled = self.settled();
         let sketches = [settled.quantiles.serialize(), settled.distinct.image(), settled.top.serialize()];
-        out.extend_from_slice(&self.moments.n.to_le_bytes());
-        for v in [self.moments.mean, self.moments.m2, self.moments.min, self.moments.max] {
+        let moments = self.moments();
+        out.extend_from_slice(&moments.n.to_le_bytes());
+        for v in [moments.mean, moments.m2, moments.min, moments.max] {
             out.extend_from_slice(&v.to_le_bytes());
         }
         for s in &sketches {
@@ -484,9 +511,7 @@ impl ColumnProfile {
             profile.pending_numbers.reserve(raw.numbers as usize);
             let mut numbers = Reader(raw.number_bytes);
             for _ in 0..raw.numbers {
-                let x = numbers.f64()?;
-                profile.moments.push(x);
-                profile.pending_numbers.push(x);
+                profile.pending_numbers.push(numbers.f64()?);
             }
             let mut labels = Reader(raw.label_bytes);
             for _ in 0..raw.labels {
@@ -497,7 +522,7 @@ impl ColumnProfile {
             return Ok(profile);
         }
         (profile.rows, profile.nulls, profile.nan, profile.infinite) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
-        profile.moments = Moments { n: r.u64()?, mean: r.f64()?, m2: r.f64()?, min: r.f64()?, max: r.f64()? };
+        profile.flushed_moments = Moments { n: r.u64()?, mean: r.f64()?, m2: r.f64()?, min: r.f64()?, max: r.f64()? };
         let sketch_err = |e: datasketches::error::Error| ProfileError::Sketch(e.to_string());
         let quantiles = KllSketch::deserialize(r.block()?).map_err(sketch_err)?;
         let image = r.block()?;

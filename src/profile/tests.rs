@@ -52,9 +52,9 @@ fn nulls_nan_and_infinities_are_counted_apart() {
         p.push_f64(v);
     }
     p.push_null();
-    assert_eq!((p.rows, p.nulls, p.nan, p.infinite, p.moments.n), (6, 1, 1, 2, 2));
-    assert_eq!(p.moments.mean(), Some(2.0));
-    assert_eq!((p.moments.min, p.moments.max), (1.0, 3.0));
+    assert_eq!((p.rows, p.nulls, p.nan, p.infinite, p.moments().n), (6, 1, 1, 2, 2));
+    assert_eq!(p.moments().mean(), Some(2.0));
+    assert_eq!((p.moments().min, p.moments().max), (1.0, 3.0));
     assert!(close(p.null_fraction().unwrap(), 1.0 / 6.0, 1e-15));
     assert_eq!(ColumnProfile::new(ProfileKind::Numeric).null_fraction(), None);
 }
@@ -93,9 +93,9 @@ fn merged_profiles_match_one_pass() {
     for p in &parts {
         merged.merge(p).unwrap();
     }
-    assert_eq!((merged.rows, merged.moments.n), (whole.rows, whole.moments.n));
-    assert!(close(merged.moments.mean, whole.moments.mean, 1e-12));
-    assert!(close(merged.moments.m2, whole.moments.m2, 1e-9));
+    assert_eq!((merged.rows, merged.moments().n), (whole.rows, whole.moments().n));
+    assert!(close(merged.moments().mean, whole.moments().mean, 1e-12));
+    assert!(close(merged.moments().m2, whole.moments().m2, 1e-9));
     // 1000 distinct values: HLL within a few percent.
     assert!(close(merged.distinct_estimate(), 1000.0, 0.05), "{}", merged.distinct_estimate());
     let median = merged.quantile(0.5).unwrap();
@@ -137,7 +137,7 @@ fn serialized_profiles_round_trip_and_stay_small() {
     let bytes = numeric.serialize();
     assert!(bytes.len() <= 32 * 1024, "numeric profile takes {} bytes", bytes.len());
     let back = ColumnProfile::deserialize(&bytes).unwrap();
-    assert_eq!((back.rows, back.nulls, back.moments), (numeric.rows, numeric.nulls, numeric.moments));
+    assert_eq!((back.rows, back.nulls, back.moments()), (numeric.rows, numeric.nulls, numeric.moments()));
     assert_eq!(back.quantile(0.5), numeric.quantile(0.5));
     assert_eq!(back.distinct_estimate(), numeric.distinct_estimate());
 
@@ -173,9 +173,9 @@ fn small_profiles_keep_their_values_and_merge_like_sketched_ones() {
         merged.merge(&back).unwrap();
     }
     assert!(!merged.is_raw(), "past RAW_LIMIT values a profile keeps sketches");
-    assert_eq!((merged.rows, merged.nulls, merged.moments.n), (2 * whole.rows, whole.rows, whole.moments.n));
-    assert!(close(merged.moments.mean, whole.moments.mean, 1e-12));
-    assert!(close(merged.moments.stddev_samp().unwrap(), whole.moments.stddev_samp().unwrap(), 1e-9));
+    assert_eq!((merged.rows, merged.nulls, merged.moments().n), (2 * whole.rows, whole.rows, whole.moments().n));
+    assert!(close(merged.moments().mean, whole.moments().mean, 1e-12));
+    assert!(close(merged.moments().stddev_samp().unwrap(), whole.moments().stddev_samp().unwrap(), 1e-9));
     for rank in [0.01, 0.5, 0.99] {
         let (a, b) = (merged.quantile(rank).unwrap(), whole.quantile(rank).unwrap());
         assert!((a - b).abs() < 0.02, "quantile {rank}: {a} vs {b}");
@@ -192,5 +192,5 @@ fn small_profiles_keep_their_values_and_merge_like_sketched_ones() {
     let mut odd = ColumnProfile::new(ProfileKind::Numeric);
     [1.0, f64::INFINITY, f64::NAN, 3.0].iter().for_each(|&v| odd.push_f64(v));
     let back = ColumnProfile::deserialize(&odd.serialize()).unwrap();
-    assert_eq!((back.rows, back.nan, back.infinite, back.moments.n, back.moments.mean), (4, 1, 1, 2, 2.0));
+    assert_eq!((back.rows, back.nan, back.infinite, back.moments().n, back.moments().mean), (4, 1, 1, 2, 2.0));
 }

@@ -103,7 +103,7 @@ mod tests {
         let bytes = encode(&[(3, &a), (7, &b)]);
         let back = decode(&bytes).unwrap();
         assert_eq!(back.len(), 2);
-        assert_eq!((back[0].0, back[0].1.moments), (3, a.moments));
+        assert_eq!((back[0].0, back[0].1.moments()), (3, a.moments()));
         assert_eq!((back[1].0, back[1].1.rows, back[1].1.nulls), (7, 2, 1));
         assert_eq!(decode(&bytes[..bytes.len() - 1]).unwrap_err(), ProfileError::Truncated);
     }
@@ -126,8 +126,8 @@ mod tests {
             let merged = decode(&merge_payloads(&refs).unwrap()).unwrap();
             let whole = decode(&rows(0, total)).unwrap();
             for ((a1, m), (a2, w)) in merged.iter().zip(&whole) {
-                assert_eq!((a1, m.rows, m.nulls, m.moments.n, m.is_raw()), (a2, w.rows, w.nulls, w.moments.n, w.is_raw()));
-                assert!((m.moments.mean - w.moments.mean).abs() < 1e-12);
+                assert_eq!((a1, m.rows, m.nulls, m.moments().n, m.is_raw()), (a2, w.rows, w.nulls, w.moments().n, w.is_raw()));
+                assert!((m.moments().mean - w.moments().mean).abs() < 1e-12);
                 assert_eq!(m.top_values(3), w.top_values(3));
             }
         }
