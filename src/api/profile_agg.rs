@@ -39,28 +39,26 @@ fn as_internal(profile: *mut ColumnProfile) -> Internal {
     Internal::from(Some(pg_sys::Datum::from(profile)))
 }
 
-#[pg_extern(immutable, parallel_safe, name = "_profile_add_number")]
-fn profile_add_number(state: Internal, value: Option<f64>, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+/// One value (None: NULL) into the group's profile, made on the group's first row.
+fn add_to_state<T>(state: Internal, value: Option<T>, fcinfo: pg_sys::FunctionCallInfo, kind: ProfileKind, push: impl FnOnce(&mut ColumnProfile, T)) -> Internal {
     unsafe {
-        let profile = state_of(state, fcinfo, ProfileKind::Numeric);
+        let profile = state_of(state, fcinfo, kind);
         match value {
-            Some(v) => (*profile).push_f64(v),
+            Some(v) => push(&mut *profile, v),
             None => (*profile).push_null(),
         }
         as_internal(profile)
     }
 }
 
+#[pg_extern(immutable, parallel_safe, name = "_profile_add_number")]
+fn profile_add_number(state: Internal, value: Option<f64>, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    add_to_state(state, value, fcinfo, ProfileKind::Numeric, |p, v| p.push_f64(v))
+}
+
 #[pg_extern(immutable, parallel_safe, name = "_profile_add_text")]
 fn profile_add_text(state: Internal, value: Option<&str>, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    unsafe {
-        let profile = state_of(state, fcinfo, ProfileKind::Categorical);
-        match value {
-            Some(v) => (*profile).push_text(v),
-            None => (*profile).push_null(),
-        }
-        as_internal(profile)
-    }
+    add_to_state(state, value, fcinfo, ProfileKind::Categorical, |p, v| p.push_text(v))
 }
 
 #[pg_extern(immutable, parallel_safe, name = "_profile_combine")]
