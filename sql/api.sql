@@ -263,3 +263,43 @@ CREATE AGGREGATE vigil.profile(text) (
     SFUNC = vigil._profile_add_text, STYPE = internal, FINALFUNC = vigil._profile_final,
     COMBINEFUNC = vigil._profile_combine, SERIALFUNC = vigil._profile_serialize,
     DESERIALFUNC = vigil._profile_deserialize, PARALLEL = SAFE);
+
+-- Batch-level constraints: an aggregate of a column (or the row count) judged per write batch,
+-- in Great Expectations' semantics for the expectations of the same names.
+CREATE FUNCTION vigil.expect_completeness(tbl regclass, col name, min_fraction double precision,
+                                          on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'completeness', on_violation, name, min_fraction, NULL, false, false, NULL) $$;
+
+CREATE FUNCTION vigil.expect_mean_between(tbl regclass, col name, min double precision DEFAULT NULL,
+                                          max double precision DEFAULT NULL, strict_min boolean DEFAULT false,
+                                          strict_max boolean DEFAULT false, on_violation text DEFAULT 'reject',
+                                          name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'mean_between', on_violation, name, min, max, strict_min, strict_max, NULL) $$;
+
+CREATE FUNCTION vigil.expect_stddev_between(tbl regclass, col name, min double precision DEFAULT NULL,
+                                            max double precision DEFAULT NULL, strict_min boolean DEFAULT false,
+                                            strict_max boolean DEFAULT false, on_violation text DEFAULT 'reject',
+                                            name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'stddev_between', on_violation, name, min, max, strict_min, strict_max, NULL) $$;
+
+CREATE FUNCTION vigil.expect_quantile_between(tbl regclass, col name, q double precision,
+                                              min double precision DEFAULT NULL, max double precision DEFAULT NULL,
+                                              strict_min boolean DEFAULT false, strict_max boolean DEFAULT false,
+                                              on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'quantile_between', on_violation, name, min, max, strict_min, strict_max, q) $$;
+
+CREATE FUNCTION vigil.expect_unique_fraction_between(tbl regclass, col name, min double precision DEFAULT NULL,
+                                                     max double precision DEFAULT NULL, strict_min boolean DEFAULT false,
+                                                     strict_max boolean DEFAULT false, on_violation text DEFAULT 'reject',
+                                                     name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'unique_fraction_between', on_violation, name, min, max, strict_min, strict_max, NULL) $$;
+
+CREATE FUNCTION vigil.expect_row_count_between(tbl regclass, min bigint DEFAULT NULL, max bigint DEFAULT NULL,
+                                               on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, NULL, 'row_count_between', on_violation, name, min, max, false, false, NULL) $$;

@@ -28,7 +28,7 @@ CREATE TABLE vigil.violation_log (
     detected_at      timestamptz NOT NULL DEFAULT now(),
     txid             bigint NOT NULL DEFAULT txid_current(),
     batch_rows       bigint NOT NULL,
-    unexpected_count bigint NOT NULL,
+    unexpected_count bigint,               -- NULL for batch-level constraints (an aggregate, no rows)
     action           text NOT NULL,
     sample           jsonb NOT NULL DEFAULT '[]'
 );

@@ -216,8 +216,17 @@ fn declare(
         );
     }
 
+    let params_json = serde_json::to_value(&params).unwrap_or_default();
+    let constraint_name = constraint_name(relid, name, Some(col_name), kind.as_str());
+    store(relid, &constraint_name, col.attnum, kind.as_str(), mode, mostly, params_json);
+    constraint_name
+}
+
+/// The name a new constraint gets: the one given (unique on the table), or a readable default.
+fn constraint_name(relid: Oid, name: Option<&str>, column: Option<&str>, kind: &str) -> String {
+    let table = qualified_name(relid);
     let relname = unsafe { std::ffi::CStr::from_ptr(pg_sys::get_rel_name(relid)) }.to_string_lossy().into_owned();
-    let constraint_name = match name {
+    match name {
         Some(n) => {
             if n.is_empty() {
                 raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "constraint name must not be empty", None, None);
@@ -233,7 +242,7 @@ fn declare(
             n.to_owned()
         }
         None => {
-            let base = rules::default_name(&relname, Some(col_name), kind);
+            let base = rules::default_name(&relname, column, kind);
             let mut candidate = base.clone();
             let mut n = 1;
             while name_taken(relid, &candidate) {
@@ -242,28 +251,100 @@ fn declare(
             }
             candidate
         }
-    };
+    }
+}
 
-    let params_json = serde_json::to_value(&params).unwrap_or_default();
+/// Stores a checked declaration and brings the table's triggers and every backend's cache up to it.
+fn store(relid: Oid, name: &str, attnum: i16, kind: &str, mode: Mode, mostly: f64, params: serde_json::Value) {
     as_extension_owner(|| {
         Spi::run_with_args(
             "INSERT INTO vigil.constraint_def (relid, constraint_name, attnum, kind, on_violation, mostly, params)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                relid.into(),
-                constraint_name.as_str().into(),
-                col.attnum.into(),
-                kind.as_str().into(),
-                mode.as_str().into(),
-                mostly.into(),
-                JsonB(params_json).into(),
-            ],
+            &[relid.into(), name.into(), attnum.into(), kind.into(), mode.as_str().into(), mostly.into(), JsonB(params).into()],
         )
     })
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot store constraint: {e}"), None, None));
     sync_triggers(relid);
     cache::invalidate(relid);
-    constraint_name
+}
+
+/// Declares a batch-level constraint (an aggregate of a column, or the row count, per write
+/// batch). Checked as thoroughly as row rules; only 'reject' and 'warn' apply to a batch.
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(name = "_declare_aggregate")]
+#[search_path(pg_catalog, pg_temp)]
+fn declare_aggregate(
+    tbl: Option<Oid>,
+    col: Option<&str>,
+    kind: Option<&str>,
+    on_violation: Option<&str>,
+    name: Option<&str>,
+    min: Option<f64>,
+    max: Option<f64>,
+    strict_min: Option<bool>,
+    strict_max: Option<bool>,
+    quantile: Option<f64>,
+) -> String {
+    use crate::rules::aggregate::{self, AggregateKind, Bounds};
+    let relid = required(tbl, "tbl");
+    let kind_name = required(kind, "kind");
+    let kind = AggregateKind::parse(kind_name).unwrap_or_else(|| {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("unknown constraint kind \"{kind_name}\""), None, None)
+    });
+    let mode_name = required(on_violation, "on_violation");
+    let mode = match Mode::parse(mode_name) {
+        Some(m @ (Mode::Reject | Mode::Warn)) => m,
+        _ => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("on_violation \"{mode_name}\" does not apply to {}", kind.as_str()),
+            Some("A batch-level constraint judges a whole write batch, not single rows.".into()),
+            Some("Use 'reject' or 'warn'.".into()),
+        ),
+    };
+    check_table(relid);
+    require_owner(relid);
+    let table = qualified_name(relid);
+    let (attnum, col_name) = match (kind, col) {
+        (AggregateKind::RowCountBetween, _) => (0, None),
+        (_, None) => raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "col must not be NULL", None, None),
+        (_, Some(name)) => {
+            let column = column(relid, name);
+            let repr = Repr::of(column.typid);
+            let fits = if kind.needs_numbers() {
+                repr.kind().is_numeric()
+            } else {
+                kind != AggregateKind::UniqueFractionBetween || repr.profile_kind().is_some()
+            };
+            if !fits {
+                raise(
+                    PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                    format!("cannot declare {} on column \"{name}\" of table {table}: column is of type {}", kind.as_str(), type_name(column.typid)),
+                    Some(if kind.needs_numbers() {
+                        format!("{} is defined for columns of type smallint, integer, bigint, numeric, real, double precision", kind.as_str())
+                    } else {
+                        format!("{} is defined for numeric, text, varchar, char and boolean columns", kind.as_str())
+                    }),
+                    None,
+                );
+            }
+            (column.attnum, Some(name))
+        }
+    };
+    let bounds = Bounds { min, max, strict_min: required(strict_min, "strict_min"), strict_max: required(strict_max, "strict_max") };
+    if let Err(e) = aggregate::validate(kind, &bounds, quantile) {
+        raise_rule_error(&e, &format!("cannot declare {} on table {table}", kind.as_str()));
+    }
+    let params = Params {
+        min: min.map(|v| v.to_string()),
+        max: max.map(|v| v.to_string()),
+        strict_min: bounds.strict_min,
+        strict_max: bounds.strict_max,
+        quantile,
+        ..Default::default()
+    };
+    let name = constraint_name(relid, name, col_name, kind.as_str());
+    store(relid, &name, attnum, kind.as_str(), mode, 1.0, serde_json::to_value(&params).unwrap_or_default());
+    name
 }
 
 fn name_taken(relid: Oid, name: &str) -> bool {

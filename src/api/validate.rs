@@ -1,6 +1,7 @@
 //! vigil.validate(tbl): every constraint of a table over its current rows, reported like Great
 //! Expectations' SUMMARY result format. Runs the same kernels as the write path.
 
+use crate::catalog::cache::CompiledAggregate;
 use crate::catalog::{cache::ruleset_for, column_index, qualified_name, require_privilege, scan_query};
 use crate::rules::Tally;
 use crate::trigger::eval::BatchPlan;
@@ -17,7 +18,7 @@ fn validate(tbl: Oid) -> TableIterator<'static, (
     name!(kind, String),
     name!(element_count, i64),
     name!(missing_count, i64),
-    name!(unexpected_count, i64),
+    name!(unexpected_count, Option<i64>),
     name!(unexpected_percent, Option<f64>),
     name!(success, bool),
     name!(partial_unexpected_list, JsonB),
@@ -51,12 +52,78 @@ fn validate(tbl: Oid) -> TableIterator<'static, (
                 rule.kind.as_str().to_string(),
                 t.rows as i64,
                 t.nulls as i64,
-                t.unexpected as i64,
+                Some(t.unexpected as i64),
                 t.unexpected_percent(counts_nulls),
                 t.passes(counts_nulls, rule.mostly),
                 JsonB(serde_json::Value::Array(t.samples)),
             )
         })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .chain(set.aggregates.iter().map(|a| validate_aggregate(tbl, a)))
         .collect();
     TableIterator::new(rows)
+}
+
+type SummaryRow = (String, String, String, i64, i64, Option<i64>, Option<f64>, bool, JsonB);
+
+/// A batch-level constraint over the whole table, with SQL's exact aggregates.
+fn validate_aggregate(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
+    use crate::rules::aggregate::{observe, Observed};
+    let table = qualified_name(tbl);
+    let numbers = a.column.as_ref().is_some_and(|c| c.2.kind().is_numeric());
+    let query = match &a.column {
+        None => format!("SELECT count(*), 0::bigint, NULL::float8, NULL::float8, NULL::float8, NULL::bigint FROM {table}"),
+        Some((name, _, _)) => {
+            let c = crate::catalog::quote_ident(name);
+            let (mean, sd, quantile) = if numbers {
+                (
+                    format!("avg({c})::float8"),
+                    format!("stddev_samp({c})::float8"),
+                    format!("percentile_disc({}) WITHIN GROUP (ORDER BY {c})::float8", a.quantile.unwrap_or(0.5)),
+                )
+            } else {
+                ("NULL::float8".into(), "NULL::float8".into(), "NULL::float8".into())
+            };
+            let distinct = if a.kind == crate::rules::aggregate::AggregateKind::UniqueFractionBetween {
+                format!("count(DISTINCT {c})")
+            } else {
+                "NULL::bigint".into()
+            };
+            format!("SELECT count(*), count(*) - count({c}), {mean}, {sd}, {quantile}, {distinct} FROM {table}")
+        }
+    };
+    let (rows, nulls, mean, stddev, quantile, distinct) = Spi::connect(|client| {
+        let row = client.select(&query, Some(1), &[])?.first();
+        Ok::<_, pgrx::spi::Error>((
+            row.get::<i64>(1)?.unwrap_or(0),
+            row.get::<i64>(2)?.unwrap_or(0),
+            row.get::<f64>(3)?,
+            row.get::<f64>(4)?,
+            row.get::<f64>(5)?,
+            row.get::<i64>(6)?,
+        ))
+    })
+    .unwrap_or_else(|e| crate::error::raise(pgrx::pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot validate {}: {e}", a.name), None, None));
+    let observed = Observed {
+        rows: rows as u64,
+        nulls: nulls as u64,
+        mean,
+        stddev,
+        quantile: a.quantile.and(quantile),
+        distinct: distinct.map(|d| d as f64),
+    };
+    let value = observe(a.kind, &observed);
+    let success = value.is_none_or(|v| a.bounds.contains(v));
+    (
+        a.name.clone(),
+        a.column.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
+        a.kind.as_str().to_string(),
+        rows,
+        nulls,
+        None,
+        None,
+        success,
+        JsonB(serde_json::json!([{"observed_value": value, "expected": a.bounds.describe()}])),
+    )
 }

@@ -7,6 +7,7 @@
 use super::{as_extension_owner, parse_with_type, Repr};
 use crate::error::raise;
 use crate::profile::ProfileKind;
+use crate::rules::aggregate::{AggregateKind, Bounds};
 use crate::rules::{self, kernel, Mode, Num, Params, Range, RuleKind};
 use crate::trigger::eval::Kernel;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Datum, Oid};
@@ -31,6 +32,19 @@ pub struct CompiledRule {
     pub kernel: Kernel,
 }
 
+/// A batch-level constraint: an aggregate of a column (or the row count) judged per write batch.
+pub struct CompiledAggregate {
+    pub id: i32,
+    pub name: String,
+    pub relid: Oid,
+    /// The column's name, position and representation; None for the row count.
+    pub column: Option<(String, usize, Repr)>,
+    pub kind: AggregateKind,
+    pub mode: Mode,
+    pub bounds: Bounds,
+    pub quantile: Option<f64>,
+}
+
 pub struct RuleSet {
     pub relid: Oid,
     /// The table itself and its partition ancestors: invalidating any of them drops this entry.
@@ -43,6 +57,8 @@ pub struct RuleSet {
     pub utf8: bool,
     /// Statistics to record for writes into this table, when it (or its root) is watched.
     pub watch: Option<Watch>,
+    /// Batch-level constraints.
+    pub aggregates: Vec<CompiledAggregate>,
 }
 
 pub struct WatchedColumn {
@@ -121,13 +137,14 @@ struct Row {
 
 const RULES_QUERY: &str = "
 SELECT c.constraint_id, c.constraint_name, c.relid, c.kind, c.on_violation, c.mostly,
-       c.params::text, ta.attnum, ta.attname::text, ta.atttypid
+       c.params::text, coalesce(ta.attnum, 0::smallint), coalesce(ta.attname::text, ''), coalesce(ta.atttypid, 0::oid)
   FROM vigil.constraint_def c
-  JOIN pg_catalog.pg_attribute pa
+  LEFT JOIN pg_catalog.pg_attribute pa
     ON pa.attrelid = c.relid AND pa.attnum = c.attnum AND NOT pa.attisdropped
-  JOIN pg_catalog.pg_attribute ta
+  LEFT JOIN pg_catalog.pg_attribute ta
     ON ta.attrelid = $1 AND ta.attname = pa.attname AND NOT ta.attisdropped
  WHERE c.enabled
+   AND (c.attnum = 0 OR ta.attnum IS NOT NULL) -- attnum 0: a constraint on the table (row count)
    AND (c.relid = $1 OR c.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a))
  ORDER BY c.constraint_id";
 
@@ -213,8 +230,13 @@ fn compile(relid: Oid) -> RuleSet {
     let (lineage, rows) = load(relid);
     let utf8 = super::database_is_utf8();
     let watch = load_watch(relid);
-    let mut set = RuleSet { relid, lineage, rules: Vec::new(), batch: Vec::new(), per_row: Vec::new(), utf8, watch };
+    let mut set =
+        RuleSet { relid, lineage, rules: Vec::new(), batch: Vec::new(), per_row: Vec::new(), utf8, watch, aggregates: Vec::new() };
     for row in rows {
+        if let Some(kind) = AggregateKind::parse(&row.kind) {
+            set.aggregates.push(compile_aggregate(row, kind));
+            continue;
+        }
         let rule = compile_rule(row);
         let i = set.rules.len();
         if rule.mode.acts_per_row() {
@@ -242,6 +264,18 @@ fn broken(row: &Row, why: impl std::fmt::Display) -> ! {
         None,
         Some("Drop it with vigil.drop_constraint and declare it again for the column's current type.".into()),
     )
+}
+
+fn compile_aggregate(row: Row, kind: AggregateKind) -> CompiledAggregate {
+    let mode = Mode::parse(&row.mode).unwrap_or_else(|| broken(&row, "unknown on_violation"));
+    let params: Params = serde_json::from_str(&row.params).unwrap_or_else(|e| broken(&row, e));
+    let bound = |s: &Option<String>| s.as_deref().map(|t| t.parse::<f64>().unwrap_or_else(|e| broken(&row, e)));
+    let bounds = Bounds { min: bound(&params.min), max: bound(&params.max), strict_min: params.strict_min, strict_max: params.strict_max };
+    let column = (row.attnum > 0).then(|| (row.column.clone(), (row.attnum - 1) as usize, Repr::of(row.typid)));
+    if kind.needs_numbers() && !column.as_ref().is_some_and(|c| c.2.kind().is_numeric()) {
+        broken(&row, format!("{} needs a numeric column", kind.as_str()));
+    }
+    CompiledAggregate { id: row.id, name: row.name, relid: row.declared_on, column, kind, mode, bounds, quantile: params.quantile }
 }
 
 fn compile_rule(row: Row) -> CompiledRule {

@@ -111,6 +111,14 @@ pub fn parse_with_type(text: &str, typid: Oid, typmod: i32) -> pg_sys::Datum {
     }
 }
 
+/// `name` as an SQL identifier, quoted by PostgreSQL's own rules where needed.
+pub fn quote_ident(name: &str) -> String {
+    let c = CString::new(name).unwrap_or_else(|_| {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION, "name contains a NUL byte", None, None)
+    });
+    unsafe { CStr::from_ptr(pg_sys::quote_identifier(c.as_ptr())).to_string_lossy().into_owned() }
+}
+
 /// `text` as an SQL string literal, quoted by PostgreSQL's own rules.
 pub fn quote_literal(text: &str) -> String {
     let c = CString::new(text).unwrap_or_else(|_| {

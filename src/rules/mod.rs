@@ -1,6 +1,7 @@
 //! Row-level rule core: what a declared rule means, whether it fits a column, and the value
 //! kernels the write path runs. No pgrx here, so plain `cargo test` covers all of it.
 
+pub mod aggregate;
 pub mod kernel;
 pub mod tally;
 
@@ -164,6 +165,9 @@ pub struct Params {
     pub min_internal: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_internal: Option<i64>,
+    /// The quantile a quantile_between constraint judges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantile: Option<f64>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -378,10 +382,10 @@ pub fn parse_int(s: &str) -> Result<i64, RuleError> {
 }
 
 /// Default constraint name: `<table>_<column>_<kind>`, like PostgreSQL's `<table>_<column>_check`.
-pub fn default_name(table: &str, column: Option<&str>, kind: RuleKind) -> String {
+pub fn default_name(table: &str, column: Option<&str>, kind: &str) -> String {
     match column {
-        Some(c) => format!("{table}_{c}_{}", kind.as_str()),
-        None => format!("{table}_{}", kind.as_str()),
+        Some(c) => format!("{table}_{c}_{kind}"),
+        None => format!("{table}_{kind}"),
     }
 }
 
@@ -523,6 +527,6 @@ mod tests {
 
     #[test]
     fn default_names_read_well() {
-        assert_eq!(default_name("features", Some("age"), RuleKind::Between), "features_age_between");
+        assert_eq!(default_name("features", Some("age"), RuleKind::Between.as_str()), "features_age_between");
     }
 }

@@ -1,7 +1,7 @@
 //! AFTER INSERT/UPDATE ... FOR EACH STATEMENT: one pass over the transition table in Rust.
 
 use super::eval::BatchPlan;
-use super::profile::ProfileBatch;
+use super::profile::{BatchAggregates, ProfileBatch};
 use super::{deform, finfo_v1, pending, record, trigger_data};
 use crate::catalog::cache::{ruleset_for, CompiledRule, RuleSet};
 use crate::catalog::qualified_name;
@@ -25,11 +25,12 @@ pub unsafe extern "C-unwind" fn vigil_after_write(fcinfo: pg_sys::FunctionCallIn
 
     let mut tallies = vec![Tally::default(); set.batch.len()];
     let mut profiles = set.watch.as_ref().filter(|w| !w.columns.is_empty()).map(ProfileBatch::new);
-    let batch_rows = if newtable.is_null() || (set.batch.is_empty() && profiles.is_none()) {
+    let mut aggregates = BatchAggregates::new(&set);
+    let batch_rows = if newtable.is_null() || (set.batch.is_empty() && profiles.is_none() && aggregates.is_none()) {
         0
     } else {
         let t0 = std::time::Instant::now();
-        let n = scan_transition_table(newtable, (*rel).rd_att, &set, &mut tallies, profiles.as_mut());
+        let n = scan_transition_table(newtable, (*rel).rd_att, &set, &mut tallies, profiles.as_mut(), aggregates.as_mut());
         pgrx::debug1!("vigil scan: {} rows in {:?}", n, t0.elapsed());
         n
     };
@@ -44,6 +45,7 @@ pub unsafe extern "C-unwind" fn vigil_after_write(fcinfo: pg_sys::FunctionCallIn
     if let Some((rule, tally)) = failing.iter().find(|(r, _)| r.mode == Mode::Reject) {
         reject(rule, tally, (*rel).rd_id);
     }
+    let failing_aggregates = judge_aggregates(&set, aggregates.as_ref(), batch_rows, (*rel).rd_id);
 
     let subxid = pending::current_subxact();
     let per_row_ids: Vec<i32> = set.per_row.iter().map(|&i| set.rules[i].id).collect();
@@ -71,11 +73,59 @@ pub unsafe extern "C-unwind" fn vigil_after_write(fcinfo: pg_sys::FunctionCallIn
     }));
     record::flush_quarantine(pending::take_rows(subxid));
     record::record_violations(&violations);
+    record::record_aggregate_violations(&failing_aggregates, batch_rows);
     if let Some(mut profiles) = profiles {
         profiles.write();
     }
     tell_client(&violations, (*rel).rd_id);
     Datum::from(0)
+}
+
+/// Judges the batch-level constraints: a failing 'reject' one fails the statement (23514, like
+/// a CHECK), failing 'warn' ones are returned (with what was observed) to be recorded.
+fn judge_aggregates<'s>(
+    set: &'s RuleSet,
+    aggregates: Option<&BatchAggregates>,
+    batch_rows: u64,
+    relid: pg_sys::Oid,
+) -> Vec<record::AggregateViolation<'s>> {
+    use crate::rules::aggregate::observe;
+    let Some(aggregates) = aggregates else { return Vec::new() };
+    if batch_rows == 0 {
+        return Vec::new(); // a statement that wrote nothing is no batch to judge
+    }
+    let mut failing = Vec::new();
+    for a in &set.aggregates {
+        let observed = aggregates.observed(a.column.as_ref().map(|c| c.1), batch_rows, a.quantile);
+        let Some(value) = observe(a.kind, &observed) else { continue };
+        if a.bounds.contains(value) {
+            continue;
+        }
+        let table = qualified_name(relid);
+        let what = match (&a.column, a.quantile) {
+            (Some((c, _, _)), Some(q)) => format!("the {q} quantile of column \"{c}\""),
+            (Some((c, _, _)), None) => format!("the {} of column \"{c}\"", a.kind.measure()),
+            (None, _) => "the row count".to_string(),
+        };
+        let message = format!(
+            "In a batch of {batch_rows} rows written to {table}, {what} is {value}, expected {}.",
+            a.bounds.describe()
+        );
+        if a.mode == Mode::Reject {
+            raise(
+                PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
+                format!("batch violates pg_vigil constraint \"{}\"", a.name),
+                Some(message),
+                Some("The whole statement was rolled back; see vigil.validate or relax the constraint.".into()),
+            );
+        }
+        warning(
+            format!("batch written to {table} violates pg_vigil constraint \"{}\": {what} is {value}, expected {}", a.name, a.bounds.describe()),
+            Some("The rows were kept; see vigil.violations.".into()),
+        );
+        failing.push(record::AggregateViolation { aggregate: a, observed: value });
+    }
+    failing
 }
 
 /// One line per rule that acted in this statement, so a loader sees what happened to its rows
@@ -108,6 +158,7 @@ unsafe fn scan_transition_table(
     set: &RuleSet,
     tallies: &mut [Tally],
     mut profiles: Option<&mut ProfileBatch<'_>>,
+    mut aggregates: Option<&mut BatchAggregates>,
 ) -> u64 {
     let reader = pg_sys::tuplestore_alloc_read_pointer(store, pg_sys::EXEC_FLAG_REWIND as i32);
     pg_sys::tuplestore_select_read_pointer(store, reader);
@@ -123,13 +174,16 @@ unsafe fn scan_transition_table(
     let caller_cxt = pg_sys::MemoryContextSwitchTo(scan_cxt);
     let rules: Vec<&CompiledRule> = set.batch.iter().map(|&i| &set.rules[i]).collect();
     let mut plan = BatchPlan::new(&rules, set.utf8, |r| r.attno);
-    let natts = plan.natts().max(profiles.as_ref().map_or(0, |p| p.natts()));
+    let natts = plan.natts().max(profiles.as_ref().map_or(0, |p| p.natts())).max(aggregates.as_ref().map_or(0, |a| a.natts()));
     let mut rows = 0u64;
     while pg_sys::tuplestore_gettupleslot(store, true, false, slot) {
         deform(slot, natts);
         plan.row(&rules, (*slot).tts_values, (*slot).tts_isnull, tallies);
         if let Some(p) = profiles.as_mut() {
             p.row((*slot).tts_values, (*slot).tts_isnull);
+        }
+        if let Some(a) = aggregates.as_mut() {
+            a.row((*slot).tts_values, (*slot).tts_isnull);
         }
         rows += 1;
         if rows % RESET_EVERY == 0 {

@@ -138,20 +138,7 @@ impl<'a> ProfileBatch<'a> {
                 profile.push_null();
                 continue;
             }
-            let d = *values.add(column.attno);
-            match column.kind {
-                ProfileKind::Numeric => profile.push_f64(as_f64(column.repr, d)),
-                ProfileKind::Categorical => match column.repr {
-                    Repr::Bool => profile.push_text(if d.value() != 0 { "true" } else { "false" }),
-                    _ => {
-                        let bytes = super::eval::text_bytes(column.repr, d);
-                        match std::str::from_utf8(bytes) {
-                            Ok(s) => profile.push_text(s),
-                            Err(_) => profile.push_text(&String::from_utf8_lossy(bytes)),
-                        }
-                    }
-                },
-            }
+            push_value(profile, column.kind, column.repr, *values.add(column.attno));
         }
     }
 
@@ -192,6 +179,24 @@ impl<'a> ProfileBatch<'a> {
     }
 }
 
+/// One non-NULL value of a column into its profile.
+#[inline]
+pub(super) unsafe fn push_value(profile: &mut ColumnProfile, kind: ProfileKind, repr: Repr, d: Datum) {
+    match kind {
+        ProfileKind::Numeric => profile.push_f64(as_f64(repr, d)),
+        ProfileKind::Categorical => match repr {
+            Repr::Bool => profile.push_text(if d.value() != 0 { "true" } else { "false" }),
+            _ => {
+                let bytes = super::eval::text_bytes(repr, d);
+                match std::str::from_utf8(bytes) {
+                    Ok(s) => profile.push_text(s),
+                    Err(_) => profile.push_text(&String::from_utf8_lossy(bytes)),
+                }
+            }
+        },
+    }
+}
+
 #[inline]
 unsafe fn as_f64(repr: Repr, d: Datum) -> f64 {
     match repr {
@@ -202,5 +207,59 @@ unsafe fn as_f64(repr: Repr, d: Datum) -> f64 {
         Repr::Float8 => f64::from_bits(d.value() as u64),
         _ => pgrx::fcinfo::direct_function_call_as_datum(pg_sys::numeric_float8_no_overflow, &[Some(d)])
             .map_or(f64::NAN, |f| f64::from_bits(f.value() as u64)),
+    }
+}
+
+/// The columns batch-level constraints judge, profiled over one write batch.
+pub struct BatchAggregates {
+    /// (0-based position, representation, profile kind, profile); a column of a type that
+    /// cannot be profiled only counts its NULLs (enough for completeness).
+    columns: Vec<(usize, Repr, Option<ProfileKind>, ColumnProfile)>,
+}
+
+impl BatchAggregates {
+    pub fn new(set: &crate::catalog::cache::RuleSet) -> Option<Self> {
+        let mut columns: Vec<(usize, Repr, Option<ProfileKind>, ColumnProfile)> = Vec::new();
+        for (_, attno, repr) in set.aggregates.iter().filter_map(|a| a.column.as_ref()) {
+            if !columns.iter().any(|c| c.0 == *attno) {
+                let kind = repr.profile_kind();
+                columns.push((*attno, *repr, kind, ColumnProfile::new(kind.unwrap_or(ProfileKind::Categorical))));
+            }
+        }
+        (!set.aggregates.is_empty()).then_some(BatchAggregates { columns })
+    }
+
+    pub fn natts(&self) -> i32 {
+        self.columns.iter().map(|c| c.0 as i32 + 1).max().unwrap_or(0)
+    }
+
+    #[inline]
+    pub unsafe fn row(&mut self, values: *const Datum, nulls: *const bool) {
+        for (attno, repr, kind, profile) in &mut self.columns {
+            if *nulls.add(*attno) {
+                profile.push_null();
+            } else if let Some(kind) = kind {
+                push_value(profile, *kind, *repr, *values.add(*attno));
+            } else {
+                profile.rows += 1; // counted, not profiled
+            }
+        }
+    }
+
+    /// The aggregates of the column at `attno` (None: the table) over a batch of `rows`.
+    pub fn observed(&self, attno: Option<usize>, rows: u64, quantile: Option<f64>) -> crate::rules::aggregate::Observed {
+        use crate::rules::aggregate::Observed;
+        let Some(attno) = attno else { return Observed { rows, ..Default::default() } };
+        let Some((_, _, kind, p)) = self.columns.iter().find(|c| c.0 == attno) else { return Observed { rows, ..Default::default() } };
+        let numeric = *kind == Some(ProfileKind::Numeric);
+        let m = p.moments();
+        Observed {
+            rows: p.rows,
+            nulls: p.nulls,
+            mean: if numeric { m.mean() } else { None },
+            stddev: if numeric { m.stddev_samp() } else { None },
+            quantile: if numeric { quantile.and_then(|q| p.quantile(q)) } else { None },
+            distinct: kind.is_some().then(|| p.distinct_estimate()),
+        }
     }
 }

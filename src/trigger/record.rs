@@ -48,6 +48,43 @@ pub fn record_violations(violations: &[Violation<'_>]) {
     );
 }
 
+/// A batch-level constraint a batch failed in 'warn' mode, with the aggregate observed.
+pub struct AggregateViolation<'a> {
+    pub aggregate: &'a crate::catalog::cache::CompiledAggregate,
+    pub observed: f64,
+}
+
+/// Records failed batch-level constraints: no unexpected rows to count, so unexpected_count is
+/// NULL and the sample holds the observed value and the expected range.
+pub fn record_aggregate_violations(violations: &[AggregateViolation<'_>], batch_rows: u64) {
+    if violations.is_empty() {
+        return;
+    }
+    let rows: Vec<serde_json::Value> = violations
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "relid": v.aggregate.relid.to_u32(),
+                "constraint_id": v.aggregate.id,
+                "constraint_name": v.aggregate.name,
+                "column_name": v.aggregate.column.as_ref().map(|c| c.0.clone()),
+                "batch_rows": batch_rows,
+                "action": v.aggregate.mode.as_str(),
+                "sample": [{"observed_value": v.observed, "expected": v.aggregate.bounds.describe()}],
+            })
+        })
+        .collect();
+    record(
+        "INSERT INTO vigil.violation_log
+                (relid, constraint_id, constraint_name, column_name, batch_rows, unexpected_count, action, sample)
+         SELECT relid, constraint_id, constraint_name, column_name, batch_rows, NULL, action, sample
+           FROM pg_catalog.jsonb_to_recordset($1) AS r(relid oid, constraint_id integer, constraint_name text,
+                column_name text, batch_rows bigint, action text, sample jsonb)",
+        pg_sys::JSONBOID,
+        JsonB(serde_json::Value::Array(rows)),
+    );
+}
+
 /// Writes queued quarantined rows (JSON objects built by the row trigger).
 pub fn flush_quarantine(rows: Vec<String>) {
     if rows.is_empty() {

@@ -1,0 +1,223 @@
+//! Batch-level constraints: expectations on an aggregate of a column (or of the table) over a
+//! write batch, in Great Expectations' semantics for the expectations of the same names. Pure
+//! Rust: the write path and vigil.validate hand in the aggregates, this module judges them.
+
+use super::RuleError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggregateKind {
+    /// Share of non-NULL values at least `min` (GE: expect_column_values_to_not_be_null with mostly).
+    Completeness,
+    /// Mean of the non-NULL values (GE: expect_column_mean_to_be_between).
+    MeanBetween,
+    /// Sample standard deviation (GE: expect_column_stdev_to_be_between).
+    StddevBetween,
+    /// The value at quantile `q` (GE: expect_column_quantile_values_to_be_between).
+    QuantileBetween,
+    /// Distinct values over non-NULL values (GE: expect_column_proportion_of_unique_values_to_be_between).
+    UniqueFractionBetween,
+    /// Rows in the batch (GE: expect_table_row_count_to_be_between); no column.
+    RowCountBetween,
+}
+
+pub const ALL_AGGREGATES: [AggregateKind; 6] = [
+    AggregateKind::Completeness,
+    AggregateKind::MeanBetween,
+    AggregateKind::StddevBetween,
+    AggregateKind::QuantileBetween,
+    AggregateKind::UniqueFractionBetween,
+    AggregateKind::RowCountBetween,
+];
+
+impl AggregateKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AggregateKind::Completeness => "completeness",
+            AggregateKind::MeanBetween => "mean_between",
+            AggregateKind::StddevBetween => "stddev_between",
+            AggregateKind::QuantileBetween => "quantile_between",
+            AggregateKind::UniqueFractionBetween => "unique_fraction_between",
+            AggregateKind::RowCountBetween => "row_count_between",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AggregateKind> {
+        ALL_AGGREGATES.iter().copied().find(|k| k.as_str() == s)
+    }
+
+    /// What is measured, for messages.
+    pub fn measure(self) -> &'static str {
+        match self {
+            AggregateKind::Completeness => "share of non-NULL values",
+            AggregateKind::MeanBetween => "mean",
+            AggregateKind::StddevBetween => "standard deviation",
+            AggregateKind::QuantileBetween => "quantile",
+            AggregateKind::UniqueFractionBetween => "share of distinct values",
+            AggregateKind::RowCountBetween => "row count",
+        }
+    }
+
+    /// Whether the aggregate needs the column's values as numbers.
+    pub fn needs_numbers(self) -> bool {
+        matches!(self, AggregateKind::MeanBetween | AggregateKind::StddevBetween | AggregateKind::QuantileBetween)
+    }
+}
+
+/// The allowed range of an aggregate (None: unbounded on that side).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub strict_min: bool,
+    pub strict_max: bool,
+}
+
+impl Bounds {
+    pub fn contains(&self, x: f64) -> bool {
+        let above = match self.min {
+            Some(m) if self.strict_min => x > m,
+            Some(m) => x >= m,
+            None => true,
+        };
+        let below = match self.max {
+            Some(m) if self.strict_max => x < m,
+            Some(m) => x <= m,
+            None => true,
+        };
+        above && below
+    }
+
+    /// "between 0 and 50", "at least 0.95", "above 3", …
+    pub fn describe(&self) -> String {
+        let low = |m: f64| if self.strict_min { format!("above {m}") } else { format!("at least {m}") };
+        let high = |m: f64| if self.strict_max { format!("below {m}") } else { format!("at most {m}") };
+        match (self.min, self.max) {
+            (Some(a), Some(b)) if !self.strict_min && !self.strict_max => format!("between {a} and {b}"),
+            (Some(a), Some(b)) => format!("{} and {}", low(a), high(b)),
+            (Some(a), None) => low(a),
+            (None, Some(b)) => high(b),
+            (None, None) => "any value".into(),
+        }
+    }
+}
+
+/// Checks a declaration: bounds in order and in the aggregate's domain, `q` a probability.
+pub fn validate(kind: AggregateKind, bounds: &Bounds, quantile: Option<f64>) -> Result<(), RuleError> {
+    if bounds.min.is_none() && bounds.max.is_none() {
+        return Err(RuleError::NullValue(format!("{} needs min, max or both", kind.as_str())));
+    }
+    for b in [bounds.min, bounds.max].into_iter().flatten() {
+        if !b.is_finite() {
+            return Err(RuleError::InvalidParameter(format!("bounds of {} must be finite numbers, got {b}", kind.as_str())));
+        }
+    }
+    if let (Some(a), Some(b)) = (bounds.min, bounds.max) {
+        if a > b || (a == b && (bounds.strict_min || bounds.strict_max)) {
+            return Err(RuleError::InvalidParameter(format!("min ({a}) must not exceed max ({b})")));
+        }
+    }
+    let in_unit = |name: &str| -> Result<(), RuleError> {
+        for b in [bounds.min, bounds.max].into_iter().flatten() {
+            if !(0.0..=1.0).contains(&b) {
+                return Err(RuleError::InvalidParameter(format!("{name} is a fraction in [0, 1], got {b}")));
+            }
+        }
+        Ok(())
+    };
+    match kind {
+        AggregateKind::Completeness => in_unit("min_fraction")?,
+        AggregateKind::UniqueFractionBetween => in_unit("the share of distinct values")?,
+        AggregateKind::StddevBetween => {
+            if bounds.max.is_some_and(|m| m < 0.0) {
+                return Err(RuleError::InvalidParameter("a standard deviation is never negative".into()));
+            }
+        }
+        AggregateKind::RowCountBetween => {
+            for b in [bounds.min, bounds.max].into_iter().flatten() {
+                if b < 0.0 || b.fract() != 0.0 {
+                    return Err(RuleError::InvalidParameter(format!("row counts are whole numbers from 0, got {b}")));
+                }
+            }
+        }
+        AggregateKind::QuantileBetween => match quantile {
+            None => return Err(RuleError::NullValue("quantile must not be NULL".into())),
+            Some(q) if !(0.0..=1.0).contains(&q) => {
+                return Err(RuleError::InvalidParameter(format!("quantile must be in [0, 1], got {q}")))
+            }
+            _ => {}
+        },
+        AggregateKind::MeanBetween => {}
+    }
+    Ok(())
+}
+
+/// The aggregates of one column (or the table) over a batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Observed {
+    pub rows: u64,
+    pub nulls: u64,
+    pub mean: Option<f64>,
+    pub stddev: Option<f64>,
+    pub quantile: Option<f64>,
+    pub distinct: Option<f64>,
+}
+
+/// The value a constraint judges, or None when there is nothing to judge (no rows, or no
+/// non-NULL values for a statistic of the values): such a batch passes, as an empty batch has
+/// no mean to be out of range; completeness covers missing values.
+pub fn observe(kind: AggregateKind, o: &Observed) -> Option<f64> {
+    let present = o.rows - o.nulls;
+    match kind {
+        AggregateKind::RowCountBetween => Some(o.rows as f64),
+        AggregateKind::Completeness => (o.rows > 0).then(|| present as f64 / o.rows as f64),
+        AggregateKind::MeanBetween => o.mean,
+        AggregateKind::StddevBetween => o.stddev,
+        AggregateKind::QuantileBetween => o.quantile,
+        AggregateKind::UniqueFractionBetween => {
+            (present > 0).then(|| (o.distinct.unwrap_or(0.0) / present as f64).min(1.0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn between(min: f64, max: f64) -> Bounds {
+        Bounds { min: Some(min), max: Some(max), strict_min: false, strict_max: false }
+    }
+
+    #[test]
+    fn bounds_follow_strictness() {
+        let b = between(0.0, 1.0);
+        assert!(b.contains(0.0) && b.contains(1.0) && !b.contains(1.5));
+        let strict = Bounds { strict_min: true, ..b };
+        assert!(!strict.contains(0.0) && strict.contains(0.5));
+        assert_eq!(Bounds { min: Some(0.9), max: None, strict_min: false, strict_max: false }.describe(), "at least 0.9");
+        assert_eq!(between(2.0, 5.0).describe(), "between 2 and 5");
+    }
+
+    #[test]
+    fn declarations_are_checked() {
+        assert!(validate(AggregateKind::MeanBetween, &between(1.0, 0.0), None).is_err());
+        assert!(validate(AggregateKind::Completeness, &between(0.5, 1.5), None).is_err());
+        assert!(validate(AggregateKind::RowCountBetween, &between(1.5, 3.0), None).is_err());
+        assert!(validate(AggregateKind::QuantileBetween, &between(0.0, 1.0), None).is_err());
+        assert!(validate(AggregateKind::QuantileBetween, &between(0.0, 1.0), Some(1.5)).is_err());
+        assert!(validate(AggregateKind::QuantileBetween, &between(0.0, 1.0), Some(0.5)).is_ok());
+        let none = Bounds { min: None, max: None, strict_min: false, strict_max: false };
+        assert!(matches!(validate(AggregateKind::MeanBetween, &none, None), Err(RuleError::NullValue(_))));
+    }
+
+    #[test]
+    fn observations_follow_great_expectations() {
+        let o = Observed { rows: 10, nulls: 2, mean: Some(3.0), stddev: Some(1.0), quantile: Some(2.0), distinct: Some(4.0) };
+        assert_eq!(observe(AggregateKind::Completeness, &o), Some(0.8));
+        assert_eq!(observe(AggregateKind::UniqueFractionBetween, &o), Some(0.5));
+        assert_eq!(observe(AggregateKind::RowCountBetween, &o), Some(10.0));
+        let empty = Observed::default();
+        assert_eq!(observe(AggregateKind::Completeness, &empty), None);
+        assert_eq!(observe(AggregateKind::MeanBetween, &empty), None);
+        assert_eq!(observe(AggregateKind::RowCountBetween, &empty), Some(0.0));
+    }
+}
