@@ -269,37 +269,45 @@ CREATE AGGREGATE vigil.profile(text) (
 CREATE FUNCTION vigil.expect_completeness(tbl regclass, col name, min_fraction double precision,
                                           on_violation text DEFAULT 'reject', name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'completeness', on_violation, name, min_fraction, NULL, false, false, NULL) $$;
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'completeness', on_violation, name, min_fraction, NULL, false, false, NULL, NULL, NULL) $$;
 
 CREATE FUNCTION vigil.expect_mean_between(tbl regclass, col name, min double precision DEFAULT NULL,
                                           max double precision DEFAULT NULL, strict_min boolean DEFAULT false,
                                           strict_max boolean DEFAULT false, on_violation text DEFAULT 'reject',
                                           name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'mean_between', on_violation, name, min, max, strict_min, strict_max, NULL) $$;
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'mean_between', on_violation, name, min, max, strict_min, strict_max, NULL, NULL, NULL) $$;
 
 CREATE FUNCTION vigil.expect_stddev_between(tbl regclass, col name, min double precision DEFAULT NULL,
                                             max double precision DEFAULT NULL, strict_min boolean DEFAULT false,
                                             strict_max boolean DEFAULT false, on_violation text DEFAULT 'reject',
                                             name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'stddev_between', on_violation, name, min, max, strict_min, strict_max, NULL) $$;
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'stddev_between', on_violation, name, min, max, strict_min, strict_max, NULL, NULL, NULL) $$;
 
 CREATE FUNCTION vigil.expect_quantile_between(tbl regclass, col name, q double precision,
                                               min double precision DEFAULT NULL, max double precision DEFAULT NULL,
                                               strict_min boolean DEFAULT false, strict_max boolean DEFAULT false,
                                               on_violation text DEFAULT 'reject', name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'quantile_between', on_violation, name, min, max, strict_min, strict_max, q) $$;
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'quantile_between', on_violation, name, min, max, strict_min, strict_max, q, NULL, NULL) $$;
 
 CREATE FUNCTION vigil.expect_unique_fraction_between(tbl regclass, col name, min double precision DEFAULT NULL,
                                                      max double precision DEFAULT NULL, strict_min boolean DEFAULT false,
                                                      strict_max boolean DEFAULT false, on_violation text DEFAULT 'reject',
                                                      name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'unique_fraction_between', on_violation, name, min, max, strict_min, strict_max, NULL) $$;
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'unique_fraction_between', on_violation, name, min, max, strict_min, strict_max, NULL, NULL, NULL) $$;
 
 CREATE FUNCTION vigil.expect_row_count_between(tbl regclass, min bigint DEFAULT NULL, max bigint DEFAULT NULL,
                                                on_violation text DEFAULT 'reject', name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT vigil._declare_aggregate(tbl, NULL, 'row_count_between', on_violation, name, min, max, false, false, NULL) $$;
+AS $$ SELECT vigil._declare_aggregate(tbl, NULL, 'row_count_between', on_violation, name, min, max, false, false, NULL, NULL, NULL) $$;
+
+-- A watched column's drift, judged per finished window: its learned score (threshold NULL), or
+-- a drift metric against a threshold. Drifting windows are recorded in vigil.violations.
+CREATE FUNCTION vigil.expect_no_drift(tbl regclass, col name, metric text DEFAULT 'auto',
+                                      threshold double precision DEFAULT NULL,
+                                      on_violation text DEFAULT 'warn', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'no_drift', on_violation, name, NULL, NULL, false, false, NULL, metric, threshold) $$;

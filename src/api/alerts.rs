@@ -4,7 +4,9 @@
 use super::declare::{check_table, required};
 use super::drift::{table_drift, WindowDrift};
 use crate::catalog::{as_extension_owner, query_as_owner, require_owner, require_privilege, run_as_owner, timestamptz};
+use crate::catalog::cache::CompiledAggregate;
 use crate::drift::score::{score_windows, ColumnObservations, Observation, Scale, Status, WindowObservations, WindowScore};
+use crate::rules::aggregate::AggregateKind;
 use crate::error::raise;
 use crate::profile::ProfileKind;
 use pgrx::datum::TimestampWithTimeZone;
@@ -193,16 +195,21 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
     let Some(window_usecs) = window_size else { return Vec::new() };
     let through = evaluated_through.map(i64::from);
     let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
-    let scores = table_scores(relid);
-    let latest = scores.last().map(|s| s.0.start);
+    let windows = table_drift(relid);
+    let scores = score_drift(relid, &windows);
+    let set = crate::catalog::cache::ruleset_for(relid);
+    let drift_rules: Vec<&CompiledAggregate> = set.aggregates.iter().filter(|a| a.kind == AggregateKind::NoDrift).collect();
+    let latest = scores.last().map(|s| s.start);
     let mut touched = Vec::new();
     let mut last_finished = through;
-    for (score, _) in &scores {
+    let mut drifted = Vec::new();
+    for (window, score) in windows.iter().zip(&scores) {
         let finished = Some(score.start) != latest || score.start + window_usecs <= now;
         if !finished || through.is_some_and(|t| score.start <= t) {
             continue;
         }
         last_finished = Some(score.start);
+        drifted.extend(judge_drift(&drift_rules, window, score));
         if score.status != Status::Alert {
             continue;
         }
@@ -247,6 +254,13 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
         }
         if !touched.contains(&id.0) {
             touched.push(id.0);
+        }
+    }
+    if !drifted.is_empty() {
+        let by_window: Vec<(Vec<crate::trigger::record::AggregateViolation<'_>>, u64)> =
+            drifted.into_iter().map(|(v, rows)| (vec![v], rows)).collect();
+        for (violations, rows) in &by_window {
+            crate::trigger::record::record_aggregate_violations(violations, *rows);
         }
     }
     if last_finished != through {
@@ -309,6 +323,51 @@ pub(crate) fn evaluate_if_due(relid: Oid, newest: i64, window_usecs: i64) {
         evaluate_table(relid);
         SEEN.with(|s| s.borrow_mut().insert(relid, (newest, None)));
     }
+}
+
+/// The expect_no_drift constraints a finished window violates, with the window's rows: the
+/// column's learned score above 1 (no threshold), or its metric beyond the threshold.
+pub(crate) fn judge_drift<'a>(
+    rules: &[&'a CompiledAggregate],
+    window: &WindowDrift,
+    score: &WindowScore,
+) -> Vec<(crate::trigger::record::AggregateViolation<'a>, u64)> {
+    use crate::rules::aggregate::{auto_metric, drifts};
+    let rows = window.columns.iter().map(|c| c.1.rows).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for &rule in rules {
+        let Some((name, attno, _)) = &rule.column else { continue };
+        let Some((_, profile, report, _)) = window.columns.iter().find(|c| c.0 as usize == attno + 1) else { continue };
+        let judged = match rule.threshold {
+            None => score.columns.iter().find(|c| &c.column == name).map(|c| ("score", c.score, c.score > 1.0, "a score of at most 1".to_string())),
+            Some(limit) => {
+                let metric = if rule.metric == "auto" { auto_metric(profile.kind == ProfileKind::Numeric, profile.rows) } else { rule.metric.as_str() };
+                let value = match metric {
+                    "psi" => report.psi,
+                    "js_distance" => report.js_distance,
+                    "ks_statistic" => report.ks_statistic,
+                    "wasserstein_norm" => report.wasserstein_norm,
+                    "linf" => report.linf,
+                    "chi2_pvalue" => report.chi2_pvalue,
+                    _ => None,
+                };
+                let expected = if metric == "chi2_pvalue" { format!("{metric} of at least {limit}") } else { format!("{metric} of at most {limit}") };
+                value.map(|v| (metric, v, drifts(metric, v, limit), expected))
+            }
+        };
+        if let Some((metric, value, true, expected)) = judged {
+            out.push((
+                crate::trigger::record::AggregateViolation {
+                    aggregate: rule,
+                    observed: value,
+                    expected,
+                    detail: Some(serde_json::json!({"window_start": timestamptz(window.start).to_string(), "metric": metric})),
+                },
+                rows,
+            ));
+        }
+    }
+    out
 }
 
 #[pg_extern(name = "_evaluate")]

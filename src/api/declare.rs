@@ -284,6 +284,8 @@ fn declare_aggregate(
     strict_min: Option<bool>,
     strict_max: Option<bool>,
     quantile: Option<f64>,
+    metric: Option<&str>,
+    threshold: Option<f64>,
 ) -> String {
     use crate::rules::aggregate::{self, AggregateKind, Bounds};
     let relid = required(tbl, "tbl");
@@ -293,6 +295,12 @@ fn declare_aggregate(
     });
     let mode_name = required(on_violation, "on_violation");
     let mode = match Mode::parse(mode_name) {
+        Some(Mode::Reject) if kind == AggregateKind::NoDrift => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "on_violation 'reject' does not apply to no_drift",
+            Some("Drift is judged per window once the window is finished, when its rows are already stored.".into()),
+            Some("Use 'warn': drifting windows are recorded in vigil.violations (and alert).".into()),
+        ),
         Some(m @ (Mode::Reject | Mode::Warn)) => m,
         _ => raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -334,12 +342,38 @@ fn declare_aggregate(
     if let Err(e) = aggregate::validate(kind, &bounds, quantile) {
         raise_rule_error(&e, &format!("cannot declare {} on table {table}", kind.as_str()));
     }
+    let metric = if kind == AggregateKind::NoDrift {
+        let metric = required(metric, "metric");
+        if let Err(e) = aggregate::validate_drift(metric, threshold) {
+            raise_rule_error(&e, &format!("cannot declare no_drift on table {table}"));
+        }
+        super::drift::must_be_watched(relid);
+        let watched = as_extension_owner(|| {
+            Spi::get_one_with_args::<bool>("SELECT $2 = ANY (attnums) FROM vigil.watch_def WHERE relid = $1", &[relid.into(), attnum.into()])
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+        if !watched {
+            raise(
+                PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!("column \"{}\" of {table} is not watched", col_name.unwrap_or_default()),
+                None,
+                Some("Drift is measured on watched columns: see vigil.watch(columns => ...).".into()),
+            );
+        }
+        Some(metric.to_owned())
+    } else {
+        None
+    };
     let params = Params {
         min: min.map(|v| v.to_string()),
         max: max.map(|v| v.to_string()),
         strict_min: bounds.strict_min,
         strict_max: bounds.strict_max,
         quantile,
+        metric,
+        threshold,
         ..Default::default()
     };
     let name = constraint_name(relid, name, col_name, kind.as_str());

@@ -69,7 +69,10 @@ type SummaryRow = (String, String, String, i64, i64, Option<i64>, Option<f64>, b
 
 /// A batch-level constraint over the whole table, with SQL's exact aggregates.
 fn validate_aggregate(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
-    use crate::rules::aggregate::{observe, Observed};
+    use crate::rules::aggregate::{observe, AggregateKind, Observed};
+    if a.kind == AggregateKind::NoDrift {
+        return validate_drift(tbl, a);
+    }
     let table = qualified_name(tbl);
     let numbers = a.column.as_ref().is_some_and(|c| c.2.kind().is_numeric());
     let query = match &a.column {
@@ -125,5 +128,37 @@ fn validate_aggregate(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
         None,
         success,
         JsonB(serde_json::json!([{"observed_value": value, "expected": a.bounds.describe()}])),
+    )
+}
+
+/// expect_no_drift over the table's statistics: every window is judged as evaluation judges
+/// finished ones; it succeeds when none drifts, listing the drifting windows.
+fn validate_drift(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
+    let windows = super::drift::table_drift(tbl);
+    let scores = super::alerts::score_drift(tbl, &windows);
+    let drifting: Vec<serde_json::Value> = windows
+        .iter()
+        .zip(&scores)
+        .flat_map(|(w, s)| super::alerts::judge_drift(&[a], w, s))
+        .map(|(v, _)| {
+            let mut sample = serde_json::json!({"observed_value": v.observed, "expected": v.expected});
+            if let (Some(serde_json::Value::Object(more)), serde_json::Value::Object(map)) = (v.detail, &mut sample) {
+                map.extend(more);
+            }
+            sample
+        })
+        .collect();
+    let rows: i64 = windows.iter().map(|w| w.columns.iter().map(|c| c.1.rows).max().unwrap_or(0) as i64).sum();
+    let success = drifting.is_empty();
+    (
+        a.name.clone(),
+        a.column.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
+        a.kind.as_str().to_string(),
+        rows,
+        0,
+        Some(drifting.len() as i64),
+        None,
+        success,
+        JsonB(serde_json::Value::Array(drifting.into_iter().take(20).collect())),
     )
 }

@@ -43,6 +43,9 @@ pub struct CompiledAggregate {
     pub mode: Mode,
     pub bounds: Bounds,
     pub quantile: Option<f64>,
+    /// no_drift: the metric ('auto' or a name) and its threshold (None: learned).
+    pub metric: String,
+    pub threshold: Option<f64>,
 }
 
 pub struct RuleSet {
@@ -275,7 +278,18 @@ fn compile_aggregate(row: Row, kind: AggregateKind) -> CompiledAggregate {
     if kind.needs_numbers() && !column.as_ref().is_some_and(|c| c.2.kind().is_numeric()) {
         broken(&row, format!("{} needs a numeric column", kind.as_str()));
     }
-    CompiledAggregate { id: row.id, name: row.name, relid: row.declared_on, column, kind, mode, bounds, quantile: params.quantile }
+    CompiledAggregate {
+        id: row.id,
+        name: row.name,
+        relid: row.declared_on,
+        column,
+        kind,
+        mode,
+        bounds,
+        quantile: params.quantile,
+        metric: params.metric.unwrap_or_else(|| "auto".into()),
+        threshold: params.threshold,
+    }
 }
 
 fn compile_rule(row: Row) -> CompiledRule {

@@ -18,16 +18,45 @@ pub enum AggregateKind {
     UniqueFractionBetween,
     /// Rows in the batch (GE: expect_table_row_count_to_be_between); no column.
     RowCountBetween,
+    /// A watched column's drift in each finished window: its learned score above 1, or a drift
+    /// metric beyond a given threshold. Judged per window (when windows are evaluated), not per
+    /// batch.
+    NoDrift,
 }
 
-pub const ALL_AGGREGATES: [AggregateKind; 6] = [
+pub const ALL_AGGREGATES: [AggregateKind; 7] = [
     AggregateKind::Completeness,
     AggregateKind::MeanBetween,
     AggregateKind::StddevBetween,
     AggregateKind::QuantileBetween,
     AggregateKind::UniqueFractionBetween,
     AggregateKind::RowCountBetween,
+    AggregateKind::NoDrift,
 ];
+
+/// Drift metrics expect_no_drift can judge ('auto' picks one, see `auto_metric`).
+pub const DRIFT_METRICS: [&str; 7] = ["auto", "psi", "js_distance", "ks_statistic", "wasserstein_norm", "linf", "chi2_pvalue"];
+
+/// Evidently's choice by column kind and sample size: KS for small numeric samples, the
+/// normalized Wasserstein distance for large ones; chi-square's p-value for small categorical
+/// samples, the Jensen–Shannon distance for large ones.
+pub fn auto_metric(numeric: bool, rows: u64) -> &'static str {
+    match (numeric, rows <= 1000) {
+        (true, true) => "ks_statistic",
+        (true, false) => "wasserstein_norm",
+        (false, true) => "chi2_pvalue",
+        (false, false) => "js_distance",
+    }
+}
+
+/// Whether `value` of `metric` means drift beyond `threshold` (a p-value drifts when it is low).
+pub fn drifts(metric: &str, value: f64, threshold: f64) -> bool {
+    if metric == "chi2_pvalue" {
+        value < threshold
+    } else {
+        value > threshold
+    }
+}
 
 impl AggregateKind {
     pub fn as_str(self) -> &'static str {
@@ -38,6 +67,7 @@ impl AggregateKind {
             AggregateKind::QuantileBetween => "quantile_between",
             AggregateKind::UniqueFractionBetween => "unique_fraction_between",
             AggregateKind::RowCountBetween => "row_count_between",
+            AggregateKind::NoDrift => "no_drift",
         }
     }
 
@@ -54,6 +84,7 @@ impl AggregateKind {
             AggregateKind::QuantileBetween => "quantile",
             AggregateKind::UniqueFractionBetween => "share of distinct values",
             AggregateKind::RowCountBetween => "row count",
+            AggregateKind::NoDrift => "drift",
         }
     }
 
@@ -103,6 +134,9 @@ impl Bounds {
 
 /// Checks a declaration: bounds in order and in the aggregate's domain, `q` a probability.
 pub fn validate(kind: AggregateKind, bounds: &Bounds, quantile: Option<f64>) -> Result<(), RuleError> {
+    if kind == AggregateKind::NoDrift {
+        return Ok(()); // see validate_drift
+    }
     if bounds.min.is_none() && bounds.max.is_none() {
         return Err(RuleError::NullValue(format!("{} needs min, max or both", kind.as_str())));
     }
@@ -146,9 +180,24 @@ pub fn validate(kind: AggregateKind, bounds: &Bounds, quantile: Option<f64>) -> 
             }
             _ => {}
         },
-        AggregateKind::MeanBetween => {}
+        AggregateKind::MeanBetween | AggregateKind::NoDrift => {}
     }
     Ok(())
+}
+
+/// Checks an expect_no_drift declaration: a known metric, a threshold that fits it.
+pub fn validate_drift(metric: &str, threshold: Option<f64>) -> Result<(), RuleError> {
+    if !DRIFT_METRICS.contains(&metric) {
+        return Err(RuleError::InvalidParameter(format!("unknown drift metric \"{metric}\" (use one of {})", DRIFT_METRICS.join(", "))));
+    }
+    match threshold {
+        Some(t) if !(t.is_finite() && t >= 0.0) => Err(RuleError::InvalidParameter(format!("threshold must be a non-negative number, got {t}"))),
+        Some(t) if metric == "chi2_pvalue" && t > 1.0 => Err(RuleError::InvalidParameter(format!("a p-value threshold is at most 1, got {t}"))),
+        Some(_) if metric == "auto" => Err(RuleError::InvalidParameter(
+            "a threshold needs a named metric ('auto' picks one per window and goes with a learned threshold only)".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The aggregates of one column (or the table) over a batch.
@@ -176,6 +225,7 @@ pub fn observe(kind: AggregateKind, o: &Observed) -> Option<f64> {
         AggregateKind::UniqueFractionBetween => {
             (present > 0).then(|| (o.distinct.unwrap_or(0.0) / present as f64).min(1.0))
         }
+        AggregateKind::NoDrift => None, // judged per window, not per batch
     }
 }
 
@@ -207,6 +257,17 @@ mod tests {
         assert!(validate(AggregateKind::QuantileBetween, &between(0.0, 1.0), Some(0.5)).is_ok());
         let none = Bounds { min: None, max: None, strict_min: false, strict_max: false };
         assert!(matches!(validate(AggregateKind::MeanBetween, &none, None), Err(RuleError::NullValue(_))));
+    }
+
+    #[test]
+    fn drift_declarations_and_metrics() {
+        assert!(validate_drift("psi", Some(0.2)).is_ok());
+        assert!(validate_drift("auto", None).is_ok());
+        assert!(validate_drift("auto", Some(0.1)).is_err());
+        assert!(validate_drift("chi2_pvalue", Some(2.0)).is_err());
+        assert!(validate_drift("nope", None).is_err());
+        assert_eq!((auto_metric(true, 500), auto_metric(false, 5000)), ("ks_statistic", "js_distance"));
+        assert!(drifts("chi2_pvalue", 0.001, 0.05) && !drifts("psi", 0.1, 0.2));
     }
 
     #[test]

@@ -168,6 +168,11 @@ pub struct Params {
     /// The quantile a quantile_between constraint judges.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantile: Option<f64>,
+    /// The drift metric and threshold of a no_drift constraint (NULL threshold: learned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -123,7 +123,7 @@ fn judge_aggregates<'s>(
             format!("batch written to {table} violates pg_vigil constraint \"{}\": {what} is {value}, expected {}", a.name, a.bounds.describe()),
             Some("The rows were kept; see vigil.violations.".into()),
         );
-        failing.push(record::AggregateViolation { aggregate: a, observed: value });
+        failing.push(record::AggregateViolation { aggregate: a, observed: value, expected: a.bounds.describe(), detail: None });
     }
     failing
 }

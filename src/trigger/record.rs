@@ -52,6 +52,10 @@ pub fn record_violations(violations: &[Violation<'_>]) {
 pub struct AggregateViolation<'a> {
     pub aggregate: &'a crate::catalog::cache::CompiledAggregate,
     pub observed: f64,
+    /// What was expected, in words.
+    pub expected: String,
+    /// More to say (the window and metric of a drift constraint), merged into the sample.
+    pub detail: Option<serde_json::Value>,
 }
 
 /// Records failed batch-level constraints: no unexpected rows to count, so unexpected_count is
@@ -63,6 +67,10 @@ pub fn record_aggregate_violations(violations: &[AggregateViolation<'_>], batch_
     let rows: Vec<serde_json::Value> = violations
         .iter()
         .map(|v| {
+            let mut sample = serde_json::json!({"observed_value": v.observed, "expected": v.expected});
+            if let (Some(serde_json::Value::Object(more)), serde_json::Value::Object(map)) = (&v.detail, &mut sample) {
+                map.extend(more.clone());
+            }
             serde_json::json!({
                 "relid": v.aggregate.relid.to_u32(),
                 "constraint_id": v.aggregate.id,
@@ -70,7 +78,7 @@ pub fn record_aggregate_violations(violations: &[AggregateViolation<'_>], batch_
                 "column_name": v.aggregate.column.as_ref().map(|c| c.0.clone()),
                 "batch_rows": batch_rows,
                 "action": v.aggregate.mode.as_str(),
-                "sample": [{"observed_value": v.observed, "expected": v.aggregate.bounds.describe()}],
+                "sample": [sample],
             })
         })
         .collect();

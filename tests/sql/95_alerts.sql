@@ -80,6 +80,15 @@ SELECT window_start::date AS day, score > 1 AS stands_out FROM vigil.drift
  WHERE relid = 'a_weather'::regclass AND column_name = 'origin' AND window_start BETWEEN '2013-10-12' AND '2013-10-14'
  ORDER BY 1;
 
+-- Drift as a constraint, judged per finished window when windows are evaluated: the learned
+-- score, or a metric against a threshold.
+SELECT vigil.expect_no_drift('a_weather', 'origin');
+SELECT vigil.expect_no_drift('a_weather', 'pressure', metric => 'wasserstein_norm', threshold => 5);
+SELECT try($$SELECT vigil.expect_no_drift('a_weather', 'temp', metric => 'nope')$$) AS unknown_metric;
+SELECT try($$SELECT vigil.expect_no_drift('a_weather', 'temp', threshold => 0.1)$$) AS threshold_without_metric;
+SELECT try($$SELECT vigil.expect_no_drift('a_weather', 'temp', on_violation => 'reject')$$) AS reject_drift;
+SELECT try($$SELECT vigil.expect_no_drift('a_raw', 'temp')$$) AS not_watched;
+
 -- Alerts: evaluating the finished windows opens one alert per incident, ranked by score.
 -- Alerting windows that share a column with an open alert join it (one incident) instead of
 -- opening another.
@@ -90,6 +99,13 @@ SELECT count(*) <= (SELECT count(*) FROM vigil.window_status WHERE relid = 'a_we
 -- Ranked by score; each names its columns and says what stands out.
 SELECT a.columns[1] AS first_column, a.severity, a.summary
   FROM vigil.alerts a WHERE a.relid = 'a_weather'::regclass AND 'origin' = ANY (a.columns);
+-- The drift constraints recorded the windows they caught.
+SELECT constraint_name, (sample->0->>'window_start')::date AS day, sample->0->>'metric' AS metric, action
+  FROM vigil.violations WHERE relid = 'a_weather'::regclass AND constraint_name = 'a_weather_origin_no_drift';
+SELECT bool_or((sample->0->>'window_start')::date = '2013-09-08') AS pressure_sentinel_caught
+  FROM vigil.violations WHERE relid = 'a_weather'::regclass AND constraint_name = 'a_weather_pressure_no_drift';
+SELECT constraint_name, success, unexpected_count > 0 AS drifting_windows FROM vigil.validate('a_weather')
+ WHERE kind = 'no_drift' ORDER BY 1;
 -- Evaluating again opens nothing: every finished window was evaluated once.
 SELECT cardinality(vigil.evaluate('a_weather')) AS alerts_opened_again;
 -- Acknowledge, resolve; bad ids and repeated transitions change nothing.
