@@ -41,5 +41,9 @@ SELECT vigil.expect_match('features', 'email', '^[^@]+@[^@]+$', on_violation => 
 -- Device is often unknown (privacy settings): record a batch only if over 5% of it is missing.
 SELECT vigil.expect_not_null('features', 'device', on_violation => 'warn', mostly => 0.95);
 
+-- Batch-level: a load whose score median leaves [0.2, 0.8] means the model changed (recorded,
+-- rows kept).
+SELECT vigil.expect_quantile_between('features', 'score', 0.5, 0.2, 0.8, on_violation => 'warn');
+
 -- Record per-day statistics of every column, so drift shows against the table's own history.
 SELECT vigil.watch('features', time_column => 'event_time', window_size => '1 day');
