@@ -199,6 +199,8 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
     let scores = score_drift(relid, &windows);
     let set = crate::catalog::cache::ruleset_for(relid);
     let drift_rules: Vec<&CompiledAggregate> = set.aggregates.iter().filter(|a| a.kind == AggregateKind::NoDrift).collect();
+    let window_rules: Vec<&CompiledAggregate> =
+        set.aggregates.iter().filter(|a| a.kind != AggregateKind::NoDrift && a.mode == crate::rules::Mode::Warn).collect();
     let latest = scores.last().map(|s| s.start);
     let mut touched = Vec::new();
     let mut last_finished = through;
@@ -210,6 +212,7 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
         }
         last_finished = Some(score.start);
         drifted.extend(judge_drift(&drift_rules, window, score));
+        drifted.extend(judge_window(&window_rules, window));
         if score.status != Status::Alert {
             continue;
         }
@@ -323,6 +326,45 @@ pub(crate) fn evaluate_if_due(relid: Oid, newest: i64, window_usecs: i64) {
         evaluate_table(relid);
         SEEN.with(|s| s.borrow_mut().insert(relid, (newest, None)));
     }
+}
+
+/// The 'warn' batch-level constraints a finished window of a watched table violates, judged on
+/// the window's merged statistics (with the window's rows).
+pub(crate) fn judge_window<'a>(rules: &[&'a CompiledAggregate], window: &WindowDrift) -> Vec<(crate::trigger::record::AggregateViolation<'a>, u64)> {
+    use crate::rules::aggregate::{observe, Observed};
+    let rows = window.columns.iter().map(|c| c.1.rows).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for &rule in rules {
+        let observed = match &rule.column {
+            None => Observed { rows, ..Default::default() },
+            Some((_, attno, _)) => {
+                let Some((_, p, _, _)) = window.columns.iter().find(|c| c.0 as usize == attno + 1) else { continue };
+                let numeric = p.kind == ProfileKind::Numeric;
+                let m = p.moments();
+                Observed {
+                    rows: p.rows,
+                    nulls: p.nulls,
+                    mean: if numeric { m.mean() } else { None },
+                    stddev: if numeric { m.stddev_samp() } else { None },
+                    quantile: if numeric { rule.quantile.and_then(|q| p.quantile(q)) } else { None },
+                    distinct: Some(p.distinct_estimate()),
+                }
+            }
+        };
+        let Some(value) = observe(rule.kind, &observed) else { continue };
+        if !rule.bounds.contains(value) {
+            out.push((
+                crate::trigger::record::AggregateViolation {
+                    aggregate: rule,
+                    observed: value,
+                    expected: rule.bounds.describe(),
+                    detail: Some(serde_json::json!({"window_start": timestamptz(window.start).to_string()})),
+                },
+                rows,
+            ));
+        }
+    }
+    out
 }
 
 /// The expect_no_drift constraints a finished window violates, with the window's rows: the

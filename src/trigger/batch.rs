@@ -95,7 +95,10 @@ fn judge_aggregates<'s>(
         return Vec::new(); // a statement that wrote nothing is no batch to judge
     }
     let mut failing = Vec::new();
-    for a in &set.aggregates {
+    // On a watched table 'warn' constraints are judged per finished window instead (when windows
+    // are evaluated); 'reject' ones here, where the statement can still be refused.
+    let watched = set.watch.is_some();
+    for a in set.aggregates.iter().filter(|a| !(watched && a.mode == Mode::Warn)) {
         let observed = aggregates.observed(a.column.as_ref().map(|c| c.1), batch_rows, a.quantile);
         let Some(value) = observe(a.kind, &observed) else { continue };
         if a.bounds.contains(value) {

@@ -88,6 +88,9 @@ SELECT try($$SELECT vigil.expect_no_drift('a_weather', 'temp', metric => 'nope')
 SELECT try($$SELECT vigil.expect_no_drift('a_weather', 'temp', threshold => 0.1)$$) AS threshold_without_metric;
 SELECT try($$SELECT vigil.expect_no_drift('a_weather', 'temp', on_violation => 'reject')$$) AS reject_drift;
 SELECT try($$SELECT vigil.expect_no_drift('a_raw', 'temp')$$) AS not_watched;
+-- On a watched table, 'warn' batch-level constraints are judged per finished window.
+SELECT vigil.expect_completeness('a_weather', 'humid', 0.9, on_violation => 'warn');
+SELECT vigil.expect_row_count_between('a_weather', 60, 100, on_violation => 'warn');
 
 -- Alerts: evaluating the finished windows opens one alert per incident, ranked by score.
 -- Alerting windows that share a column with an open alert join it (one incident) instead of
@@ -104,6 +107,9 @@ SELECT constraint_name, (sample->0->>'window_start')::date AS day, sample->0->>'
   FROM vigil.violations WHERE relid = 'a_weather'::regclass AND constraint_name = 'a_weather_origin_no_drift';
 SELECT bool_or((sample->0->>'window_start')::date = '2013-09-08') AS pressure_sentinel_caught
   FROM vigil.violations WHERE relid = 'a_weather'::regclass AND constraint_name = 'a_weather_pressure_no_drift';
+SELECT constraint_name, (sample->0->>'window_start')::date AS day, sample->0->'observed_value' AS observed, batch_rows
+  FROM vigil.violations WHERE relid = 'a_weather'::regclass AND constraint_name IN ('a_weather_humid_completeness', 'a_weather_row_count_between')
+ ORDER BY 2, 1;
 SELECT constraint_name, success, unexpected_count > 0 AS drifting_windows FROM vigil.validate('a_weather')
  WHERE kind = 'no_drift' ORDER BY 1;
 -- Evaluating again opens nothing: every finished window was evaluated once.
