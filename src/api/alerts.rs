@@ -425,25 +425,35 @@ fn evaluate(tbl: Option<Oid>) -> Vec<i64> {
 /// Moves an alert to `state` ('acknowledged' or 'resolved'); only the table's owner may.
 fn set_state(alert_id: Option<i64>, state: &'static str) -> bool {
     let id = required(alert_id, "alert_id");
-    let relid = as_extension_owner(|| {
-        Spi::get_one_with_args::<Oid>("SELECT relid FROM vigil.alert WHERE alert_id = $1", &[id.into()])
+    let (relid, current) = as_extension_owner(|| {
+        Spi::get_two_with_args::<Oid, String>("SELECT relid, state FROM vigil.alert WHERE alert_id = $1", &[id.into()])
     })
     .ok()
-    .flatten()
+    .and_then(|(r, s)| Some((r?, s?)))
     .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("alert {id} does not exist"), None, None));
     require_owner(relid);
+    if current == "resolved" {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("alert {id} is already resolved"),
+            None,
+            Some("A resolved alert stays resolved; a new breakage opens a new alert.".into()),
+        );
+    }
+    if current == state {
+        return false; // acknowledging twice changes nothing
+    }
     as_extension_owner(|| {
-        Spi::get_one_with_args::<bool>(
+        Spi::run_with_args(
             "UPDATE vigil.alert SET state = $2,
                     acknowledged_at = CASE WHEN $2 = 'acknowledged' THEN now() ELSE acknowledged_at END,
                     resolved_at = CASE WHEN $2 = 'resolved' THEN now() ELSE resolved_at END
-              WHERE alert_id = $1 AND state <> 'resolved' AND state <> $2 RETURNING true",
+              WHERE alert_id = $1",
             &[id.into(), state.into()],
         )
     })
-    .ok()
-    .flatten()
-    .unwrap_or(false)
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot update alert {id}: {e}"), None, None));
+    true
 }
 
 #[pg_extern(name = "_acknowledge")]

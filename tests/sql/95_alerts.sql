@@ -117,7 +117,12 @@ SELECT cardinality(vigil.evaluate('a_weather')) AS alerts_opened_again;
 -- Acknowledge, resolve; bad ids and repeated transitions change nothing.
 SELECT vigil.acknowledge(min(alert_id)) AS acknowledged FROM vigil.alerts WHERE relid = 'a_weather'::regclass;
 SELECT vigil.resolve(min(alert_id)) AS resolved FROM vigil.alerts WHERE relid = 'a_weather'::regclass;
-SELECT vigil.resolve(min(alert_id)) AS resolved_again FROM vigil.alerts WHERE relid = 'a_weather'::regclass;
+SELECT try(format('SELECT vigil.resolve(%s)', min(alert_id))) AS resolved_again FROM vigil.alerts WHERE relid = 'a_weather'::regclass;
+SELECT try(format('SELECT vigil.acknowledge(%s)', min(alert_id))) AS acknowledge_resolved FROM vigil.alerts WHERE relid = 'a_weather'::regclass;
+SELECT vigil.acknowledge(max(alert_id)) AS acknowledged, vigil.acknowledge(max(alert_id)) AS acknowledged_twice
+  FROM vigil.alerts WHERE relid = 'a_weather'::regclass;
+-- The training gate: the windows a pipeline may train on.
+SELECT count(*) > 250 AS ok_windows FROM vigil.window_status WHERE relid = 'a_weather'::regclass AND status = 'ok';
 SELECT state, count(*) FROM vigil.alerts WHERE relid = 'a_weather'::regclass GROUP BY 1 ORDER BY 1;
 SELECT try($$SELECT vigil.resolve(-1)$$) AS unknown_alert;
 SELECT try($$SELECT vigil.acknowledge(NULL)$$) AS null_alert;
