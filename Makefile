@@ -15,7 +15,7 @@ PG_REGRESS  := $(shell $(PG_CONFIG) --pkglibdir 2>/dev/null)/pgxs/src/test/regre
 REGRESS_TESTS := $(sort $(basename $(notdir $(wildcard tests/sql/*.sql))))
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: setup build install test test-core test-pg test-regress demo bench clean
+.PHONY: bench-alerts setup build install test test-core test-pg test-regress demo bench clean
 
 setup:
 	@bash pg_test_config/setup.sh
@@ -65,6 +65,11 @@ demo: install
 
 bench: install
 	@bash bench/run.sh $(TMP)/bench $(BENCH_PORT)
+
+# Alert quality alone (a throwaway cluster; SEEDS="1 2 3" by default).
+bench-alerts: install
+	$(CLUSTER) start $(TMP)/alerts $(BENCH_PORT)
+	bash bench/alerts.sh $(TMP)/alerts $(BENCH_PORT) "$(or $(SEEDS),1 2 3)"; status=$$?; $(CLUSTER) stop $(TMP)/alerts; exit $$status
 
 clean:
 	-$(CLUSTER) stop $(TMP)/regress

@@ -55,6 +55,10 @@ psql_b -f "$here/pgbench_report.sql"
 psql_b -c "ALTER SYSTEM RESET autovacuum" -c "SELECT pg_reload_conf()" >/dev/null
 
 
+echo
+echo "== alert quality: weather.csv with pipeline bugs in a tenth of the days, 3 seeds =="
+bash "$here/alerts.sh" "$dir" "$port" "1 2 3"
+
 if [ "$memory_rows" -gt 0 ]; then
   echo
   echo "== peak backend RSS for a COPY of $memory_rows rows =="

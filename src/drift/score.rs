@@ -5,9 +5,9 @@
 //! statistic is compared with its own recent history robustly: how many robust standard
 //! deviations (1.4826 × the median absolute deviation) it lies from the history's median; a
 //! The threshold comes from history as well, per statistic: that deviation is divided by a
-//! fence over the deviations the same statistic showed in the preceding windows (1.5 × the
-//! second largest), so a statistic that jumps by nature (rainfall on rainy days) needs far more
-//! to alert than a steady one (the NULL fraction of the same column). A column scores as its
+//! fence over the deviations the same statistic showed in the preceding windows (3 × their 95th
+//! percentile, at least 8), so a statistic that jumps by nature (rainfall on rainy days) needs
+//! far more to alert than a steady one (the NULL fraction of the same column). A column scores as its
 //! most unusual statistic. The window's score is its highest column score and it alerts above 1.
 //! Columns that break in the same window are reported together, most responsible first.
 
@@ -20,14 +20,18 @@ pub const HISTORY_WINDOWS: usize = 28;
 /// Raw scores of a column in preceding windows needed to calibrate its threshold; until some
 /// column has them the window is still 'learning'.
 pub const MIN_CALIBRATION: usize = 7;
-/// Raw scores at or below this never alert: a statistic 6 robust deviations out is unusual but
+/// Raw scores at or below this never alert: a statistic 8 robust deviations out is unusual but
 /// happens by chance among hundreds of statistics.
-const SCORE_FLOOR: f64 = 12.0;
+const SCORE_FLOOR: f64 = 8.0;
 /// Preceding valid windows whose deviations set a statistic's fence: a year of daily windows,
 /// long enough to have seen the kinds of excursions the data has by nature (storms, holidays).
 pub const CALIBRATION_WINDOWS: usize = 365;
-/// How far above its usual largest raw score a column must go to alert.
-const FENCE_FACTOR: f64 = 2.0;
+/// How many times its usual large deviation (see FENCE_QUANTILE) a statistic must reach to alert.
+const FENCE_FACTOR: f64 = 3.0;
+/// The quantile of a statistic's past deviations its fence is a multiple of: high enough to
+/// know the statistic's natural excursions, low enough that past breakages (a tenth of the
+/// windows, say) do not set it.
+const FENCE_QUANTILE: f64 = 0.95;
 /// A column counts as responsible for an alert when it scores at least this (half its fence).
 const RESPONSIBLE_SCORE: f64 = 0.5;
 /// Scores are capped here (a statistic that was constant and changed would be infinitely far).
@@ -229,21 +233,13 @@ impl<'a> Series<'a> {
     }
 }
 
-/// A column's fence: FENCE_FACTOR × the second largest raw score it got in the recent windows
-/// (so one breakage among them does not set the bar), and never below SCORE_FLOOR. A column
-/// whose statistics jump by nature (rain on some days) gets a fence to match.
+/// A statistic's fence: FENCE_FACTOR × the FENCE_QUANTILE of its past deviations, and never
+/// below SCORE_FLOOR. A statistic that jumps by nature (rain on some days) gets a fence to match;
+/// a few past breakages do not move a high quantile much.
 fn fence(previous: &[f64]) -> f64 {
-    let (mut first, mut second) = (0.0f64, 0.0f64);
-    for &score in previous {
-        if score > first {
-            second = first;
-            first = score;
-        } else if score > second {
-            second = score;
-        }
-    }
-    let second = if previous.len() > 1 { second } else { first };
-    (FENCE_FACTOR * second).max(SCORE_FLOOR)
+    let mut sorted = previous.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    (FENCE_FACTOR * quantile_sorted(&sorted, FENCE_QUANTILE)).max(SCORE_FLOOR)
 }
 
 /// Scores every window (in time order) against the valid windows before it.
