@@ -21,6 +21,10 @@ BEGIN
         started := clock_timestamp();
         SELECT count(*) INTO n FROM vigil.drift WHERE relid = 'b_year'::regclass;
         INSERT INTO read_result VALUES ('drift (' || n || ' rows)', extract(epoch FROM clock_timestamp() - started) * 1000);
+        started := clock_timestamp();
+        SELECT count(*) INTO n FROM vigil.window_status WHERE relid = 'b_year'::regclass;
+        PERFORM count(*) FROM vigil.alerts WHERE relid = 'b_year'::regclass;
+        INSERT INTO read_result VALUES ('window_status + alerts (' || n || ' windows)', extract(epoch FROM clock_timestamp() - started) * 1000);
     END LOOP;
 END $$;
 CALL time_reads();

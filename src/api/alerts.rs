@@ -99,7 +99,7 @@ pub(crate) fn score_drift(tbl: Oid, windows: &[WindowDrift]) -> Vec<WindowScore>
 
 /// Every window of `tbl` with its row count and score.
 pub(crate) fn table_scores(tbl: Oid) -> Vec<(WindowScore, i64)> {
-    let windows = table_drift(tbl);
+    let windows = super::drift::table_drift_with(tbl, false);
     let rows: Vec<i64> = windows.iter().map(|w| w.columns.iter().map(|c| c.1.rows).max().unwrap_or(0) as i64).collect();
     score_drift(tbl, &windows).into_iter().zip(rows).collect()
 }
@@ -195,7 +195,7 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
     let Some(window_usecs) = window_size else { return Vec::new() };
     let through = evaluated_through.map(i64::from);
     let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
-    let windows = table_drift(relid);
+    let windows = table_drift(relid); // no_drift constraints may judge any metric
     let scores = score_drift(relid, &windows);
     let set = crate::catalog::cache::ruleset_for(relid);
     let drift_rules: Vec<&CompiledAggregate> = set.aggregates.iter().filter(|a| a.kind == AggregateKind::NoDrift).collect();

@@ -123,6 +123,12 @@ pub(crate) struct WindowDrift {
 /// Every window of `tbl`'s current epoch in time order (the NULL-time bucket is not a window in
 /// time and has no drift), each column compared with the baseline or the trailing history.
 pub(crate) fn table_drift(tbl: Oid) -> Vec<WindowDrift> {
+    table_drift_with(tbl, true)
+}
+
+/// `table_drift` without the metrics that need a pass over both distributions (KS,
+/// Wasserstein) when `distances` is false: for scoring windows.
+pub(crate) fn table_drift_with(tbl: Oid, distances: bool) -> Vec<WindowDrift> {
     let settings = settings(tbl);
     let mut by_window: BTreeMap<i64, Vec<(i16, ColumnProfile)>> = BTreeMap::new();
     for ((attnum, window), profile) in merged_profiles(tbl) {
@@ -156,7 +162,10 @@ pub(crate) fn table_drift(tbl: Oid) -> Vec<WindowDrift> {
                     }
                 }
             }
-            let report = prepared.get(&attnum).map(|r| r.compare(&profile)).unwrap_or_default();
+            let report = prepared
+                .get(&attnum)
+                .map(|r| if distances { r.compare(&profile) } else { r.compare_binned(&profile) })
+                .unwrap_or_default();
             let compared_to = if prepared.contains_key(&attnum) { label } else { "none" };
             compared.push((attnum, profile, report, compared_to));
         }

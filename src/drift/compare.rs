@@ -69,6 +69,16 @@ impl Reference {
     }
 
     pub fn compare(&self, current: &ColumnProfile) -> DriftReport {
+        self.compare_with(current, true)
+    }
+
+    /// Without the KS statistic and Wasserstein distance (one pass over both distributions):
+    /// what window scoring needs.
+    pub fn compare_binned(&self, current: &ColumnProfile) -> DriftReport {
+        self.compare_with(current, false)
+    }
+
+    fn compare_with(&self, current: &ColumnProfile, distances: bool) -> DriftReport {
         let mut report = DriftReport::default();
         if let (Some(b), Some(c)) = (self.null_fraction, current.null_fraction()) {
             report.null_fraction_delta = Some(c - b);
@@ -77,17 +87,20 @@ impl Reference {
             return report;
         }
         match current.kind {
-            ProfileKind::Numeric => self.numeric(current, &mut report),
+            ProfileKind::Numeric => self.numeric(current, &mut report, distances),
             ProfileKind::Categorical => categories(&self.categories.0, self.categories.1, current, &mut report),
         }
         report
     }
 
-    fn numeric(&self, current: &ColumnProfile, report: &mut DriftReport) {
+    fn numeric(&self, current: &ColumnProfile, report: &mut DriftReport, distances: bool) {
         let (Some((b, edges)), Some(c)) = (&self.numeric, current.distribution()) else { return };
         let (p, q) = (binned(b, edges), binned(&c, edges));
         report.psi = Some(psi(&p, &q));
         report.js_distance = Some(js_distance_ln(&p, &q));
+        if !distances {
+            return;
+        }
         let (ks, w1) = b.ks_and_wasserstein(&c);
         report.ks_statistic = Some(ks);
         report.wasserstein_norm = match self.stddev {

@@ -233,20 +233,40 @@ impl<'a> Series<'a> {
     }
 }
 
-/// A statistic's fence: FENCE_FACTOR × the FENCE_QUANTILE of its past deviations, and never
-/// below SCORE_FLOOR. A statistic that jumps by nature (rain on some days) gets a fence to match;
-/// a few past breakages do not move a high quantile much.
-fn fence(previous: &[f64]) -> f64 {
-    let mut sorted = previous.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    (FENCE_FACTOR * quantile_sorted(&sorted, FENCE_QUANTILE)).max(SCORE_FLOOR)
+/// A statistic's past deviations, kept in order of arrival (to drop the oldest past
+/// CALIBRATION_WINDOWS) and sorted (for its fence), so no window sorts them again.
+#[derive(Default)]
+struct Calibration {
+    arrival: std::collections::VecDeque<f64>,
+    sorted: Vec<f64>,
+}
+
+impl Calibration {
+    fn push(&mut self, raw: f64) {
+        if self.arrival.len() == CALIBRATION_WINDOWS {
+            if let Some(oldest) = self.arrival.pop_front() {
+                let at = self.sorted.partition_point(|&v| v < oldest);
+                self.sorted.remove(at);
+            }
+        }
+        self.arrival.push_back(raw);
+        let at = self.sorted.partition_point(|&v| v < raw);
+        self.sorted.insert(at, raw);
+    }
+
+    /// FENCE_FACTOR × the FENCE_QUANTILE of the past deviations, and never below SCORE_FLOOR.
+    /// A statistic that jumps by nature (rain on some days) gets a fence to match; a few past
+    /// breakages do not move a high quantile much.
+    fn fence(&self) -> f64 {
+        (FENCE_FACTOR * quantile_sorted(&self.sorted, FENCE_QUANTILE)).max(SCORE_FLOOR)
+    }
 }
 
 /// Scores every window (in time order) against the valid windows before it.
 pub fn score_windows(windows: &[WindowObservations]) -> Vec<WindowScore> {
     let mut results: Vec<WindowScore> = Vec::with_capacity(windows.len());
     // Each column's raw scores in earlier valid windows, for its fence.
-    let mut calibration: std::collections::HashMap<(String, &'static str), Vec<f64>> = std::collections::HashMap::new();
+    let mut calibration: std::collections::HashMap<(String, &'static str), Calibration> = std::collections::HashMap::new();
     let series = Series::new(windows);
     let mut valid: Vec<usize> = Vec::new();
     for (i, window) in windows.iter().enumerate() {
@@ -267,11 +287,10 @@ pub fn score_windows(windows: &[WindowObservations]) -> Vec<WindowScore> {
         let mut judged: Vec<ColumnScore> = Vec::new();
         for c in &raw {
             let Some(past) = calibration.get(&(c.column.clone(), c.statistic)) else { continue };
-            let recent = &past[past.len().saturating_sub(CALIBRATION_WINDOWS)..];
-            if recent.len() < MIN_CALIBRATION {
+            if past.sorted.len() < MIN_CALIBRATION {
                 continue;
             }
-            let scored = ColumnScore { score: c.raw / fence(recent), ..c.clone() };
+            let scored = ColumnScore { score: c.raw / past.fence(), ..c.clone() };
             match judged.iter_mut().find(|j| j.column == c.column) {
                 Some(j) if j.score >= scored.score => {}
                 Some(j) => *j = scored,
