@@ -339,16 +339,7 @@ pub(crate) fn judge_window<'a>(rules: &[&'a CompiledAggregate], window: &WindowD
             None => Observed { rows, ..Default::default() },
             Some((_, attno, _)) => {
                 let Some((_, p, _, _)) = window.columns.iter().find(|c| c.0 as usize == attno + 1) else { continue };
-                let numeric = p.kind == ProfileKind::Numeric;
-                let m = p.moments();
-                Observed {
-                    rows: p.rows,
-                    nulls: p.nulls,
-                    mean: if numeric { m.mean() } else { None },
-                    stddev: if numeric { m.stddev_samp() } else { None },
-                    quantile: if numeric { rule.quantile.and_then(|q| p.quantile(q)) } else { None },
-                    distinct: Some(p.distinct_estimate()),
-                }
+                Observed::of_profile(p, true, rule.quantile)
             }
         };
         let Some(value) = observe(rule.kind, &observed) else { continue };

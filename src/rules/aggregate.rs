@@ -211,6 +211,23 @@ pub struct Observed {
     pub distinct: Option<f64>,
 }
 
+impl Observed {
+    /// The aggregates of a column's profile (of a batch or a window); `quantile` for a
+    /// quantile_between constraint. A profile of a type that cannot be profiled has counts only.
+    pub fn of_profile(p: &crate::profile::ColumnProfile, profiled: bool, quantile: Option<f64>) -> Observed {
+        let numeric = profiled && p.kind == crate::profile::ProfileKind::Numeric;
+        let m = p.moments();
+        Observed {
+            rows: p.rows,
+            nulls: p.nulls,
+            mean: if numeric { m.mean() } else { None },
+            stddev: if numeric { m.stddev_samp() } else { None },
+            quantile: if numeric { quantile.and_then(|q| p.quantile(q)) } else { None },
+            distinct: profiled.then(|| p.distinct_estimate()),
+        }
+    }
+}
+
 /// The value a constraint judges, or None when there is nothing to judge (no rows, or no
 /// non-NULL values for a statistic of the values): such a batch passes, as an empty batch has
 /// no mean to be out of range; completeness covers missing values.

@@ -251,15 +251,6 @@ impl BatchAggregates {
         use crate::rules::aggregate::Observed;
         let Some(attno) = attno else { return Observed { rows, ..Default::default() } };
         let Some((_, _, kind, p)) = self.columns.iter().find(|c| c.0 == attno) else { return Observed { rows, ..Default::default() } };
-        let numeric = *kind == Some(ProfileKind::Numeric);
-        let m = p.moments();
-        Observed {
-            rows: p.rows,
-            nulls: p.nulls,
-            mean: if numeric { m.mean() } else { None },
-            stddev: if numeric { m.stddev_samp() } else { None },
-            quantile: if numeric { quantile.and_then(|q| p.quantile(q)) } else { None },
-            distinct: kind.is_some().then(|| p.distinct_estimate()),
-        }
+        Observed::of_profile(p, kind.is_some(), quantile)
     }
 }
