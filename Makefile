@@ -75,5 +75,6 @@ clean:
 	-$(CLUSTER) stop $(TMP)/regress
 	-$(CLUSTER) stop $(TMP)/demo
 	-$(CLUSTER) stop $(TMP)/bench
+	-$(CLUSTER) stop $(TMP)/alerts
 	rm -rf $(TMP) tests/results tests/regression.*
 	cargo clean
