@@ -179,11 +179,11 @@ fn notify_once(relid: Oid, alert_id: i64) {
     }
 }
 
-/// Opens alerts for the finished windows of `relid` not evaluated yet (every window but the
-/// latest, and the latest once its end has passed). A window that alerts joins the table's
-/// open (or acknowledged) alert that shares a column with it and alerted in the window just
-/// before (the same incident, going on), else opens a new one, announced with NOTIFY
-/// vigil_alerts. Returns the ids of the alerts opened or extended.
+/// Opens alerts for the finished windows of `relid` (those whose end has passed) not evaluated
+/// yet. A window that alerts joins the table's open (or acknowledged) alert that shares a
+/// column with it and alerted in the window just before (the same incident, going on), else
+/// opens a new one, announced with NOTIFY vigil_alerts. Returns the ids of the alerts opened or
+/// extended.
 pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
     let (evaluated_through, window_size) = as_extension_owner(|| {
         Spi::get_two_with_args::<TimestampWithTimeZone, i64>(
@@ -201,12 +201,12 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
     let drift_rules: Vec<&CompiledAggregate> = set.aggregates.iter().filter(|a| a.kind == AggregateKind::NoDrift).collect();
     let window_rules: Vec<&CompiledAggregate> =
         set.aggregates.iter().filter(|a| a.kind != AggregateKind::NoDrift && a.mode == crate::rules::Mode::Warn).collect();
-    let latest = scores.last().map(|s| s.start);
     let mut touched = Vec::new();
     let mut last_finished = through;
     let mut drifted = Vec::new();
     for (window, score) in windows.iter().zip(&scores) {
-        let finished = Some(score.start) != latest || score.start + window_usecs <= now;
+        // Finished by time alone: a stray row dated in the future must not close today's window.
+        let finished = score.start + window_usecs <= now;
         if !finished || through.is_some_and(|t| score.start <= t) {
             continue;
         }

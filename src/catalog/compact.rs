@@ -80,8 +80,9 @@ pub fn compact(relid: Oid, windows: Option<&[WindowKey]>, policy: Policy) -> Opt
     })
 }
 
-/// A delta row: where it is and how many rows it profiles.
-pub type DeltaRef = (pg_sys::ItemPointerData, i64);
+/// A delta row: where it is, how many rows it profiles, and the transaction that inserted it
+/// (a tid can hold another row once VACUUM has freed it; the inserting xid tells them apart).
+pub type DeltaRef = (pg_sys::ItemPointerData, i64, pg_sys::TransactionId);
 
 /// Merges one window's deltas as `policy` says; returns how many rows went away.
 ///
@@ -113,6 +114,9 @@ pub fn compact_own(relid: Oid, key: WindowKey, own: &mut Vec<DeltaRef>) -> bool 
     if !lock_deltas(relid, false) {
         return false;
     }
+    // A tid listed twice (a slot VACUUM freed and this backend reused) must not merge twice.
+    own.sort_by_key(|d| (d.0.ip_blkid.bi_hi, d.0.ip_blkid.bi_lo, d.0.ip_posid));
+    own.dedup_by(|a, b| same_tid(&a.0, &b.0));
     with_delta_table(|rel, _| unsafe {
         let snapshot = latest_snapshot();
         for group in plan_groups(own) {
@@ -151,22 +155,22 @@ unsafe fn merge_group(
 ) -> (Option<DeltaRef>, i64) {
     let mut payloads: Vec<Vec<u8>> = Vec::with_capacity(group.len());
     let mut found: Vec<DeltaRef> = Vec::with_capacity(group.len());
-    for &(tid, rows) in group {
-        let Some(payload) = fetch_payload(rel, snapshot, tid, relid, key) else { continue };
+    for &(tid, rows, xmin) in group {
+        let Some(payload) = fetch_payload(rel, snapshot, tid, xmin, relid, key) else { continue };
         payloads.push(payload);
-        found.push((tid, rows));
+        found.push((tid, rows, xmin));
     }
     if found.len() < 2 {
         return (found.first().copied(), 0);
     }
     let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
     let merged = merge_payloads(&refs).unwrap_or_else(|e| fail(e));
-    for (tid, _) in &found {
+    for (tid, _, _) in &found {
         pg_sys::CatalogTupleDelete(rel, &mut tid.clone());
     }
     let rows = found.iter().map(|d| d.1).sum();
     let tid = insert_into(rel, relid, key, rows, &merged);
-    (Some((tid, rows)), found.len() as i64 - 1)
+    (Some((tid, rows, pg_sys::GetCurrentTransactionId())), found.len() as i64 - 1)
 }
 
 /// (tid, row_count) of every delta of one window visible to `snapshot`.
@@ -209,7 +213,7 @@ unsafe fn window_deltas(
         }
         let mut isnull = false;
         let rows = pg_sys::heap_getattr(tuple, 4, (*rel).rd_att, &mut isnull).value() as i64;
-        deltas.push(((*tuple).t_self, rows));
+        deltas.push(((*tuple).t_self, rows, (*(*tuple).t_data).t_choice.t_heap.t_xmin));
     }
     pg_sys::systable_endscan(scan);
     deltas
@@ -221,14 +225,24 @@ unsafe fn fetch_payload(
     rel: pg_sys::Relation,
     snapshot: pg_sys::Snapshot,
     tid: pg_sys::ItemPointerData,
+    xmin: pg_sys::TransactionId,
     relid: Oid,
     (epoch, window): WindowKey,
 ) -> Option<Vec<u8>> {
+    // A remembered tid may point past the end after VACUUM truncated the table.
+    let block = ((tid.ip_blkid.bi_hi as u32) << 16) | tid.ip_blkid.bi_lo as u32;
+    if block >= pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM) {
+        return None;
+    }
     let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
     tuple.t_self = tid;
     let mut buffer: pg_sys::Buffer = pg_sys::InvalidBuffer as pg_sys::Buffer;
     if !pg_sys::heap_fetch(rel, snapshot, &mut tuple, &mut buffer, false) {
         return None;
+    }
+    if (*tuple.t_data).t_choice.t_heap.t_xmin != xmin {
+        pg_sys::ReleaseBuffer(buffer);
+        return None; // another row in a reused slot
     }
     let desc = (*rel).rd_att;
     let mut isnull = false;

@@ -97,8 +97,12 @@ fn judge_aggregates<'s>(
     let mut failing = Vec::new();
     // On a watched table 'warn' constraints are judged per finished window instead (when windows
     // are evaluated); 'reject' ones here, where the statement can still be refused.
-    let watched = set.watch.is_some();
-    for a in set.aggregates.iter().filter(|a| !(watched && a.mode == Mode::Warn)) {
+    // (Only constraints windows can judge: the row count, or a watched column.)
+    let judged_by_windows = |a: &&crate::catalog::cache::CompiledAggregate| {
+        a.mode == Mode::Warn
+            && set.watch.as_ref().is_some_and(|w| a.column.as_ref().is_none_or(|c| w.columns.iter().any(|wc| wc.attno == c.1)))
+    };
+    for a in set.aggregates.iter().filter(|a| !judged_by_windows(a)) {
         let observed = aggregates.observed(a.column.as_ref().map(|c| c.1), batch_rows, a.quantile);
         let Some(value) = observe(a.kind, &observed) else { continue };
         if a.bounds.contains(value) {

@@ -154,7 +154,7 @@ impl<'a> ProfileBatch<'a> {
             let columns: Vec<(i16, &ColumnProfile)> = attnums.iter().copied().zip(window.profiles.iter()).collect();
             let key = (epoch, window.start);
             let tid = insert_delta(relid, key, window.rows, &encode(&columns));
-            remember(relid, key, (tid, window.rows));
+            remember(relid, key, (tid, window.rows, unsafe { pg_sys::GetCurrentTransactionId() }));
         }
         let touched: Vec<WindowKey> = self.windows.iter().map(|w| (epoch, w.start)).collect();
         if let Some(newest) = self.windows.iter().filter_map(|w| w.start).max() {

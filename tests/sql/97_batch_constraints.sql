@@ -65,3 +65,13 @@ DROP ROLE g_other;
 SELECT vigil.drop_constraint('g', 'g_row_count_between');
 INSERT INTO g SELECT i, 0.5, 't' FROM generate_series(1000, 3000) i;
 SELECT count(*) AS rows_after_dropping_the_row_count FROM g;
+
+-- On a watched table, 'warn' constraints on watched columns (or the row count) wait for the
+-- window; one on a column the table does not watch is still judged per batch.
+CREATE TABLE g2 (ts timestamptz, score float8, tag text);
+SELECT vigil.watch('g2', time_column => 'ts', columns => ARRAY['score']);
+SELECT vigil.expect_completeness('g2', 'score', 0.9, on_violation => 'warn');
+SELECT vigil.expect_completeness('g2', 'tag', 0.9, on_violation => 'warn');
+INSERT INTO g2 SELECT '2024-01-01', NULL, NULL FROM generate_series(1, 10);
+SELECT constraint_name, batch_rows, sample->0->'observed_value' AS observed FROM vigil.violations
+ WHERE relid = 'g2'::regclass ORDER BY violation_id;
