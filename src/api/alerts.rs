@@ -157,26 +157,44 @@ fn window_status(tbl: Oid) -> TableIterator<'static, (
 }
 
 thread_local! {
-    /// Tables this transaction has announced an alert for (NOTIFY at most once per table).
-    static NOTIFIED: std::cell::RefCell<(pg_sys::TransactionId, Vec<Oid>)> =
+    /// Tables this transaction has announced an alert for (NOTIFY at most once per table), with
+    /// the subtransaction that did: a rolled-back savepoint takes its NOTIFY with it.
+    static NOTIFIED: std::cell::RefCell<(pg_sys::TransactionId, Vec<(Oid, pg_sys::SubTransactionId)>)> =
         const { std::cell::RefCell::new((pg_sys::TransactionId::INVALID, Vec::new())) };
 }
 
 fn notify_once(relid: Oid, alert_id: i64) {
     let xid = unsafe { pg_sys::GetTopTransactionId() };
+    let subxid = unsafe { pg_sys::GetCurrentSubTransactionId() };
     let first = NOTIFIED.with(|n| {
         let mut n = n.borrow_mut();
         if n.0 != xid {
             *n = (xid, Vec::new());
         }
-        let first = !n.1.contains(&relid);
-        n.1.push(relid);
+        let first = !n.1.iter().any(|(r, _)| *r == relid);
+        n.1.push((relid, subxid));
         first
     });
     if first {
         Spi::run_with_args("SELECT pg_catalog.pg_notify('vigil_alerts', $1)", &[alert_id.to_string().into()])
             .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot notify: {e}"), None, None));
     }
+}
+
+/// Called at the end of a subtransaction: an aborted one forgets its announcements (PostgreSQL
+/// discards its NOTIFYs), a committed one hands them to its parent.
+pub(crate) fn end_of_subxact(subxid: pg_sys::SubTransactionId, parent: pg_sys::SubTransactionId, committed: bool) {
+    if !committed {
+        forget_evaluations();
+    }
+    NOTIFIED.with(|n| {
+        let mut n = n.borrow_mut();
+        if committed {
+            n.1.iter_mut().filter(|e| e.1 == subxid).for_each(|e| e.1 = parent);
+        } else {
+            n.1.retain(|e| e.1 != subxid);
+        }
+    });
 }
 
 /// Opens alerts for the finished windows of `relid` (those whose end has passed) not evaluated
@@ -284,6 +302,12 @@ thread_local! {
     /// Per table: the newest window this backend has seen written, and the newest window known
     /// evaluated (None until read).
     static SEEN: std::cell::RefCell<HashMap<Oid, (i64, Option<Option<i64>>)>> = std::cell::RefCell::new(HashMap::new());
+}
+
+/// After a rollback the backend's memory of evaluations may be ahead of the catalog's: forget it
+/// (it is only a shortcut; the catalog says what was evaluated).
+pub(crate) fn forget_evaluations() {
+    SEEN.with(|s| s.borrow_mut().clear());
 }
 
 /// Called by the write path with the newest window a statement wrote to. When it is current

@@ -9,14 +9,37 @@ INSERT INTO n_ev
 SELECT date_trunc('hour', now()) - h * interval '1 hour' + m * interval '1 minute',
        50 + 10 * sin(h * 7 + m), (ARRAY['a', 'b', 'c'])[1 + (h + m) % 3]
   FROM generate_series(2, 32) h, generate_series(0, 59) m;
--- The last finished hour: most x missing.
+-- The last finished hour, loaded after its end: most x missing. Writing it evaluates the
+-- finished hours, and it alerts.
 INSERT INTO n_ev
 SELECT date_trunc('hour', now()) - interval '1 hour' + m * interval '1 minute',
        CASE WHEN m % 5 = 0 THEN 50 END, (ARRAY['a', 'b', 'c'])[1 + m % 3]
   FROM generate_series(0, 59) m;
--- The first write into the current hour finishes the last one: it is evaluated now.
+-- A write into the current hour has nothing new to evaluate.
 INSERT INTO n_ev VALUES (now(), 50, 'a');
 SELECT 'alerts: ' || count(*) || ' ' || string_agg(columns::text || ' ' || state, ', ') FROM vigil.alerts WHERE relid = 'n_ev'::regclass;
 -- Later writes in the same hour evaluate nothing again.
 INSERT INTO n_ev VALUES (now(), 51, 'b');
 SELECT 'alerts after another write: ' || count(*) FROM vigil.alerts WHERE relid = 'n_ev'::regclass;
+
+-- An alert announced in a savepoint that rolls back is announced again when it opens again.
+DROP TABLE IF EXISTS n_two;
+CREATE TABLE n_two (LIKE n_ev);
+SELECT vigil.watch('n_two', time_column => 'ts', window_size => '1 hour') > 0 AS watched;
+INSERT INTO n_two
+SELECT date_trunc('hour', now()) - h * interval '1 hour' + m * interval '1 minute',
+       50 + 10 * sin(h * 7 + m), (ARRAY['a', 'b', 'c'])[1 + (h + m) % 3]
+  FROM generate_series(2, 32) h, generate_series(0, 59) m;
+BEGIN;
+SAVEPOINT before_alert;
+INSERT INTO n_two
+SELECT date_trunc('hour', now()) - interval '1 hour' + m * interval '1 minute',
+       CASE WHEN m % 5 = 0 THEN 50 END, (ARRAY['a', 'b', 'c'])[1 + m % 3]
+  FROM generate_series(0, 59) m;
+ROLLBACK TO SAVEPOINT before_alert;
+INSERT INTO n_two
+SELECT date_trunc('hour', now()) - interval '1 hour' + m * interval '1 minute',
+       CASE WHEN m % 5 = 0 THEN 50 END, (ARRAY['a', 'b', 'c'])[1 + m % 3]
+  FROM generate_series(0, 59) m;
+COMMIT;
+SELECT 'second table alerts: ' || count(*) FROM vigil.alerts WHERE relid = 'n_two'::regclass;
