@@ -5,6 +5,7 @@ use super::declare::{check_table, required};
 use super::drift::{table_drift, WindowDrift};
 use crate::catalog::{as_extension_owner, query_as_owner, require_owner, require_privilege, run_as_owner, timestamptz};
 use crate::catalog::cache::CompiledAggregate;
+use crate::trigger::record::AggregateViolation;
 use crate::drift::score::{score_windows, ColumnObservations, Observation, Scale, Status, WindowObservations, WindowScore};
 use crate::rules::aggregate::AggregateKind;
 use crate::error::raise;
@@ -17,7 +18,7 @@ use std::collections::HashMap;
 /// The pseudo-column that carries a window's row count (volume) among the scored columns.
 pub const ROW_COUNT: &str = "(row count)";
 
-fn column_names(tbl: Oid) -> HashMap<i16, String> {
+pub(crate) fn column_names(tbl: Oid) -> HashMap<i16, String> {
     Spi::connect(|client| {
         client
             .select(
@@ -35,7 +36,7 @@ fn column_names(tbl: Oid) -> HashMap<i16, String> {
 /// categories and its drift from the reference, plus the window's row count.
 fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -> WindowObservations {
     let observation = |statistic, value: f64, scale| Observation { statistic, value, scale };
-    let rows = window.columns.iter().map(|c| c.1.rows).max().unwrap_or(0);
+    let rows = window.rows;
     let mut columns = vec![ColumnObservations {
         column: ROW_COUNT.into(),
         spread: None,
@@ -90,23 +91,18 @@ fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -> WindowObs
     WindowObservations { start: window.start, valid: window.valid, columns }
 }
 
-/// Scores of the given windows of `tbl` (from `table_drift`), in the same order.
-pub(crate) fn score_drift(tbl: Oid, windows: &[WindowDrift]) -> Vec<WindowScore> {
-    let names = column_names(tbl);
-    let observed: Vec<WindowObservations> = windows.iter().map(|w| observations(w, &names)).collect();
+/// Scores of the given windows (from `table_drift`), in the same order; `names` from
+/// `column_names`.
+pub(crate) fn score_drift(names: &HashMap<i16, String>, windows: &[WindowDrift]) -> Vec<WindowScore> {
+    let observed: Vec<WindowObservations> = windows.iter().map(|w| observations(w, names)).collect();
     score_windows(&observed)
 }
 
 /// Every window of `tbl` with its row count and score.
 pub(crate) fn table_scores(tbl: Oid) -> Vec<(WindowScore, i64)> {
     let windows = super::drift::table_drift_with(tbl, false);
-    let rows: Vec<i64> = windows.iter().map(|w| w.columns.iter().map(|c| c.1.rows).max().unwrap_or(0) as i64).collect();
-    score_drift(tbl, &windows).into_iter().zip(rows).collect()
-}
-
-/// A column's name as scores carry it.
-pub(crate) fn column_name(tbl: Oid, attnum: i16) -> Option<String> {
-    column_names(tbl).remove(&attnum)
+    let rows: Vec<i64> = windows.iter().map(|w| w.rows as i64).collect();
+    score_drift(&column_names(tbl), &windows).into_iter().zip(rows).collect()
 }
 
 /// One line on what stands out, most responsible column first.
@@ -214,7 +210,7 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
     let through = evaluated_through.map(i64::from);
     let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
     let windows = table_drift(relid); // no_drift constraints may judge any metric
-    let scores = score_drift(relid, &windows);
+    let scores = score_drift(&column_names(relid), &windows);
     let set = crate::catalog::cache::ruleset_for(relid);
     let drift_rules: Vec<&CompiledAggregate> = set.aggregates.iter().filter(|a| a.kind == AggregateKind::NoDrift).collect();
     let window_rules: Vec<&CompiledAggregate> =
@@ -277,13 +273,7 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
             touched.push(id.0);
         }
     }
-    if !drifted.is_empty() {
-        let by_window: Vec<(Vec<crate::trigger::record::AggregateViolation<'_>>, u64)> =
-            drifted.into_iter().map(|(v, rows)| (vec![v], rows)).collect();
-        for (violations, rows) in &by_window {
-            crate::trigger::record::record_aggregate_violations(violations, *rows);
-        }
-    }
+    crate::trigger::record::record_aggregate_violations(&drifted);
     if last_finished != through {
         run_as_owner(
             "UPDATE vigil.watch_def SET evaluated_through = $2 WHERE relid = $1",
@@ -337,16 +327,7 @@ pub(crate) fn evaluate_if_due(relid: Oid, newest: i64, window_usecs: i64) {
     if evaluated.is_some_and(|e| e + window_usecs >= newest) {
         return;
     }
-    let locked = as_extension_owner(|| {
-        Spi::get_one_with_args::<bool>(
-            "SELECT pg_catalog.pg_try_advisory_xact_lock($1, $2::integer)",
-            &[EVALUATE_LOCK_CLASS.into(), (relid.to_u32() as i32).into()],
-        )
-    })
-    .ok()
-    .flatten()
-    .unwrap_or(false);
-    if locked {
+    if crate::catalog::advisory_xact_lock(EVALUATE_LOCK_CLASS, relid, false) {
         evaluate_table(relid);
         SEEN.with(|s| s.borrow_mut().insert(relid, (newest, None)));
     }
@@ -354,9 +335,9 @@ pub(crate) fn evaluate_if_due(relid: Oid, newest: i64, window_usecs: i64) {
 
 /// The 'warn' batch-level constraints a finished window of a watched table violates, judged on
 /// the window's merged statistics (with the window's rows).
-pub(crate) fn judge_window<'a>(rules: &[&'a CompiledAggregate], window: &WindowDrift) -> Vec<(crate::trigger::record::AggregateViolation<'a>, u64)> {
+pub(crate) fn judge_window<'a>(rules: &[&'a CompiledAggregate], window: &WindowDrift) -> Vec<AggregateViolation<'a>> {
     use crate::rules::aggregate::{observe, Observed};
-    let rows = window.columns.iter().map(|c| c.1.rows).max().unwrap_or(0);
+    let rows = window.rows;
     let mut out = Vec::new();
     for &rule in rules {
         let observed = match &rule.column {
@@ -368,15 +349,13 @@ pub(crate) fn judge_window<'a>(rules: &[&'a CompiledAggregate], window: &WindowD
         };
         let Some(value) = observe(rule.kind, &observed) else { continue };
         if !rule.bounds.contains(value) {
-            out.push((
-                crate::trigger::record::AggregateViolation {
-                    aggregate: rule,
-                    observed: value,
-                    expected: rule.bounds.describe(),
-                    detail: Some(serde_json::json!({"window_start": timestamptz(window.start).to_string()})),
-                },
-                rows,
-            ));
+            out.push(AggregateViolation {
+                aggregate: rule,
+                batch_rows: rows,
+                observed: value,
+                expected: rule.bounds.describe(),
+                detail: Some(serde_json::json!({"window_start": timestamptz(window.start).to_string()})),
+            });
         }
     }
     out
@@ -388,9 +367,9 @@ pub(crate) fn judge_drift<'a>(
     rules: &[&'a CompiledAggregate],
     window: &WindowDrift,
     score: &WindowScore,
-) -> Vec<(crate::trigger::record::AggregateViolation<'a>, u64)> {
+) -> Vec<AggregateViolation<'a>> {
     use crate::rules::aggregate::{auto_metric, drifts};
-    let rows = window.columns.iter().map(|c| c.1.rows).max().unwrap_or(0);
+    let rows = window.rows;
     let mut out = Vec::new();
     for &rule in rules {
         let Some((name, attno, _)) = &rule.column else { continue };
@@ -413,15 +392,13 @@ pub(crate) fn judge_drift<'a>(
             }
         };
         if let Some((metric, value, true, expected)) = judged {
-            out.push((
-                crate::trigger::record::AggregateViolation {
-                    aggregate: rule,
-                    observed: value,
-                    expected,
-                    detail: Some(serde_json::json!({"window_start": timestamptz(window.start).to_string(), "metric": metric})),
-                },
-                rows,
-            ));
+            out.push(AggregateViolation {
+                aggregate: rule,
+                batch_rows: rows,
+                observed: value,
+                expected,
+                detail: Some(serde_json::json!({"window_start": timestamptz(window.start).to_string(), "metric": metric})),
+            });
         }
     }
     out

@@ -116,6 +116,8 @@ fn settings(relid: Oid) -> Settings {
 pub(crate) struct WindowDrift {
     pub start: i64,
     pub valid: bool,
+    /// Rows written to the window (every column's profile counts them all).
+    pub rows: u64,
     /// (attnum, profile, drift, what it was compared with: 'baseline', 'history' or 'none')
     pub columns: Vec<(i16, ColumnProfile, DriftReport, &'static str)>,
 }
@@ -172,7 +174,8 @@ pub(crate) fn table_drift_with(tbl: Oid, distances: bool) -> Vec<WindowDrift> {
         if settings.baseline.is_none() && valid {
             compared.iter().for_each(|(a, p, _, _)| merge_into(&mut reference, *a, p.clone()));
         }
-        windows.push(WindowDrift { start, valid, columns: compared });
+        let rows = compared.iter().map(|c| c.1.rows).max().unwrap_or(0);
+        windows.push(WindowDrift { start, valid, rows, columns: compared });
     }
     windows
 }
@@ -196,13 +199,12 @@ fn drift(tbl: Oid) -> TableIterator<'static, (
 )> {
     require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its drift");
     let windows = table_drift(tbl);
-    let scores = super::alerts::score_drift(tbl, &windows);
-    let mut names: std::collections::HashMap<i16, Option<String>> = std::collections::HashMap::new();
+    let names = super::alerts::column_names(tbl);
+    let scores = super::alerts::score_drift(&names, &windows);
     let mut rows = Vec::new();
     for (window, scored) in windows.into_iter().zip(&scores) {
         for (attnum, _, report, compared_to) in window.columns {
-            let name = names.entry(attnum).or_insert_with(|| super::alerts::column_name(tbl, attnum));
-            let score = name.as_ref().and_then(|n| scored.columns.iter().find(|c| &c.column == n)).map(|c| c.score);
+            let score = names.get(&attnum).and_then(|n| scored.columns.iter().find(|c| &c.column == n)).map(|c| c.score);
             rows.push((
                 attnum,
                 timestamptz(window.start),

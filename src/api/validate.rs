@@ -135,20 +135,14 @@ fn validate_aggregate(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
 /// finished ones; it succeeds when none drifts, listing the drifting windows.
 fn validate_drift(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
     let windows = super::drift::table_drift(tbl);
-    let scores = super::alerts::score_drift(tbl, &windows);
+    let scores = super::alerts::score_drift(&super::alerts::column_names(tbl), &windows);
     let drifting: Vec<serde_json::Value> = windows
         .iter()
         .zip(&scores)
         .flat_map(|(w, s)| super::alerts::judge_drift(&[a], w, s))
-        .map(|(v, _)| {
-            let mut sample = serde_json::json!({"observed_value": v.observed, "expected": v.expected});
-            if let (Some(serde_json::Value::Object(more)), serde_json::Value::Object(map)) = (v.detail, &mut sample) {
-                map.extend(more);
-            }
-            sample
-        })
+        .map(|v| v.sample())
         .collect();
-    let rows: i64 = windows.iter().map(|w| w.columns.iter().map(|c| c.1.rows).max().unwrap_or(0) as i64).sum();
+    let rows: i64 = windows.iter().map(|w| w.rows as i64).sum();
     let success = drifting.is_empty();
     (
         a.name.clone(),

@@ -23,18 +23,8 @@ fn fail(e: impl std::fmt::Display) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil could not compact statistics: {e}"), None, None)
 }
 
-/// pg_[try_]advisory_xact_lock(LOCK_CLASS, relid) without a query: the write path asks often.
 fn lock_deltas(relid: Oid, wait: bool) -> bool {
-    let mut tag = pg_sys::LOCKTAG {
-        locktag_field1: unsafe { pg_sys::MyDatabaseId }.to_u32(),
-        locktag_field2: LOCK_CLASS as u32,
-        locktag_field3: relid.to_u32(),
-        locktag_field4: 2, // two int4 keys, as pg_try_advisory_xact_lock(int4, int4) sets it
-        locktag_type: pg_sys::LockTagType::LOCKTAG_ADVISORY as u8,
-        locktag_lockmethodid: pg_sys::USER_LOCKMETHOD as u8,
-    };
-    let result = unsafe { pg_sys::LockAcquire(&mut tag, pg_sys::ExclusiveLock as pg_sys::LOCKMODE, false, !wait) };
-    result != pg_sys::LockAcquireResult::LOCKACQUIRE_NOT_AVAIL
+    super::advisory_xact_lock(LOCK_CLASS, relid, wait)
 }
 
 /// Waits until no compaction of `relid` runs, and keeps others out until the transaction ends:

@@ -111,6 +111,21 @@ pub fn parse_with_type(text: &str, typid: Oid, typmod: i32) -> pg_sys::Datum {
     }
 }
 
+/// pg_[try_]advisory_xact_lock(class, relid) without a query (the write path asks often):
+/// true when taken (or already held).
+pub fn advisory_xact_lock(class: i32, relid: Oid, wait: bool) -> bool {
+    let mut tag = pg_sys::LOCKTAG {
+        locktag_field1: unsafe { pg_sys::MyDatabaseId }.to_u32(),
+        locktag_field2: class as u32,
+        locktag_field3: relid.to_u32(),
+        locktag_field4: 2, // two int4 keys, as pg_try_advisory_xact_lock(int4, int4) sets it
+        locktag_type: pg_sys::LockTagType::LOCKTAG_ADVISORY as u8,
+        locktag_lockmethodid: pg_sys::USER_LOCKMETHOD as u8,
+    };
+    let result = unsafe { pg_sys::LockAcquire(&mut tag, pg_sys::ExclusiveLock as pg_sys::LOCKMODE, false, !wait) };
+    result != pg_sys::LockAcquireResult::LOCKACQUIRE_NOT_AVAIL
+}
+
 /// `name` as an SQL identifier, quoted by PostgreSQL's own rules where needed.
 pub fn quote_ident(name: &str) -> String {
     let c = CString::new(name).unwrap_or_else(|_| {

@@ -28,16 +28,21 @@ pub fn encode(columns: &[(i16, &ColumnProfile)]) -> Vec<u8> {
     out
 }
 
-pub fn decode(bytes: &[u8]) -> Result<Vec<(i16, ColumnProfile)>, ProfileError> {
+/// The (attnum, serialized profile) frames of a payload, unparsed.
+fn frames(bytes: &[u8]) -> Result<Vec<(i16, &[u8])>, ProfileError> {
     let mut r = Reader(bytes);
     let count = r.varint()? as usize;
-    let mut columns = Vec::with_capacity(count.min(1600));
+    let mut frames = Vec::with_capacity(count.min(1600));
     for _ in 0..count {
         let attnum = i16::from_le_bytes(r.take(2)?.try_into().expect("2 bytes"));
         let len = r.varint()? as usize;
-        columns.push((attnum, ColumnProfile::deserialize(r.take(len)?)?));
+        frames.push((attnum, r.take(len)?));
     }
-    Ok(columns)
+    Ok(frames)
+}
+
+pub fn decode(bytes: &[u8]) -> Result<Vec<(i16, ColumnProfile)>, ProfileError> {
+    frames(bytes)?.into_iter().map(|(attnum, p)| Ok((attnum, ColumnProfile::deserialize(p)?))).collect()
 }
 
 /// Merges delta payloads of one window into one payload. Columns whose profiles are all small
@@ -45,11 +50,8 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<(i16, ColumnProfile)>, ProfileError> {
 pub fn merge_payloads(payloads: &[&[u8]]) -> Result<Vec<u8>, ProfileError> {
     let mut by_column: std::collections::BTreeMap<i16, Vec<&[u8]>> = std::collections::BTreeMap::new();
     for payload in payloads {
-        let mut r = Reader(payload);
-        for _ in 0..r.varint()? {
-            let attnum = i16::from_le_bytes(r.take(2)?.try_into().expect("2 bytes"));
-            let len = r.varint()? as usize;
-            by_column.entry(attnum).or_default().push(r.take(len)?);
+        for (attnum, profile) in frames(payload)? {
+            by_column.entry(attnum).or_default().push(profile);
         }
     }
     let mut out = Vec::new();

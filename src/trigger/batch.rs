@@ -73,7 +73,7 @@ pub unsafe extern "C-unwind" fn vigil_after_write(fcinfo: pg_sys::FunctionCallIn
     }));
     record::flush_quarantine(pending::take_rows(subxid));
     record::record_violations(&violations);
-    record::record_aggregate_violations(&failing_aggregates, batch_rows);
+    record::record_aggregate_violations(&failing_aggregates);
     if let Some(mut profiles) = profiles {
         profiles.write();
     }
@@ -130,7 +130,7 @@ fn judge_aggregates<'s>(
             format!("batch written to {table} violates pg_vigil constraint \"{}\": {what} is {value}, expected {}", a.name, a.bounds.describe()),
             Some("The rows were kept; see vigil.violations.".into()),
         );
-        failing.push(record::AggregateViolation { aggregate: a, observed: value, expected: a.bounds.describe(), detail: None });
+        failing.push(record::AggregateViolation { aggregate: a, batch_rows, observed: value, expected: a.bounds.describe(), detail: None });
     }
     failing
 }

@@ -37,6 +37,12 @@ pub fn record_violations(violations: &[Violation<'_>]) {
             })
         })
         .collect();
+    insert_violations(rows);
+}
+
+/// One statement for any number of violation rows (JSON objects; a missing unexpected_count is
+/// NULL, as for batch-level constraints).
+fn insert_violations(rows: Vec<serde_json::Value>) {
     record(
         "INSERT INTO vigil.violation_log
                 (relid, constraint_id, constraint_name, column_name, batch_rows, unexpected_count, action, sample)
@@ -48,9 +54,12 @@ pub fn record_violations(violations: &[Violation<'_>]) {
     );
 }
 
-/// A batch-level constraint a batch failed in 'warn' mode, with the aggregate observed.
+/// A batch-level constraint a batch (or a finished window) failed in 'warn' mode, with the
+/// aggregate observed.
 pub struct AggregateViolation<'a> {
     pub aggregate: &'a crate::catalog::cache::CompiledAggregate,
+    /// Rows of the batch or window judged.
+    pub batch_rows: u64,
     pub observed: f64,
     /// What was expected, in words.
     pub expected: String,
@@ -58,38 +67,38 @@ pub struct AggregateViolation<'a> {
     pub detail: Option<serde_json::Value>,
 }
 
+impl AggregateViolation<'_> {
+    /// `{"observed_value": …, "expected": …}` and the detail.
+    pub fn sample(&self) -> serde_json::Value {
+        let mut sample = serde_json::json!({"observed_value": self.observed, "expected": self.expected});
+        if let (Some(serde_json::Value::Object(more)), serde_json::Value::Object(map)) = (&self.detail, &mut sample) {
+            map.extend(more.clone());
+        }
+        sample
+    }
+}
+
 /// Records failed batch-level constraints: no unexpected rows to count, so unexpected_count is
 /// NULL and the sample holds the observed value and the expected range.
-pub fn record_aggregate_violations(violations: &[AggregateViolation<'_>], batch_rows: u64) {
+pub fn record_aggregate_violations(violations: &[AggregateViolation<'_>]) {
     if violations.is_empty() {
         return;
     }
-    let rows: Vec<serde_json::Value> = violations
-        .iter()
-        .map(|v| {
-            let mut sample = serde_json::json!({"observed_value": v.observed, "expected": v.expected});
-            if let (Some(serde_json::Value::Object(more)), serde_json::Value::Object(map)) = (&v.detail, &mut sample) {
-                map.extend(more.clone());
-            }
-            serde_json::json!({
-                "relid": v.aggregate.relid.to_u32(),
-                "constraint_id": v.aggregate.id,
-                "constraint_name": v.aggregate.name,
-                "column_name": v.aggregate.column.as_ref().map(|c| c.0.clone()),
-                "batch_rows": batch_rows,
-                "action": v.aggregate.mode.as_str(),
-                "sample": [sample],
+    insert_violations(
+        violations
+            .iter()
+            .map(|v| {
+                serde_json::json!({
+                    "relid": v.aggregate.relid.to_u32(),
+                    "constraint_id": v.aggregate.id,
+                    "constraint_name": v.aggregate.name,
+                    "column_name": v.aggregate.column.as_ref().map(|c| c.0.clone()),
+                    "batch_rows": v.batch_rows,
+                    "action": v.aggregate.mode.as_str(),
+                    "sample": [v.sample()],
+                })
             })
-        })
-        .collect();
-    record(
-        "INSERT INTO vigil.violation_log
-                (relid, constraint_id, constraint_name, column_name, batch_rows, unexpected_count, action, sample)
-         SELECT relid, constraint_id, constraint_name, column_name, batch_rows, NULL, action, sample
-           FROM pg_catalog.jsonb_to_recordset($1) AS r(relid oid, constraint_id integer, constraint_name text,
-                column_name text, batch_rows bigint, action text, sample jsonb)",
-        pg_sys::JSONBOID,
-        JsonB(serde_json::Value::Array(rows)),
+            .collect(),
     );
 }
 

@@ -166,6 +166,8 @@ SELECT s.window_start::date AS day, s.row_count = q.n AND s.min = q.min AND s.ma
 SELECT count(*) = 3001 AS one_profile_per_parallel_aggregate
   FROM (SELECT vigil.profile(v) AS numbers, vigil.profile(tag) AS labels FROM s_old) p, s_old
  WHERE p.numbers IS NOT NULL AND p.labels IS NOT NULL;
+-- The statistics object backfill creates for the planner is gone again.
+SELECT count(*) AS leftover_statistics_objects FROM pg_catalog.pg_statistic_ext WHERE stxname LIKE 'vigil_backfill_%';
 RESET force_parallel_mode;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
