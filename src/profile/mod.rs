@@ -4,6 +4,7 @@
 //! aggregate state and the unit merged across writers. Pure Rust: no pgrx here.
 
 pub mod batch_kll;
+mod hll_registers;
 pub mod tiers;
 pub mod window;
 
@@ -152,7 +153,7 @@ impl Sketches {
         Box::new(Sketches {
             quantiles: KllSketch::new(KLL_K).expect("KLL_K is a valid k"),
             offsets: batch_kll::Offsets::new(seed),
-            distinct: Distinct::Union(HllUnion::new(HLL_LG_K).expect("HLL_LG_K is a valid lg_k")),
+            distinct: Distinct::new_registers(),
             top: FrequentItemsSketch::new(TOP_MAP_SIZE).expect("TOP_MAP_SIZE is a power of two"),
         })
     }
@@ -163,16 +164,15 @@ impl Sketches {
     }
 
     /// Folds finite values into the distinct count and (sorted, as one batch) the quantiles.
-    fn add_numbers(&mut self, values: &mut [f64]) {
-        let distinct = self.distinct.union();
+    fn add_numbers(&mut self, values: &mut [f64], moments: &Moments) {
         for &x in values.iter() {
-            distinct.update_value(x.to_bits());
+            self.distinct.add_number(x.to_bits());
         }
         match values.len() {
             0 => {}
             1 => self.quantiles.update(KllFloat::<f64>::new(values[0]).expect("finite")),
             _ => {
-                radsort::sort(values);
+                batch_kll::sort_values(values, moments.min, moments.max);
                 let batch = batch_kll::sketch_of_sorted(values, KLL_K, &mut self.offsets);
                 self.quantiles.merge(&batch).expect("sketches of one k merge");
             }
@@ -186,6 +186,8 @@ impl Sketches {
 /// than the rest of reading a profile).
 #[derive(Clone)]
 enum Distinct {
+    /// HLL registers filled by a write's numbers directly (see `hll_registers`).
+    Registers(Box<[u8]>),
     Union(HllUnion),
     Images(Vec<Vec<u8>>),
 }
@@ -194,10 +196,28 @@ enum Distinct {
 const DISTINCT_IMAGES_KEPT: usize = 512;
 
 impl Distinct {
+    fn new_registers() -> Distinct {
+        Distinct::Registers(vec![0u8; 1 << HLL_LG_K].into_boxed_slice())
+    }
+
+    /// Counts a number (its bits): into the registers while there are registers.
+    #[inline]
+    fn add_number(&mut self, bits: u64) {
+        match self {
+            Distinct::Registers(registers) => hll_registers::add(registers, bits),
+            _ => self.union().update_value(bits),
+        }
+    }
+
     fn union(&mut self) -> &mut HllUnion {
-        if let Distinct::Images(images) = self {
+        let images = match self {
+            Distinct::Union(_) => Vec::new(),
+            Distinct::Images(images) => std::mem::take(images),
+            Distinct::Registers(registers) => vec![hll_registers::image(registers)],
+        };
+        if !matches!(self, Distinct::Union(_)) {
             let mut union = HllUnion::new(HLL_LG_K).expect("HLL_LG_K is a valid lg_k");
-            for image in images.iter() {
+            for image in &images {
                 if let Ok(sketch) = HllSketch::deserialize(image) {
                     union.update(&sketch);
                 }
@@ -206,7 +226,7 @@ impl Distinct {
         }
         match self {
             Distinct::Union(union) => union,
-            Distinct::Images(_) => unreachable!("converted above"),
+            _ => unreachable!("converted above"),
         }
     }
 
@@ -224,6 +244,10 @@ impl Distinct {
                 }
             }
             (_, Distinct::Union(theirs)) => self.union().update(&theirs.to_sketch(HllType::Hll8)),
+            (_, Distinct::Registers(theirs)) => {
+                let image = hll_registers::image(theirs);
+                self.union().update(&HllSketch::deserialize(&image).expect("a well-formed HLL image"));
+            }
         }
     }
 
@@ -231,7 +255,7 @@ impl Distinct {
         match self {
             Distinct::Union(union) => union.estimate(),
             Distinct::Images(images) if images.len() == 1 => HllSketch::deserialize(&images[0]).map_or(0.0, |s| s.estimate()),
-            Distinct::Images(_) => self.clone().union().estimate(),
+            Distinct::Images(_) | Distinct::Registers(_) => self.clone().union().estimate(),
         }
     }
 
@@ -239,7 +263,7 @@ impl Distinct {
         match self {
             Distinct::Images(images) if images.len() == 1 => images[0].clone(),
             Distinct::Union(union) => union.to_sketch(HllType::Hll4).serialize(),
-            Distinct::Images(_) => self.clone().union().to_sketch(HllType::Hll4).serialize(),
+            Distinct::Images(_) | Distinct::Registers(_) => self.clone().union().to_sketch(HllType::Hll4).serialize(),
         }
     }
 }
@@ -321,7 +345,7 @@ impl ColumnProfile {
             self.nan += 1;
         } else if x.is_infinite() {
             self.infinite += 1;
-            self.sketches_mut().distinct.union().update_value(x.to_bits());
+            self.sketches_mut().distinct.add_number(x.to_bits());
         } else {
             self.pending_numbers.push(x);
             if self.pending_numbers.len() >= QUANTILE_CHUNK {
@@ -355,9 +379,10 @@ impl ColumnProfile {
         }
         let mut numbers = std::mem::take(&mut self.pending_numbers);
         let labels = std::mem::take(&mut self.pending_labels);
-        self.flushed_moments.merge(&Moments::of(&numbers));
+        let moments = Moments::of(&numbers);
+        self.flushed_moments.merge(&moments);
         let sketches = self.sketches_mut();
-        sketches.add_numbers(&mut numbers);
+        sketches.add_numbers(&mut numbers, &moments);
         labels.iter().for_each(|l| sketches.add_label(l));
         numbers.clear();
         self.pending_numbers = numbers; // keeps its capacity for the next chunk
