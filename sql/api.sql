@@ -206,6 +206,7 @@ BEGIN
             DELETE FROM vigil.watch_def WHERE relid = obj.objid;
             DELETE FROM vigil.window_mark WHERE relid = obj.objid;
             DELETE FROM vigil.profile_delta WHERE relid = obj.objid;
+            DELETE FROM vigil.window_memo WHERE relid = obj.objid;
             DELETE FROM vigil.alert WHERE relid = obj.objid;
             DELETE FROM vigil.quarantine WHERE relid = obj.objid;
             GET DIAGNOSTICS discarded = ROW_COUNT;

@@ -114,7 +114,23 @@ CREATE TABLE vigil.alert (
 );
 CREATE INDEX alert_relid_idx ON vigil.alert (relid) WHERE state <> 'resolved';
 
-REVOKE ALL ON vigil.watch_def, vigil.profile_delta, vigil.window_mark, vigil.alert FROM PUBLIC;
+-- Scoring memos (src/drift/memo.rs): each evaluated window's drift per column, the statistics
+-- it was scored on and their raw scores. A memo holds while the window's row count and validity
+-- are unchanged (and those of the windows before it); the newest also keeps the reference the
+-- next window is compared with (window payload format). A cache that vigil.evaluate() rebuilds,
+-- so pg_dump leaves it out.
+CREATE TABLE vigil.window_memo (
+    relid        oid NOT NULL,
+    epoch        integer NOT NULL,
+    window_start timestamptz NOT NULL,
+    row_count    bigint NOT NULL,
+    valid        boolean NOT NULL,
+    memo         bytea NOT NULL,
+    reference    bytea,
+    PRIMARY KEY (relid, epoch, window_start)
+);
+
+REVOKE ALL ON vigil.watch_def, vigil.profile_delta, vigil.window_mark, vigil.alert, vigil.window_memo FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('vigil.alert', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.window_mark', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.watch_def', '');

@@ -2,11 +2,12 @@
 //! history (drift::score), and the alerts that open when a finished window stands out.
 
 use super::declare::{check_table, required};
-use super::drift::{table_drift, WindowDrift};
+use super::drift::WindowDrift;
+use super::scoring::score_table;
 use crate::catalog::{as_extension_owner, query_as_owner, require_owner, require_privilege, run_as_owner, timestamptz};
 use crate::catalog::cache::CompiledAggregate;
 use crate::trigger::record::AggregateViolation;
-use crate::drift::score::{score_windows, ColumnObservations, Observation, Scale, Status, WindowObservations, WindowScore};
+use crate::drift::score::{Status, WindowScore};
 use crate::rules::aggregate::AggregateKind;
 use crate::error::raise;
 use crate::profile::ProfileKind;
@@ -14,96 +15,6 @@ use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use std::collections::HashMap;
-
-/// The pseudo-column that carries a window's row count (volume) among the scored columns.
-pub const ROW_COUNT: &str = "(row count)";
-
-pub(crate) fn column_names(tbl: Oid) -> HashMap<i16, String> {
-    Spi::connect(|client| {
-        client
-            .select(
-                "SELECT attnum, attname::text FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
-                None,
-                &[tbl.into()],
-            )?
-            .map(|r| Ok((r.get::<i16>(1)?.unwrap_or(0), r.get::<String>(2)?.unwrap_or_default())))
-            .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
-    })
-    .unwrap_or_default()
-}
-
-/// What is scored of each window: per column its coverage, location, spread, shape and
-/// categories and its drift from the reference, plus the window's row count.
-fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -> WindowObservations {
-    let observation = |statistic, value: f64, scale| Observation { statistic, value, scale };
-    let rows = window.rows;
-    let mut columns = vec![ColumnObservations {
-        column: ROW_COUNT.into(),
-        spread: None,
-        observations: vec![observation("row_count", (rows.max(1) as f64).ln(), Scale::LogCount)],
-    }];
-    for (attnum, profile, drift, _) in &window.columns {
-        let Some(name) = names.get(attnum) else { continue };
-        let mut seen = Vec::new();
-        if let Some(f) = profile.null_fraction() {
-            seen.push(observation("null_fraction", f, Scale::Fraction));
-        }
-        let non_null = profile.rows - profile.nulls;
-        if non_null > 0 {
-            // As a log count: a frozen column (one value) stands out however many rows there are.
-            seen.push(observation("distinct_values", profile.distinct_estimate().max(1.0).ln(), Scale::LogCount));
-        }
-        if let Some(js) = drift.js_distance {
-            seen.push(observation("js_distance", js, Scale::Fraction));
-        }
-        let mut spread = None;
-        match profile.kind {
-            ProfileKind::Numeric => {
-                let m = &profile.moments();
-                if profile.rows > 0 {
-                    seen.push(observation("nonfinite_fraction", (profile.nan + profile.infinite) as f64 / profile.rows as f64, Scale::Fraction));
-                }
-                if let Some(mean) = m.mean() {
-                    seen.push(observation("mean", mean, Scale::Units));
-                }
-                if let Some(sd) = m.stddev_samp() {
-                    seen.push(observation("stddev", sd, Scale::Units));
-                    spread = Some(sd);
-                }
-                if let Some(d) = profile.distribution() {
-                    seen.push(observation("p05", d.quantile(0.05), Scale::Units));
-                    seen.push(observation("p50", d.quantile(0.5), Scale::Units));
-                    seen.push(observation("p95", d.quantile(0.95), Scale::Units));
-                }
-            }
-            ProfileKind::Categorical => {
-                if non_null > 0 {
-                    let top = profile.top_values(1).first().map_or(0, |t| t.1);
-                    seen.push(observation("top_share", top as f64 / non_null as f64, Scale::Fraction));
-                }
-                if let Some(new) = drift.new_category_fraction {
-                    seen.push(observation("new_category_fraction", new, Scale::Fraction));
-                }
-            }
-        }
-        columns.push(ColumnObservations { column: name.clone(), spread, observations: seen });
-    }
-    WindowObservations { start: window.start, valid: window.valid, columns }
-}
-
-/// Scores of the given windows (from `table_drift`), in the same order; `names` from
-/// `column_names`.
-pub(crate) fn score_drift(names: &HashMap<i16, String>, windows: &[WindowDrift]) -> Vec<WindowScore> {
-    let observed: Vec<WindowObservations> = windows.iter().map(|w| observations(w, names)).collect();
-    score_windows(&observed)
-}
-
-/// Every window of `tbl` with its row count and score.
-pub(crate) fn table_scores(tbl: Oid) -> Vec<(WindowScore, i64)> {
-    let windows = super::drift::table_drift_with(tbl, false);
-    let rows: Vec<i64> = windows.iter().map(|w| w.rows as i64).collect();
-    score_drift(&column_names(tbl), &windows).into_iter().zip(rows).collect()
-}
 
 /// One line on what stands out, most responsible column first.
 fn summary(score: &WindowScore) -> String {
@@ -138,15 +49,16 @@ fn window_status(tbl: Oid) -> TableIterator<'static, (
     name!(top_columns, Vec<String>),
 )> {
     require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its window status");
-    let rows: Vec<_> = table_scores(tbl)
+    let rows: Vec<_> = score_table(tbl, false, None)
         .into_iter()
-        .map(|(score, rows)| {
+        .map(|w| {
+            let score = w.score;
             let top: Vec<String> = if score.status == Status::Learning {
                 Vec::new()
             } else {
                 score.responsible().iter().map(|c| c.column.clone()).collect()
             };
-            (timestamptz(score.start), rows, score.status.as_str().to_string(), score.score, top)
+            (timestamptz(score.start), w.rows, score.status.as_str().to_string(), score.score, top)
         })
         .collect();
     TableIterator::new(rows)
@@ -209,8 +121,10 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
     let Some(window_usecs) = window_size else { return Vec::new() };
     let through = evaluated_through.map(i64::from);
     let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
-    let windows = table_drift(relid); // no_drift constraints may judge any metric
-    let scores = score_drift(&column_names(relid), &windows);
+    // Windows finished by time alone: a stray row dated in the future must not close today's.
+    let finished_through = now - window_usecs;
+    // With KS and Wasserstein: no_drift constraints may judge any metric.
+    let windows = score_table(relid, true, Some(finished_through));
     let set = crate::catalog::cache::ruleset_for(relid);
     let drift_rules: Vec<&CompiledAggregate> = set.aggregates.iter().filter(|a| a.kind == AggregateKind::NoDrift).collect();
     let window_rules: Vec<&CompiledAggregate> =
@@ -218,15 +132,17 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
     let mut touched = Vec::new();
     let mut last_finished = through;
     let mut drifted = Vec::new();
-    for (window, score) in windows.iter().zip(&scores) {
-        // Finished by time alone: a stray row dated in the future must not close today's window.
-        let finished = score.start + window_usecs <= now;
-        if !finished || through.is_some_and(|t| score.start <= t) {
+    for scored in &windows {
+        let score = &scored.score;
+        if score.start > finished_through || through.is_some_and(|t| score.start <= t) {
             continue;
         }
         last_finished = Some(score.start);
-        drifted.extend(judge_drift(&drift_rules, window, score));
-        drifted.extend(judge_window(&window_rules, window));
+        // Windows not evaluated yet have no memo, so they were compared now.
+        if let Some(window) = &scored.fresh {
+            drifted.extend(judge_drift(&drift_rules, window, score));
+            drifted.extend(judge_window(&window_rules, window));
+        }
         if score.status != Status::Alert {
             continue;
         }

@@ -6,7 +6,7 @@ use super::declare::{check_table, required};
 use super::watch::merged_profiles;
 use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, timestamptz};
 use crate::profile::window;
-use crate::drift::compare::{DriftReport, Reference};
+use crate::drift::compare::{self, DriftReport};
 use crate::error::raise;
 use crate::profile::{merge_into, ColumnProfile};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
@@ -52,7 +52,8 @@ fn set_baseline(tbl: Option<Oid>, from_time: Option<TimestampWithTimeZone>, to_t
     }
     as_extension_owner(|| {
         Spi::get_one_with_args::<i64>(
-            "WITH s AS (UPDATE vigil.watch_def SET baseline_from = $2, baseline_to = $3 WHERE relid = $1 RETURNING epoch)
+            "WITH s AS (UPDATE vigil.watch_def SET baseline_from = $2, baseline_to = $3 WHERE relid = $1 RETURNING epoch),
+                  forget AS (DELETE FROM vigil.window_memo WHERE relid = $1 RETURNING 1) -- scored against another reference
              SELECT count(DISTINCT d.window_start) FROM vigil.profile_delta d, s
               WHERE d.relid = $1 AND d.epoch = s.epoch AND d.window_start >= $2 AND d.window_start < $3",
             &[relid.into(), from_time.into(), to_time.into()],
@@ -89,12 +90,12 @@ fn mark_window(tbl: Option<Oid>, window_start: Option<TimestampWithTimeZone>, va
 /// it held when last prepared.
 const HISTORY_REFRESH: f64 = 1.05;
 
-struct Settings {
-    baseline: Option<(i64, i64)>,
-    invalid: HashSet<i64>,
+pub(crate) struct Settings {
+    pub baseline: Option<(i64, i64)>,
+    pub invalid: HashSet<i64>,
 }
 
-fn settings(relid: Oid) -> Settings {
+pub(crate) fn settings(relid: Oid) -> Settings {
     let usecs = |r: &pgrx::spi::SpiHeapTupleData<'_>, i| r.get::<TimestampWithTimeZone>(i).ok().flatten().map(i64::from);
     as_extension_owner(|| {
         Spi::connect(|client| {
@@ -122,45 +123,80 @@ pub(crate) struct WindowDrift {
     pub columns: Vec<(i16, ColumnProfile, DriftReport, &'static str)>,
 }
 
-/// Every window of `tbl`'s current epoch in time order (the NULL-time bucket is not a window in
-/// time and has no drift), each column compared with the baseline or the trailing history.
-pub(crate) fn table_drift(tbl: Oid) -> Vec<WindowDrift> {
-    table_drift_with(tbl, true)
-}
+/// Profiles per window, in time order (the NULL-time bucket is not a window in time).
+pub(crate) type ByWindow = BTreeMap<i64, Vec<(i16, ColumnProfile)>>;
 
-/// `table_drift` without the metrics that need a pass over both distributions (KS,
-/// Wasserstein) when `distances` is false: for scoring windows.
-pub(crate) fn table_drift_with(tbl: Oid, distances: bool) -> Vec<WindowDrift> {
-    let settings = settings(tbl);
-    let mut by_window: BTreeMap<i64, Vec<(i16, ColumnProfile)>> = BTreeMap::new();
-    for ((attnum, window), profile) in merged_profiles(tbl) {
+pub(crate) fn by_window(profiles: BTreeMap<(i16, Option<i64>), ColumnProfile>) -> ByWindow {
+    let mut by_window = ByWindow::new();
+    for ((attnum, window), profile) in profiles {
         if let Some(w) = window {
             by_window.entry(w).or_default().push((attnum, profile));
         }
     }
-    let mut reference: BTreeMap<i16, ColumnProfile> = BTreeMap::new();
-    if let Some((from, to)) = settings.baseline {
-        for (w, columns) in by_window.range(from..to) {
-            if !settings.invalid.contains(w) {
-                columns.iter().for_each(|(a, p)| merge_into(&mut reference, *a, p.clone()));
+    by_window
+}
+
+/// What windows are compared with: the baseline's merged profiles (fixed), or the merged
+/// profiles of the valid windows so far (growing as windows are compared).
+pub(crate) struct Reference {
+    pub profiles: BTreeMap<i16, ColumnProfile>,
+    pub baseline: bool,
+}
+
+impl Reference {
+    /// The baseline's profiles when there is one (from `windows`), else an empty history.
+    pub fn initial(settings: &Settings, windows: &ByWindow) -> Reference {
+        let mut profiles = BTreeMap::new();
+        if let Some((from, to)) = settings.baseline {
+            for (w, columns) in windows.range(from..to) {
+                if !settings.invalid.contains(w) {
+                    columns.iter().for_each(|(a, p)| merge_into(&mut profiles, *a, p.clone()));
+                }
             }
         }
+        Reference { profiles, baseline: settings.baseline.is_some() }
     }
-    let label = if settings.baseline.is_some() { "baseline" } else { "history" };
+}
+
+/// Every window of `tbl`'s current epoch in time order, each column compared with the baseline
+/// or the trailing history.
+pub(crate) fn table_drift(tbl: Oid) -> Vec<WindowDrift> {
+    let settings = settings(tbl);
+    let windows = by_window(merged_profiles(tbl, None));
+    let mut reference = Reference::initial(&settings, &windows);
+    compare_windows(windows, &settings, &mut reference, true, None).0
+}
+
+/// Compares `windows` (in time order) with `reference`, which grows with each valid window
+/// unless it is a baseline. Without `distances`, the metrics that need a pass over both
+/// distributions (KS, Wasserstein) are left out. Returns the windows and, when
+/// `snapshot_after` is given, a copy of the reference as the first window after that time
+/// would see it.
+pub(crate) fn compare_windows(
+    windows: ByWindow,
+    settings: &Settings,
+    reference: &mut Reference,
+    distances: bool,
+    snapshot_after: Option<i64>,
+) -> (Vec<WindowDrift>, Option<BTreeMap<i16, ColumnProfile>>) {
+    let label = if reference.baseline { "baseline" } else { "history" };
     // References prepared for comparison: a fixed baseline once; a trailing history again
     // whenever it has grown by HISTORY_REFRESH since it was prepared (a year of daily windows
     // then prepares it about 120 times per column instead of 365).
-    let mut prepared: BTreeMap<i16, Reference> = reference.iter().map(|(a, p)| (*a, Reference::new(p))).collect();
-    let mut windows = Vec::with_capacity(by_window.len());
-    for (start, columns) in by_window {
+    let mut prepared: BTreeMap<i16, compare::Reference> =
+        reference.profiles.iter().map(|(a, p)| (*a, compare::Reference::new(p))).collect();
+    let mut snapshot = snapshot_after.map(|_| reference.profiles.clone());
+    let mut compared_windows = Vec::with_capacity(windows.len());
+    let mut windows = windows.into_iter().peekable();
+    while let Some((start, columns)) = windows.next() {
         let valid = !settings.invalid.contains(&start);
         let mut compared = Vec::with_capacity(columns.len());
         for (attnum, profile) in columns {
-            if settings.baseline.is_none() {
-                if let Some(history) = reference.get(&attnum) {
+            if !reference.baseline {
+                if let Some(history) = reference.profiles.get(&attnum) {
                     let stale = prepared.get(&attnum).is_none_or(|p| history.rows as f64 > p.rows as f64 * HISTORY_REFRESH);
                     if stale {
-                        prepared.insert(attnum, Reference::new(history));
+                        prepared.insert(attnum, compare::Reference::new(history));
                     }
                 }
             }
@@ -171,13 +207,17 @@ pub(crate) fn table_drift_with(tbl: Oid, distances: bool) -> Vec<WindowDrift> {
             let compared_to = if prepared.contains_key(&attnum) { label } else { "none" };
             compared.push((attnum, profile, report, compared_to));
         }
-        if settings.baseline.is_none() && valid {
-            compared.iter().for_each(|(a, p, _, _)| merge_into(&mut reference, *a, p.clone()));
+        if !reference.baseline && valid {
+            compared.iter().for_each(|(a, p, _, _)| merge_into(&mut reference.profiles, *a, p.clone()));
+        }
+        // Copied once: after the last window at or before the snapshot time.
+        if snapshot_after.is_some_and(|s| start <= s && windows.peek().is_none_or(|(next, _)| *next > s)) {
+            snapshot = Some(reference.profiles.clone());
         }
         let rows = compared.iter().map(|c| c.1.rows).max().unwrap_or(0);
-        windows.push(WindowDrift { start, valid, rows, columns: compared });
+        compared_windows.push(WindowDrift { start, valid, rows, columns: compared });
     }
-    windows
+    (compared_windows, snapshot)
 }
 
 #[pg_extern(name = "_drift")]
@@ -198,13 +238,11 @@ fn drift(tbl: Oid) -> TableIterator<'static, (
     name!(score, Option<f64>),
 )> {
     require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its drift");
-    let windows = table_drift(tbl);
-    let names = super::alerts::column_names(tbl);
-    let scores = super::alerts::score_drift(&names, &windows);
+    let names = super::scoring::column_names(tbl);
     let mut rows = Vec::new();
-    for (window, scored) in windows.into_iter().zip(&scores) {
-        for (attnum, _, report, compared_to) in window.columns {
-            let score = names.get(&attnum).and_then(|n| scored.columns.iter().find(|c| &c.column == n)).map(|c| c.score);
+    for window in super::scoring::score_table(tbl, true, None) {
+        for (attnum, compared_to, report) in window.drift {
+            let score = names.get(&attnum).and_then(|n| window.score.columns.iter().find(|c| &c.column == n)).map(|c| c.score);
             rows.push((
                 attnum,
                 timestamptz(window.start),

@@ -6,5 +6,6 @@ pub mod declare;
 pub mod drift;
 pub mod profile_agg;
 pub mod quarantine;
+pub mod scoring;
 pub mod validate;
 pub mod watch;

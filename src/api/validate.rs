@@ -135,7 +135,7 @@ fn validate_aggregate(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
 /// finished ones; it succeeds when none drifts, listing the drifting windows.
 fn validate_drift(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
     let windows = super::drift::table_drift(tbl);
-    let scores = super::alerts::score_drift(&super::alerts::column_names(tbl), &windows);
+    let scores = super::scoring::score_drift(&super::scoring::column_names(tbl), &windows);
     let drifting: Vec<serde_json::Value> = windows
         .iter()
         .zip(&scores)

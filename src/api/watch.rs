@@ -160,7 +160,8 @@ fn unwatch(tbl: Option<Oid>) -> bool {
         Spi::get_one_with_args::<bool>(
             "WITH w AS (DELETE FROM vigil.watch_def WHERE relid = $1 RETURNING 1),
                   d AS (DELETE FROM vigil.profile_delta WHERE relid = $1 RETURNING 1),
-                  m AS (DELETE FROM vigil.window_mark WHERE relid = $1 RETURNING 1)
+                  m AS (DELETE FROM vigil.window_mark WHERE relid = $1 RETURNING 1),
+                  s AS (DELETE FROM vigil.window_memo WHERE relid = $1 RETURNING 1)
              SELECT EXISTS (SELECT 1 FROM w) OR EXISTS (SELECT 1 FROM d)",
             &[relid.into()],
         )
@@ -201,17 +202,18 @@ fn compact(tbl: Option<Oid>) -> i64 {
     tables.into_iter().map(|relid| crate::catalog::compact::compact(relid, None, crate::catalog::compact::Policy::Full).unwrap_or(0)).sum()
 }
 
-/// The statistics of `tbl`'s current epoch, merged per (column, window).
-pub(crate) fn merged_profiles(tbl: Oid) -> BTreeMap<(i16, Option<i64>), ColumnProfile> {
+/// The statistics of `tbl`'s current epoch, merged per (column, window); with `from`, only
+/// the windows starting then or later (and not the NULL-time bucket).
+pub(crate) fn merged_profiles(tbl: Oid, from: Option<i64>) -> BTreeMap<(i16, Option<i64>), ColumnProfile> {
     let deltas: Vec<(Option<i64>, Vec<u8>)> = as_extension_owner(|| {
         Spi::connect(|client| {
             client
                 .select(
                     "SELECT d.window_start, d.payload
                        FROM vigil.profile_delta d JOIN vigil.watch_def w ON w.relid = d.relid AND w.epoch = d.epoch
-                      WHERE d.relid = $1",
+                      WHERE d.relid = $1 AND ($2::timestamptz IS NULL OR d.window_start >= $2)",
                     None,
-                    &[tbl.into()],
+                    &[tbl.into(), from.map(timestamptz).into()],
                 )?
                 .map(|r| Ok((r.get::<TimestampWithTimeZone>(1)?.map(i64::from), r.get::<Vec<u8>>(2)?.unwrap_or_default())))
                 .collect::<Result<Vec<_>, pgrx::spi::Error>>()
@@ -257,7 +259,7 @@ fn column_stats(tbl: Oid) -> TableIterator<'static, (
     name!(top_values, Option<JsonB>),
 )> {
     require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its statistics");
-    let merged = merged_profiles(tbl);
+    let merged = merged_profiles(tbl, None);
     let rows: Vec<_> = merged
         .into_iter()
         .map(|((attnum, window), p)| {

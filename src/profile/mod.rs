@@ -153,7 +153,7 @@ impl Sketches {
         Box::new(Sketches {
             quantiles: KllSketch::new(KLL_K).expect("KLL_K is a valid k"),
             offsets: batch_kll::Offsets::new(seed),
-            distinct: Distinct::new_registers(),
+            distinct: Distinct::new(),
             top: FrequentItemsSketch::new(TOP_MAP_SIZE).expect("TOP_MAP_SIZE is a power of two"),
         })
     }
@@ -165,9 +165,6 @@ impl Sketches {
 
     /// Folds finite values into the distinct count and (sorted, as one batch) the quantiles.
     fn add_numbers(&mut self, values: &mut [f64], moments: &Moments) {
-        for &x in values.iter() {
-            self.distinct.add_number(x.to_bits());
-        }
         match values.len() {
             0 => {}
             1 => self.quantiles.update(KllFloat::<f64>::new(values[0]).expect("finite")),
@@ -177,6 +174,7 @@ impl Sketches {
                 self.quantiles.merge(&batch).expect("sketches of one k merge");
             }
         }
+        self.distinct.add_sorted_numbers(values);
     }
 }
 
@@ -186,47 +184,61 @@ impl Sketches {
 /// than the rest of reading a profile).
 #[derive(Clone)]
 enum Distinct {
-    /// HLL registers filled by a write's numbers directly (see `hll_registers`).
-    Registers(Box<[u8]>),
-    Union(HllUnion),
+    /// Values counted so far. Once the union holds SMALL_DISTINCT values, numbers go to plain
+    /// HLL registers instead (see `hll_registers`), folded into the union when it is read.
+    Union(HllUnion, Option<Box<[u8]>>),
     Images(Vec<Vec<u8>>),
 }
 
 /// Images kept apart at most before they are unioned.
 const DISTINCT_IMAGES_KEPT: usize = 512;
 
+/// Below this many distinct values the union keeps each value's full hash (DataSketches'
+/// coupon list), so small counts are exact; registers would only estimate them.
+const SMALL_DISTINCT: f64 = 256.0;
+
+fn registers_sketch(registers: &[u8]) -> HllSketch {
+    HllSketch::deserialize(&hll_registers::image(registers)).expect("a well-formed HLL image")
+}
+
 impl Distinct {
-    fn new_registers() -> Distinct {
-        Distinct::Registers(vec![0u8; 1 << HLL_LG_K].into_boxed_slice())
+    fn new() -> Distinct {
+        Distinct::Union(HllUnion::new(HLL_LG_K).expect("HLL_LG_K is a valid lg_k"), None)
     }
 
-    /// Counts a number (its bits): into the registers while there are registers.
-    #[inline]
-    fn add_number(&mut self, bits: u64) {
-        match self {
-            Distinct::Registers(registers) => hll_registers::add(registers, bits),
-            _ => self.union().update_value(bits),
+    /// Counts distinct numbers (their bits) given in ascending order, each once.
+    fn add_sorted_numbers(&mut self, values: &[f64]) {
+        let unique = values.iter().enumerate().filter(|&(i, x)| i == 0 || x.to_bits() != values[i - 1].to_bits()).map(|(_, x)| x.to_bits());
+        if let Distinct::Union(union, registers) = self {
+            if registers.is_some() || union.estimate() >= SMALL_DISTINCT {
+                let registers = registers.get_or_insert_with(|| vec![0u8; 1 << HLL_LG_K].into_boxed_slice());
+                unique.for_each(|bits| hll_registers::add(registers, bits));
+                return;
+            }
         }
+        let union = self.union();
+        unique.for_each(|bits| union.update_value(bits));
     }
 
+    /// The union with everything counted in it (registers folded in).
     fn union(&mut self) -> &mut HllUnion {
-        let images = match self {
-            Distinct::Union(_) => Vec::new(),
-            Distinct::Images(images) => std::mem::take(images),
-            Distinct::Registers(registers) => vec![hll_registers::image(registers)],
-        };
-        if !matches!(self, Distinct::Union(_)) {
+        if let Distinct::Images(images) = self {
             let mut union = HllUnion::new(HLL_LG_K).expect("HLL_LG_K is a valid lg_k");
-            for image in &images {
+            for image in images.iter() {
                 if let Ok(sketch) = HllSketch::deserialize(image) {
                     union.update(&sketch);
                 }
             }
-            *self = Distinct::Union(union);
+            *self = Distinct::Union(union, None);
         }
         match self {
-            Distinct::Union(union) => union,
-            _ => unreachable!("converted above"),
+            Distinct::Union(union, registers) => {
+                if let Some(registers) = registers.take() {
+                    union.update(&registers_sketch(&registers));
+                }
+                union
+            }
+            Distinct::Images(_) => unreachable!("converted above"),
         }
     }
 
@@ -243,27 +255,29 @@ impl Distinct {
                     }
                 }
             }
-            (_, Distinct::Union(theirs)) => self.union().update(&theirs.to_sketch(HllType::Hll8)),
-            (_, Distinct::Registers(theirs)) => {
-                let image = hll_registers::image(theirs);
-                self.union().update(&HllSketch::deserialize(&image).expect("a well-formed HLL image"));
+            (_, Distinct::Union(theirs, registers)) => {
+                let union = self.union();
+                union.update(&theirs.to_sketch(HllType::Hll8));
+                if let Some(registers) = registers {
+                    union.update(&registers_sketch(registers));
+                }
             }
         }
     }
 
     fn estimate(&self) -> f64 {
         match self {
-            Distinct::Union(union) => union.estimate(),
+            Distinct::Union(union, None) => union.estimate(),
             Distinct::Images(images) if images.len() == 1 => HllSketch::deserialize(&images[0]).map_or(0.0, |s| s.estimate()),
-            Distinct::Images(_) | Distinct::Registers(_) => self.clone().union().estimate(),
+            _ => self.clone().union().estimate(),
         }
     }
 
     fn image(&self) -> Vec<u8> {
         match self {
             Distinct::Images(images) if images.len() == 1 => images[0].clone(),
-            Distinct::Union(union) => union.to_sketch(HllType::Hll4).serialize(),
-            Distinct::Images(_) | Distinct::Registers(_) => self.clone().union().to_sketch(HllType::Hll4).serialize(),
+            Distinct::Union(union, None) => union.to_sketch(HllType::Hll4).serialize(),
+            _ => self.clone().union().to_sketch(HllType::Hll4).serialize(),
         }
     }
 }
@@ -345,7 +359,7 @@ impl ColumnProfile {
             self.nan += 1;
         } else if x.is_infinite() {
             self.infinite += 1;
-            self.sketches_mut().distinct.add_number(x.to_bits());
+            self.sketches_mut().distinct.add_sorted_numbers(&[x]);
         } else {
             self.pending_numbers.push(x);
             if self.pending_numbers.len() >= QUANTILE_CHUNK {

@@ -245,3 +245,24 @@ fn profile_cost_parts() {
     per("kll", &mut || for c in copy.chunks(QUANTILE_CHUNK) { kll.merge(&super::batch_kll::sketch_of_sorted(c, KLL_K, &mut offsets)).unwrap() });
     println!("{}", m.n + regs[0] as u64 + kll.n());
 }
+
+#[test]
+fn small_distinct_counts_stay_exact_and_large_ones_close() {
+    for (values, distinct) in [(20u64, 20u64), (100_000, 5), (100_000, 200), (300_000, 100_000)] {
+        let mut profile = ColumnProfile::new(ProfileKind::Numeric);
+        for i in 0..values {
+            profile.push_f64((i % distinct) as f64 * 0.5);
+        }
+        let estimate = profile.distinct_estimate();
+        let back = ColumnProfile::deserialize(&profile.serialize()).unwrap().distinct_estimate();
+        if distinct <= 200 {
+            // Coupon counting: exact up to the estimator's rounding.
+            for e in [estimate, back] {
+                assert!((e - distinct as f64).abs() < 1e-4, "{e} for {distinct} in {values} values");
+            }
+        } else {
+            assert!((estimate / distinct as f64 - 1.0).abs() < 0.05, "{estimate} for {distinct}");
+            assert!((back / estimate - 1.0).abs() < 1e-9);
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Scoring the windows of a watched table (drift::score) for vigil.window_status, vigil.drift
+//! and alerts. Windows already scored keep a memo (drift::memo, table vigil.window_memo) that
+//! holds while their row counts and validity are unchanged: scoring a new window then reads a
+//! year of memos and the reference kept with the newest, instead of merging and comparing a
+//! year of profiles again.
+
+use super::drift::{by_window, compare_windows, settings, ByWindow, Reference, WindowDrift};
+use super::watch::merged_profiles;
+use crate::catalog::{query_as_owner, run_as_owner, timestamptz};
+use crate::drift::compare::DriftReport;
+use crate::drift::memo::{self, Memo};
+use crate::drift::score::{judge, raw_scores, score_windows, ColumnObservations, ColumnScore, Observation, WindowObservations, WindowScore};
+use crate::error::raise;
+use crate::profile::window;
+use crate::profile::{ColumnProfile, ProfileKind};
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
+use pgrx::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+
+/// The pseudo-column that carries a window's row count (volume) among the scored columns.
+pub const ROW_COUNT: &str = "(row count)";
+
+pub(crate) fn column_names(tbl: Oid) -> HashMap<i16, String> {
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT attnum, attname::text FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+                None,
+                &[tbl.into()],
+            )?
+            .map(|r| Ok((r.get::<i16>(1)?.unwrap_or(0), r.get::<String>(2)?.unwrap_or_default())))
+            .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
+    })
+    .unwrap_or_default()
+}
+
+/// What is scored of each window: per column its coverage, location, spread, shape and
+/// categories and its drift from the reference, plus the window's row count.
+pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -> WindowObservations {
+    let observation = Observation::of;
+    let rows = window.rows;
+    let mut columns = vec![ColumnObservations {
+        column: ROW_COUNT.into(),
+        spread: None,
+        observations: vec![observation("row_count", (rows.max(1) as f64).ln())],
+    }];
+    for (attnum, profile, drift, _) in &window.columns {
+        let Some(name) = names.get(attnum) else { continue };
+        let mut seen = Vec::new();
+        if let Some(f) = profile.null_fraction() {
+            seen.push(observation("null_fraction", f));
+        }
+        let non_null = profile.rows - profile.nulls;
+        if non_null > 0 {
+            // As a log count: a frozen column (one value) stands out however many rows there are.
+            seen.push(observation("distinct_values", profile.distinct_estimate().max(1.0).ln()));
+        }
+        if let Some(js) = drift.js_distance {
+            seen.push(observation("js_distance", js));
+        }
+        let mut spread = None;
+        match profile.kind {
+            ProfileKind::Numeric => {
+                let m = &profile.moments();
+                if profile.rows > 0 {
+                    seen.push(observation("nonfinite_fraction", (profile.nan + profile.infinite) as f64 / profile.rows as f64));
+                }
+                if let Some(mean) = m.mean() {
+                    seen.push(observation("mean", mean));
+                }
+                if let Some(sd) = m.stddev_samp() {
+                    seen.push(observation("stddev", sd));
+                    spread = Some(sd);
+                }
+                if let Some(d) = profile.distribution() {
+                    seen.push(observation("p05", d.quantile(0.05)));
+                    seen.push(observation("p50", d.quantile(0.5)));
+                    seen.push(observation("p95", d.quantile(0.95)));
+                }
+            }
+            ProfileKind::Categorical => {
+                if non_null > 0 {
+                    let top = profile.top_values(1).first().map_or(0, |t| t.1);
+                    seen.push(observation("top_share", top as f64 / non_null as f64));
+                }
+                if let Some(new) = drift.new_category_fraction {
+                    seen.push(observation("new_category_fraction", new));
+                }
+            }
+        }
+        columns.push(ColumnObservations { column: name.clone(), spread, observations: seen });
+    }
+    WindowObservations { start: window.start, valid: window.valid, columns }
+}
+
+/// Scores of the given windows (from `table_drift`), in the same order; `names` from
+/// `column_names`.
+pub(crate) fn score_drift(names: &HashMap<i16, String>, windows: &[WindowDrift]) -> Vec<WindowScore> {
+    let observed: Vec<WindowObservations> = windows.iter().map(|w| observations(w, names)).collect();
+    score_windows(&observed)
+}
+
+/// A window of a watched table, scored.
+pub(crate) struct ScoredWindow {
+    pub start: i64,
+    pub valid: bool,
+    pub rows: i64,
+    /// Per watched column: (attnum, what it was compared with, its drift).
+    pub drift: Vec<(i16, &'static str, DriftReport)>,
+    pub score: WindowScore,
+    /// Its profiles and drift, when compared now rather than read from its memo.
+    pub fresh: Option<WindowDrift>,
+}
+
+/// Rows per window of the current epoch, in time order (what a memo must still match).
+fn window_rows(relid: Oid, epoch: i32) -> Vec<(i64, i64)> {
+    query_as_owner(
+        "SELECT window_start, sum(row_count)::bigint FROM vigil.profile_delta
+          WHERE relid = $1 AND epoch = $2 AND window_start IS NOT NULL GROUP BY 1 ORDER BY 1",
+        &[pg_sys::OIDOID, pg_sys::INT4OID],
+        &[relid.into(), epoch.into()],
+        |rows| {
+            rows.map(|r| Ok((r.get::<TimestampWithTimeZone>(1)?.map(i64::from).unwrap_or(0), r.get::<i64>(2)?.unwrap_or(0))))
+                .collect()
+        },
+    )
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None))
+}
+
+struct StoredMemo {
+    start: i64,
+    rows: i64,
+    valid: bool,
+    memo: Vec<u8>,
+    reference: Option<Vec<u8>>,
+}
+
+fn stored_memos(relid: Oid, epoch: i32) -> Vec<StoredMemo> {
+    query_as_owner(
+        "SELECT window_start, row_count, valid, memo, reference FROM vigil.window_memo
+          WHERE relid = $1 AND epoch = $2 ORDER BY window_start",
+        &[pg_sys::OIDOID, pg_sys::INT4OID],
+        &[relid.into(), epoch.into()],
+        |rows| {
+            rows.map(|r| {
+                Ok(StoredMemo {
+                    start: r.get::<TimestampWithTimeZone>(1)?.map(i64::from).unwrap_or(0),
+                    rows: r.get::<i64>(2)?.unwrap_or(0),
+                    valid: r.get::<bool>(3)?.unwrap_or(false),
+                    memo: r.get::<Vec<u8>>(4)?.unwrap_or_default(),
+                    reference: r.get::<Vec<u8>>(5)?,
+                })
+            })
+            .collect()
+        },
+    )
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read scoring memos: {e}"), None, None))
+}
+
+/// Every window of `relid`'s current epoch, scored in time order. Windows whose memos hold are
+/// read from them; the others are compared now (with KS and Wasserstein when `distances`).
+/// With `remember_through`, the windows compared now that start at or before it (finished
+/// ones) get memos, the newest with the reference after it; this writes, so only evaluation
+/// asks for it.
+pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<i64>) -> Vec<ScoredWindow> {
+    let Some(epoch) = crate::catalog::cache::ruleset_for(relid).watch.as_ref().map(|w| w.epoch) else { return Vec::new() };
+    let settings = settings(relid);
+    let names = column_names(relid);
+    let counts = window_rows(relid, epoch);
+    let stored = stored_memos(relid, epoch);
+    let name_of = |attnum: i16| if attnum == 0 { Some(ROW_COUNT.to_string()) } else { names.get(&attnum).cloned() };
+
+    // The memos that hold: a prefix of the windows, unchanged since, ending with a reference.
+    let holds = |(m, c): (&StoredMemo, &(i64, i64))| m.start == c.0 && m.rows == c.1 && m.valid != settings.invalid.contains(&m.start);
+    let matching = stored.iter().zip(&counts).take_while(|&pair| holds(pair)).count();
+    let mut memos: Vec<Memo> = Vec::new();
+    let mut reference = None;
+    if matching == stored.len() && matching > 0 {
+        let decoded: Result<Vec<Memo>, _> = stored.iter().map(|m| memo::decode(&m.memo, m.start, m.valid, &name_of)).collect();
+        let last = stored[matching - 1].reference.as_deref().and_then(|r| window::decode(r).ok());
+        if let (Ok(decoded), Some(last)) = (decoded, last) {
+            memos = decoded;
+            reference = Some(Reference { profiles: last.into_iter().collect(), baseline: settings.baseline.is_some() });
+        }
+    }
+    let from_memos = memos.len();
+    let (windows, mut reference): (ByWindow, Reference) = match reference {
+        Some(reference) => {
+            let windows = match counts.get(from_memos) {
+                Some(&(first, _)) => by_window(merged_profiles(relid, Some(first))),
+                None => ByWindow::new(),
+            };
+            (windows, reference)
+        }
+        None => {
+            let windows = by_window(merged_profiles(relid, None));
+            let reference = Reference::initial(&settings, &windows);
+            (windows, reference)
+        }
+    };
+    let (fresh, snapshot) = compare_windows(windows, &settings, &mut reference, distances || remember_through.is_some(), remember_through);
+
+    let mut observed: Vec<WindowObservations> = memos.iter().map(|m| m.observations.clone()).collect();
+    observed.extend(fresh.iter().map(|w| observations(w, &names)));
+    let mut raws: Vec<Vec<ColumnScore>> = memos.iter().map(|m| m.raws.clone()).collect();
+    raws.extend(raw_scores(&observed, from_memos));
+    let scores = judge(&observed, &raws);
+
+    if let Some(through) = remember_through {
+        remember(relid, epoch, &fresh, &observed[from_memos..], &raws[from_memos..], &counts, snapshot, through, &names);
+    }
+
+    let rows_of: HashMap<i64, i64> = counts.iter().copied().collect();
+    let mut fresh = fresh.into_iter();
+    memos
+        .into_iter()
+        .map(|m| (m.observations.start, m.observations.valid, m.drift, None))
+        .chain(std::iter::from_fn(|| {
+            let w = fresh.next()?;
+            let drift = w.columns.iter().map(|(a, _, report, to)| (*a, *to, report.clone())).collect();
+            Some((w.start, w.valid, drift, Some(w)))
+        }))
+        .zip(scores)
+        .map(|((start, valid, drift, fresh), score)| ScoredWindow {
+            start,
+            valid,
+            rows: rows_of.get(&start).copied().unwrap_or(0),
+            drift,
+            score,
+            fresh,
+        })
+        .collect()
+}
+
+/// Writes the memos of the windows compared now that start at or before `through`, replacing
+/// any from the first of them on; the newest keeps `snapshot`, the reference after it.
+#[allow(clippy::too_many_arguments)]
+fn remember(
+    relid: Oid,
+    epoch: i32,
+    fresh: &[WindowDrift],
+    observed: &[WindowObservations],
+    raws: &[Vec<ColumnScore>],
+    counts: &[(i64, i64)],
+    snapshot: Option<BTreeMap<i16, ColumnProfile>>,
+    through: i64,
+    names: &HashMap<i16, String>,
+) {
+    let Some(first) = fresh.first() else { return };
+    let finished: Vec<usize> = (0..fresh.len()).filter(|&i| fresh[i].start <= through).collect();
+    let Some(&newest) = finished.last() else { return };
+    let failed = |e: pgrx::spi::Error| -> ! {
+        raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot record scoring memos: {e}"), None, None)
+    };
+    run_as_owner(
+        "WITH stale AS (DELETE FROM vigil.window_memo WHERE relid = $1 AND (epoch <> $2 OR window_start >= $3))
+         UPDATE vigil.window_memo SET reference = NULL
+          WHERE relid = $1 AND epoch = $2 AND window_start < $3 AND reference IS NOT NULL",
+        &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::TIMESTAMPTZOID],
+        &[relid.into(), epoch.into(), timestamptz(first.start).into()],
+    )
+    .unwrap_or_else(|e| failed(e));
+    let attnum_of: HashMap<&str, i16> = names.iter().map(|(a, n)| (n.as_str(), *a)).chain([(ROW_COUNT, 0)]).collect();
+    let rows_of: HashMap<i64, i64> = counts.iter().copied().collect();
+    let reference = snapshot.map(|profiles| {
+        let columns: Vec<(i16, &ColumnProfile)> = profiles.iter().map(|(a, p)| (*a, p)).collect();
+        window::encode(&columns)
+    });
+    for &i in &finished {
+        let w = &fresh[i];
+        let memo = Memo {
+            drift: w.columns.iter().map(|(a, _, report, to)| (*a, *to, report.clone())).collect(),
+            observations: observed[i].clone(),
+            raws: raws[i].clone(),
+        };
+        let bytes = memo::encode(&memo, &|name| attnum_of.get(name).copied());
+        run_as_owner(
+            "INSERT INTO vigil.window_memo (relid, epoch, window_start, row_count, valid, memo, reference)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::TIMESTAMPTZOID, pg_sys::INT8OID, pg_sys::BOOLOID, pg_sys::BYTEAOID, pg_sys::BYTEAOID],
+            &[
+                relid.into(),
+                epoch.into(),
+                timestamptz(w.start).into(),
+                rows_of.get(&w.start).copied().unwrap_or(0).into(),
+                w.valid.into(),
+                bytes.into(),
+                if i == newest { reference.clone() } else { None }.into(),
+            ],
+        )
+        .unwrap_or_else(|e| failed(e));
+    }
+}
