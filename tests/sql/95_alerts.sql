@@ -135,3 +135,59 @@ SELECT count(*) AS alerts_seen, (SELECT count(*) FROM vigil.window_status) AS wi
 SELECT try($$SELECT vigil.resolve(1)$$) AS resolve_without_owning;
 RESET ROLE;
 DROP ROLE a_reader;
+
+-- Evaluation keeps a memo of each window it scores (its drift, statistics and raw scores; the
+-- newest also the reference the next window is compared with), so that scoring a new window
+-- does not merge and compare the whole history again. Reading through memos agrees with
+-- scoring from scratch (up to the sketches' randomness: KLL sketches merged into a year of
+-- history differ a little from one merge to the next, and drift over bins cut from them with
+-- them; memos keep what a window scored when it was evaluated), and memos stop counting once
+-- the history under them changes.
+CREATE TABLE a_memo (LIKE a_weather);
+SELECT vigil.watch('a_memo', time_column => 'time_hour') > 0 AS watched;
+INSERT INTO a_memo SELECT * FROM a_weather WHERE time_hour < '2013-12-01';
+SELECT cardinality(vigil.evaluate('a_memo')) > 0 AS alerts_opened;
+SELECT count(*) AS memos, count(reference) AS references_kept, max(window_start)::date AS newest
+  FROM vigil.window_memo WHERE relid = 'a_memo'::regclass;
+-- December arrives: its windows are compared now, after the memos of the eleven months before.
+INSERT INTO a_memo SELECT * FROM a_weather WHERE time_hour >= '2013-12-01';
+CREATE TEMP VIEW a_memo_status AS
+SELECT window_start, row_count, status, score, top_columns FROM vigil.window_status WHERE relid = 'a_memo'::regclass;
+CREATE TEMP TABLE a_through_memos AS SELECT * FROM a_memo_status;
+CREATE TEMP TABLE a_drift_through_memos AS
+SELECT window_start, column_name, js_distance, ks_statistic FROM vigil.drift WHERE relid = 'a_memo'::regclass;
+DELETE FROM vigil.window_memo WHERE relid = 'a_memo'::regclass;
+SELECT count(*) AS windows, count(*) FILTER (WHERE m.status <> s.status) <= 3 AS statuses_agree,
+       count(*) FILTER (WHERE m.status = 'alert' AND m.top_columns[1] <> s.top_columns[1]) AS other_top_column,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(m.score - s.score) / greatest(s.score, 0.1)) < 0.05 AS scores_close
+  FROM a_through_memos m JOIN a_memo_status s USING (window_start, row_count);
+SELECT count(*) AS drift_rows, max(abs(m.js_distance - d.js_distance)) < 0.05 AS js_close,
+       max(abs(m.ks_statistic - d.ks_statistic)) < 0.02 AS ks_close
+  FROM a_drift_through_memos m
+  JOIN vigil.drift d ON d.relid = 'a_memo'::regclass AND d.window_start = m.window_start AND d.column_name = m.column_name;
+-- Memos again (evaluation rebuilds them, and opens alerts for December, not evaluated before).
+-- Then a broken load arrives late for a June day, and a July day is marked invalid: the memos
+-- from June on no longer hold, and both show.
+SELECT cardinality(vigil.evaluate('a_memo')) > 0 AS december_alerts_opened;
+SELECT count(*) AS memos FROM vigil.window_memo WHERE relid = 'a_memo'::regclass;
+SELECT status AS june_1_before FROM a_memo_status WHERE window_start = '2013-06-01';
+INSERT INTO a_memo (time_hour, origin, temp) SELECT time_hour, origin, temp FROM a_weather WHERE time_hour::date = '2013-06-01';
+SELECT vigil.mark_window('a_memo', '2013-07-04', valid => false)::date AS marked_invalid;
+SELECT status AS june_1_after, top_columns[1] AS most_responsible FROM a_memo_status WHERE window_start = '2013-06-01';
+SELECT DISTINCT valid AS july_4_valid FROM vigil.drift WHERE relid = 'a_memo'::regclass AND window_start = '2013-07-04';
+-- Evaluation replaces the memos from June on (June is evaluated already: no alert opens).
+SELECT cardinality(vigil.evaluate('a_memo')) AS alerts_opened_again;
+SELECT count(*) AS memos, bool_and(row_count = (SELECT count(*) FROM a_memo WHERE time_hour::date = '2013-06-01')) AS june_memo_current
+  FROM vigil.window_memo WHERE relid = 'a_memo'::regclass AND window_start = '2013-06-01';
+SELECT count(*) AS memos FROM vigil.window_memo WHERE relid = 'a_memo'::regclass;
+-- A new baseline is another reference: the memos go with the old one.
+SELECT vigil.set_baseline('a_memo', '2013-01-01', '2013-02-01') AS baseline_windows;
+SELECT count(*) AS memos_after_new_baseline FROM vigil.window_memo WHERE relid = 'a_memo'::regclass;
+-- Memos are the extension's own: other roles cannot read them.
+CREATE ROLE a_writer;
+SET ROLE a_writer;
+SELECT try($$SELECT count(*) FROM vigil.window_memo$$) AS read_memos;
+RESET ROLE;
+DROP ROLE a_writer;
+SELECT vigil.evaluate('a_memo') IS NOT NULL AS evaluated, vigil.unwatch('a_memo') AS unwatched;
+SELECT count(*) AS memos_after_unwatch FROM vigil.window_memo WHERE relid = 'a_memo'::regclass;
