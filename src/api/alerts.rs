@@ -327,6 +327,8 @@ fn evaluate(tbl: Option<Oid>) -> Vec<i64> {
     check_table(relid);
     require_owner(relid);
     super::drift::must_be_watched(relid);
+    // One evaluation of a table at a time (writers evaluating live windows skip it instead).
+    crate::catalog::advisory_xact_lock(EVALUATE_LOCK_CLASS, relid, true);
     evaluate_table(relid)
 }
 

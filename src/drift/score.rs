@@ -430,31 +430,3 @@ mod tests {
         assert!(scores[30..].iter().all(|s| s.status == Status::Ok));
     }
 }
-
-#[cfg(test)]
-mod timing {
-    use super::*;
-    #[test]
-    #[ignore = "timing"]
-    fn score_a_year() {
-        let mut state = 1u64;
-        let mut next = || { state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (state >> 11) as f64 / (1u64 << 53) as f64 };
-        let stats = ["null_fraction", "distinct_values", "js_distance", "nonfinite_fraction", "mean", "stddev", "p05", "p50", "p95"];
-        let windows: Vec<WindowObservations> = (0..365).map(|d| WindowObservations {
-            start: d,
-            valid: true,
-            columns: (0..21).map(|c| ColumnObservations {
-                column: format!("f{c}"),
-                spread: Some(1.0),
-                observations: stats.iter().map(|s| Observation { statistic: s, value: next(), scale: Scale::Units }).collect(),
-            }).collect(),
-        }).collect();
-        for _ in 0..3 {
-            let t = std::time::Instant::now();
-            let raws = raw_scores(&windows, 0);
-            let r = t.elapsed();
-            let scores = judge(&windows, &raws);
-            println!("{} windows scored in {:?} (raw {:?})", scores.len(), t.elapsed(), r);
-        }
-    }
-}

@@ -196,57 +196,6 @@ fn small_profiles_keep_their_values_and_merge_like_sketched_ones() {
 }
 
 #[test]
-#[ignore = "timing, run by hand: cargo test --release --lib profile_cost -- --ignored --nocapture"]
-fn profile_cost_per_value() {
-    let mut state = 0x1234_5678_u64;
-    let values: Vec<f64> = (0..4_000_000)
-        .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 * 100.0
-        })
-        .collect();
-    for _ in 0..3 {
-        let started = std::time::Instant::now();
-        let mut profile = ColumnProfile::new(ProfileKind::Numeric);
-        for &x in &values {
-            profile.push_f64(x);
-        }
-        let bytes = profile.serialize();
-        let elapsed = started.elapsed();
-        println!("{:.2} ns per value ({} bytes)", elapsed.as_nanos() as f64 / values.len() as f64, bytes.len());
-    }
-}
-
-#[test]
-#[ignore = "timing"]
-fn profile_cost_parts() {
-    let mut state = 0x1234_5678_u64;
-    let values: Vec<f64> = (0..4_000_000)
-        .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 * 100.0
-        })
-        .collect();
-    let per = |name: &str, f: &mut dyn FnMut()| {
-        let started = std::time::Instant::now();
-        f();
-        println!("{name}: {:.2} ns per value", started.elapsed().as_nanos() as f64 / values.len() as f64);
-    };
-    let mut m = Moments::default();
-    per("moments", &mut || for c in values.chunks(QUANTILE_CHUNK) { m.merge(&Moments::of(c)) });
-    let mut regs = vec![0u8; 4096];
-    per("hll", &mut || for &x in &values { super::hll_registers::add(&mut regs, x.to_bits()) });
-    let mut copy = values.clone();
-    per("sort", &mut || for c in copy.chunks_mut(QUANTILE_CHUNK) { let mo = Moments::of(c); super::batch_kll::sort_values(c, mo.min, mo.max) });
-    let mut copy = values.clone();
-    per("radsort64", &mut || for c in copy.chunks_mut(QUANTILE_CHUNK) { radsort::sort(c) });
-    let mut offsets = super::batch_kll::Offsets::new(1);
-    let mut kll: datasketches::kll::KllSketch<datasketches::kll::KllFloat<f64>> = datasketches::kll::KllSketch::new(KLL_K).unwrap();
-    per("kll", &mut || for c in copy.chunks(QUANTILE_CHUNK) { kll.merge(&super::batch_kll::sketch_of_sorted(c, KLL_K, &mut offsets)).unwrap() });
-    println!("{}", m.n + regs[0] as u64 + kll.n());
-}
-
-#[test]
 fn small_distinct_counts_stay_exact_and_large_ones_close() {
     for (values, distinct) in [(20u64, 20u64), (100_000, 5), (100_000, 200), (300_000, 100_000)] {
         let mut profile = ColumnProfile::new(ProfileKind::Numeric);
