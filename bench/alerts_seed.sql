@@ -23,7 +23,9 @@ UPDATE plan SET columns = CASE bug
     WHEN 'relabel' THEN ARRAY['origin']
     WHEN 'frozen' THEN ARRAY[(ARRAY['temp', 'dewp', 'humid', 'wind_speed', 'pressure'])[1 + floor(col * 5)::int]]
     WHEN 'precision_loss' THEN ARRAY[(ARRAY['temp', 'dewp', 'humid', 'pressure'])[1 + floor(col * 4)::int]]
-    ELSE ARRAY['(row count)'] END;
+    WHEN 'duplicate' THEN ARRAY['(row count)']
+    -- Truncated and shifted loads change which hours of the day are there, and how many rows.
+    ELSE ARRAY['(row count)', '(time in window)'] END;
 INSERT INTO bug_day SELECT :seed, day, bug, columns FROM plan;
 -- Shifted times move rows into the next day too: both days hold corrupted data.
 INSERT INTO bug_day SELECT :seed, day + 1, bug, columns FROM plan

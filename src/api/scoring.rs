@@ -20,6 +20,10 @@ use std::collections::{BTreeMap, HashMap};
 
 /// The pseudo-column that carries a window's row count (volume) among the scored columns.
 pub const ROW_COUNT: &str = "(row count)";
+/// The pseudo-column of where the rows' times fall in their window (window::TIME_IN_WINDOW_ATTNUM).
+pub const TIME_IN_WINDOW: &str = "(time in window)";
+/// The row count's attnum in memos (no column has a negative one there).
+const ROW_COUNT_ATTNUM: i16 = -1;
 
 pub(crate) fn column_names(tbl: Oid) -> HashMap<i16, String> {
     Spi::connect(|client| {
@@ -30,6 +34,7 @@ pub(crate) fn column_names(tbl: Oid) -> HashMap<i16, String> {
                 &[tbl.into()],
             )?
             .map(|r| Ok((r.get::<i16>(1)?.unwrap_or(0), r.get::<String>(2)?.unwrap_or_default())))
+            .chain([Ok((window::TIME_IN_WINDOW_ATTNUM, TIME_IN_WINDOW.to_string()))])
             .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
     })
     .unwrap_or_default()
@@ -169,7 +174,7 @@ pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<
     let names = column_names(relid);
     let counts = window_rows(relid, epoch);
     let stored = stored_memos(relid, epoch);
-    let name_of = |attnum: i16| if attnum == 0 { Some(ROW_COUNT.to_string()) } else { names.get(&attnum).cloned() };
+    let name_of = |attnum: i16| if attnum == ROW_COUNT_ATTNUM { Some(ROW_COUNT.to_string()) } else { names.get(&attnum).cloned() };
 
     // The memos that hold: a prefix of the windows, unchanged since, ending with a reference.
     let holds = |(m, c): (&StoredMemo, &(i64, i64))| m.start == c.0 && m.rows == c.1 && m.valid != settings.invalid.contains(&m.start);
@@ -261,7 +266,7 @@ fn remember(
         &[relid.into(), epoch.into(), timestamptz(first.start).into()],
     )
     .unwrap_or_else(|e| failed(e));
-    let attnum_of: HashMap<&str, i16> = names.iter().map(|(a, n)| (n.as_str(), *a)).chain([(ROW_COUNT, 0)]).collect();
+    let attnum_of: HashMap<&str, i16> = names.iter().map(|(a, n)| (n.as_str(), *a)).chain([(ROW_COUNT, ROW_COUNT_ATTNUM)]).collect();
     let rows_of: HashMap<i64, i64> = counts.iter().copied().collect();
     let reference = snapshot.map(|profiles| {
         let columns: Vec<(i16, &ColumnProfile)> = profiles.iter().map(|(a, p)| (*a, p)).collect();

@@ -334,7 +334,7 @@ fn backfill(tbl: Option<Oid>) -> i64 {
         Some((attno, _)) => format!("vigil._window_of({}, {})", column_name(attno), watch.window_usecs),
         None => "NULL::timestamptz".to_string(),
     };
-    let profiles: Vec<String> = watch
+    let mut profiles: Vec<String> = watch
         .columns
         .iter()
         .map(|c| {
@@ -342,6 +342,11 @@ fn backfill(tbl: Option<Oid>) -> i64 {
             format!("vigil.profile({}::{cast})", column_name(c.attno))
         })
         .collect();
+    let mut attnums: Vec<i16> = watch.columns.iter().map(|c| c.attnum).collect();
+    if let Some((attno, _)) = watch.time {
+        profiles.push(format!("vigil.profile(vigil._time_in_window({}, {}))", column_name(attno), watch.window_usecs));
+        attnums.push(crate::profile::window::TIME_IN_WINDOW_ATTNUM);
+    }
     let blocks = Spi::get_one_with_args::<i64>(
         "SELECT pg_catalog.pg_relation_size($1) / pg_catalog.current_setting('block_size')::bigint",
         &[relid.into()],
@@ -384,7 +389,9 @@ fn backfill(tbl: Option<Oid>) -> i64 {
             .map(|p| ColumnProfile::deserialize(p))
             .collect::<Result<_, _>>()
             .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("unreadable profile: {e}"), None, None));
-        let columns: Vec<(i16, &ColumnProfile)> = watch.columns.iter().map(|c| c.attnum).zip(profiles.iter()).collect();
+        // A window's times profile is empty for the NULL-time bucket: left out, as on writes.
+        let columns: Vec<(i16, &ColumnProfile)> =
+            attnums.iter().copied().zip(profiles.iter()).filter(|(a, p)| *a != crate::profile::window::TIME_IN_WINDOW_ATTNUM || p.rows > 0).collect();
         let key = (epoch, start.or(write_window));
         crate::catalog::compact::insert_delta(relid, key, rows, &crate::profile::window::encode(&columns));
         total += rows;

@@ -4,7 +4,7 @@
 //! new window reads them instead of merging and comparing a year of profiles again.
 //!
 //! Columns are kept by attnum (names are resolved on reading, so a renamed column keeps its
-//! history); attnum 0 stands for the window's row count.
+//! history); the caller maps its pseudo-columns (the row count) to attnums of their own.
 
 use super::compare::DriftReport;
 use super::score::{statistic_code, ColumnObservations, ColumnScore, Observation, WindowObservations, STATISTICS};

@@ -15,6 +15,16 @@ pub fn window_start(usecs: i64, size: i64) -> i64 {
     usecs - (usecs - origin).rem_euclid(size)
 }
 
+/// The attnum under which a window's payload keeps the profile of its rows' times, as fractions
+/// of the window (0 at its start): no column has attnum 0. A load stamped hours late, or a
+/// timezone bug, moves this distribution while every value column may look normal.
+pub const TIME_IN_WINDOW_ATTNUM: i16 = 0;
+
+/// Where `usecs` falls in its window of `size`, as a fraction in [0, 1).
+pub fn time_in_window(usecs: i64, size: i64) -> f64 {
+    (usecs - window_start(usecs, size)) as f64 / size as f64
+}
+
 /// `[n varint] ([attnum i16] [len varint] [profile])*`
 pub fn encode(columns: &[(i16, &ColumnProfile)]) -> Vec<u8> {
     let mut out = Vec::new();

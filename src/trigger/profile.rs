@@ -4,7 +4,7 @@
 use crate::catalog::compact::{compact, compact_own, insert_delta, DeltaRef, Policy, WindowKey};
 use crate::catalog::cache::Watch;
 use crate::catalog::Repr;
-use crate::profile::window::{encode, window_start, USECS_PER_DAY};
+use crate::profile::window::{encode, time_in_window, window_start, TIME_IN_WINDOW_ATTNUM, USECS_PER_DAY};
 use crate::profile::{ColumnProfile, ProfileKind};
 use pgrx::pg_sys::{self, Datum};
 
@@ -69,6 +69,8 @@ struct OpenWindow {
     start: Option<i64>,
     rows: i64,
     profiles: Vec<ColumnProfile>,
+    /// Where the rows' times fall in the window (tables with a time column).
+    times: ColumnProfile,
 }
 
 pub struct ProfileBatch<'a> {
@@ -92,8 +94,9 @@ impl<'a> ProfileBatch<'a> {
         columns.chain(self.watch.time.map(|(attno, _)| attno as i32 + 1)).max().unwrap_or(0)
     }
 
-    fn window_of(&self, values: *const Datum, nulls: *const bool) -> Option<i64> {
-        let Some((attno, repr)) = self.watch.time else { return self.write_window };
+    /// The row's time in microseconds (None: NULL or ±infinity, or no time column).
+    fn time_of(&self, values: *const Datum, nulls: *const bool) -> Option<i64> {
+        let (attno, repr) = self.watch.time?;
         unsafe {
             if *nulls.add(attno) {
                 return None;
@@ -110,13 +113,14 @@ impl<'a> ProfileBatch<'a> {
             } else {
                 raw
             };
-            Some(window_start(usecs, self.watch.window_usecs))
+            Some(usecs)
         }
     }
 
     #[inline]
     pub unsafe fn row(&mut self, values: *const Datum, nulls: *const bool) {
-        let key = self.window_of(values, nulls);
+        let time = self.time_of(values, nulls);
+        let key = if self.watch.time.is_some() { time.map(|t| window_start(t, self.watch.window_usecs)) } else { self.write_window };
         if self.windows.get(self.last).is_none_or(|w| w.start != key) {
             self.last = match self.windows.iter().position(|w| w.start == key) {
                 Some(i) => i,
@@ -125,13 +129,16 @@ impl<'a> ProfileBatch<'a> {
                         self.write();
                     }
                     let profiles = self.watch.columns.iter().map(|c| ColumnProfile::new(c.kind)).collect();
-                    self.windows.push(OpenWindow { start: key, rows: 0, profiles });
+                    self.windows.push(OpenWindow { start: key, rows: 0, profiles, times: ColumnProfile::new(ProfileKind::Numeric) });
                     self.windows.len() - 1
                 }
             };
         }
         let window = &mut self.windows[self.last];
         window.rows += 1;
+        if let Some(t) = time {
+            window.times.push_f64(time_in_window(t, self.watch.window_usecs));
+        }
         let profiles = &mut window.profiles;
         for (column, profile) in self.watch.columns.iter().zip(profiles.iter_mut()) {
             if *nulls.add(column.attno) {
@@ -151,7 +158,10 @@ impl<'a> ProfileBatch<'a> {
         let attnums: Vec<i16> = self.watch.columns.iter().map(|c| c.attnum).collect();
         let (relid, epoch) = (self.watch.relid, self.watch.epoch);
         for window in &self.windows {
-            let columns: Vec<(i16, &ColumnProfile)> = attnums.iter().copied().zip(window.profiles.iter()).collect();
+            let mut columns: Vec<(i16, &ColumnProfile)> = attnums.iter().copied().zip(window.profiles.iter()).collect();
+            if window.times.rows > 0 {
+                columns.push((TIME_IN_WINDOW_ATTNUM, &window.times));
+            }
             let key = (epoch, window.start);
             let tid = insert_delta(relid, key, window.rows, &encode(&columns));
             remember(relid, key, (tid, window.rows, unsafe { pg_sys::GetCurrentTransactionId() }));
