@@ -16,3 +16,10 @@ for seed in $seeds; do
   echo "seed $seed: $(( $(date +%s) - started )) s"
 done
 psql_a -d vigil_alerts -f bench/alerts_report.sql
+# For tuning scoring offline: ALERTS_EXPORT=DIR writes what pg_vigil scored and the bug days
+# (then: ALERTS_EXPORT=DIR cargo test --release --lib alert_benchmark_offline -- --ignored --nocapture).
+if [ -n "${ALERTS_EXPORT:-}" ]; then
+  psql_a -d vigil_alerts \
+    -c "\copy (SELECT seed, day, valid, column_name, coalesce(spread, 'NaN'), statistic, value FROM observed_day ORDER BY 1, 2) TO '$ALERTS_EXPORT/observed.tsv'" \
+    -c "\copy (SELECT seed, day, bug, array_to_string(columns, '|') FROM bug_day) TO '$ALERTS_EXPORT/bugs.tsv'"
+fi

@@ -49,6 +49,9 @@ CREATE TEMP TABLE judged_days AS
 SELECT day FROM (SELECT DISTINCT utc_day AS day FROM a_raw) d
  WHERE day > (SELECT min(utc_day) FROM a_raw) + 28;
 
+INSERT INTO observed_day
+SELECT :seed, window_start::date, valid, column_name, spread, statistic, value FROM vigil._window_observations('w'::regclass);
+
 -- pg_vigil, with its defaults: the window status.
 INSERT INTO alert_day
 SELECT 'pg_vigil', :seed, j.day, coalesce(s.score, 0), coalesce(s.status = 'alert', false), s.top_columns[1]

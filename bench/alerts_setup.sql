@@ -15,6 +15,8 @@ CREATE INDEX ON a_raw (utc_day);
 CREATE TABLE alert_day (system text, seed int, day date, score float8, alerted boolean, top_column text);
 -- Per seed: the bug days and the columns each bug corrupted.
 CREATE TABLE bug_day (seed int, day date, bug text, columns text[]);
+-- Per seed: what pg_vigil scored each day on (for tuning scoring offline; see src/drift/score.rs).
+CREATE TABLE observed_day (seed int, day date, valid boolean, column_name text, spread float8, statistic text, value float8);
 
 -- A numeric column's values of a day, as bin shares at the previous day's deciles (TFDV-style).
 CREATE FUNCTION js_distance(p float8[], q float8[]) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$

@@ -297,3 +297,33 @@ fn remember(
         .unwrap_or_else(|e| failed(e));
     }
 }
+
+/// What each window of `tbl` is scored on (drift::score): per column its statistics, with the
+/// column's spread. For explaining a score, and for tuning scoring offline (bench/alerts).
+#[pg_extern(name = "_window_observations")]
+#[search_path(pg_catalog, pg_temp)]
+fn window_observations(tbl: Oid) -> TableIterator<'static, (
+    name!(window_start, TimestampWithTimeZone),
+    name!(valid, bool),
+    name!(column_name, String),
+    name!(spread, Option<f64>),
+    name!(statistic, String),
+    name!(value, f64),
+)> {
+    crate::catalog::require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its window statistics");
+    let settings = settings(tbl);
+    let names = column_names(tbl);
+    let windows = by_window(merged_profiles(tbl, None));
+    let mut reference = Reference::initial(&settings, &windows);
+    let (compared, _) = compare_windows(windows, &settings, &mut reference, false, None);
+    let mut rows = Vec::new();
+    for window in &compared {
+        let observed = observations(window, &names);
+        for column in observed.columns {
+            for o in column.observations {
+                rows.push((timestamptz(window.start), window.valid, column.column.clone(), column.spread, o.statistic.to_string(), o.value));
+            }
+        }
+    }
+    TableIterator::new(rows)
+}

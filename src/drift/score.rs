@@ -36,6 +36,8 @@ const FENCE_QUANTILE: f64 = 0.95;
 const RESPONSIBLE_SCORE: f64 = 0.5;
 /// Scores are capped here (a statistic that was constant and changed would be infinitely far).
 const SCORE_CAP: f64 = 1000.0;
+/// The smallest change in a location statistic that counts, as a share of the column's typical spread.
+const UNITS_FLOOR: f64 = 0.02;
 
 /// How a statistic's smallest meaningful change is judged when its history hardly varies.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -189,7 +191,7 @@ fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>)
         Scale::Fraction => 0.02,
         Scale::LogCount => 0.05,
         Scale::Units => match unit {
-            Some(u) if u > 0.0 && u.is_finite() => 0.02 * u,
+            Some(u) if u > 0.0 && u.is_finite() => UNITS_FLOOR * u,
             _ => (0.02 * center.abs()).max(1e-9),
         },
     };
@@ -232,7 +234,7 @@ impl<'a> Series<'a> {
     }
 
     /// Raw scores of every statistic of window `i`'s columns against the windows `history`.
-    fn column_scores(&self, window: &WindowObservations, i: usize, history: &[usize]) -> Vec<ColumnScore> {
+    fn column_scores(&self, window: &WindowObservations, i: usize, history: &[usize], long_history: &[usize]) -> Vec<ColumnScore> {
         let mut scores = Vec::new();
         let mut values: Vec<f64> = Vec::with_capacity(history.len());
         for column in &window.columns {
@@ -248,7 +250,10 @@ impl<'a> Series<'a> {
                 if values.len() < MIN_HISTORY {
                     continue;
                 }
-                let (raw, usual) = unusualness(series[i], &mut values, observation.scale, unit);
+                let (mut raw, usual) = unusualness(series[i], &mut values, observation.scale, unit);
+                if raw > SCORE_FLOOR && precedented(series, series[i], usual, long_history) {
+                    raw = 0.0; // the statistic has gone this far before, often enough: by nature
+                }
                 scores.push(ColumnScore {
                     column: column.column.clone(),
                     score: 0.0,
@@ -262,6 +267,28 @@ impl<'a> Series<'a> {
         scores
     }
 }
+
+/// Whether `value` is an excursion the statistic has made before, often enough to be its nature
+/// (fog takes a day's median visibility from 10 miles to 2 a few times a month, while the
+/// trailing weeks may all have been clear): at least PRECEDENTS, or PRECEDENT_SHARE of the
+/// valid windows in `long_history`, went PRECEDENT_REACH as far from `center` in the same
+/// direction (a sentinel value of -999 has no precedent in fog).
+/// A broken load is rarely like that; the same breakage repeated stays unprecedented until
+/// someone lets it recur that often without marking its windows invalid.
+fn precedented(series: &[f64], value: f64, center: f64, long_history: &[usize]) -> bool {
+    let distance = value - center;
+    let precedents = long_history
+        .iter()
+        .map(|&h| series[h] - center)
+        .filter(|d| d.is_finite() && d.signum() == distance.signum() && d.abs() >= PRECEDENT_REACH * distance.abs())
+        .count();
+    precedents as f64 >= (PRECEDENT_SHARE * long_history.len() as f64).max(PRECEDENTS as f64)
+}
+
+/// See `precedented`: a year of daily windows needs 15 precedents, a month 3.
+const PRECEDENTS: usize = 3;
+const PRECEDENT_SHARE: f64 = 0.04;
+const PRECEDENT_REACH: f64 = 0.5;
 
 /// A statistic's past deviations, kept in order of arrival (to drop the oldest past
 /// CALIBRATION_WINDOWS) and sorted (for its fence), so no window sorts them again.
@@ -307,7 +334,8 @@ pub fn raw_scores(windows: &[WindowObservations], from: usize) -> Vec<Vec<Column
     let mut out = Vec::with_capacity(windows.len().saturating_sub(from));
     for (i, window) in windows.iter().enumerate().skip(from) {
         let history = &valid[valid.len().saturating_sub(HISTORY_WINDOWS)..];
-        out.push(if history.len() < MIN_HISTORY { Vec::new() } else { series.column_scores(window, i, history) });
+        let long_history = &valid[valid.len().saturating_sub(CALIBRATION_WINDOWS)..];
+        out.push(if history.len() < MIN_HISTORY { Vec::new() } else { series.column_scores(window, i, history, long_history) });
         if window.valid {
             valid.push(i);
         }
@@ -418,6 +446,33 @@ mod tests {
     }
 
     #[test]
+    fn natural_excursions_stop_alerting_once_they_have_precedents() {
+        let mut noise = Noise(4);
+        // A column pinned at 10 that drops on a "foggy" day every twelve days, by 6 to 8.
+        let windows: Vec<_> = (0..200)
+            .map(|d| {
+                let mut w = window(d, &mut noise, 0.0, 0.0, 1000.0);
+                let foggy = d % 12 == 5;
+                let visibility = if foggy { 10.0 - 6.0 - (d % 3) as f64 } else { 10.0 };
+                w.columns.push(ColumnObservations {
+                    column: "visib".into(),
+                    spread: Some(0.5),
+                    observations: vec![Observation::of("p50", visibility)],
+                });
+                if d == 190 {
+                    w.columns.last_mut().unwrap().observations[0].value = 16.09; // miles as kilometres
+                }
+                w
+            })
+            .collect();
+        let scores = score_windows(&windows);
+        let foggy_alerts: Vec<i64> = scores.iter().filter(|s| s.start % 12 == 5 && s.status == Status::Alert).map(|s| s.start).collect();
+        assert!(foggy_alerts.iter().all(|&d| d < 60), "fog alerts only before it has precedents: {foggy_alerts:?}");
+        assert_eq!(scores[190].status, Status::Alert, "an unprecedented jump still alerts");
+        assert_eq!(scores[190].columns[0].column, "visib");
+    }
+
+    #[test]
     fn invalid_windows_are_scored_but_never_history() {
         let mut noise = Noise(3);
         let mut windows: Vec<_> = (0..40).map(|d| window(d, &mut noise, 0.0, 0.0, 1000.0)).collect();
@@ -428,5 +483,93 @@ mod tests {
         let scores = score_windows(&windows);
         assert!(scores[25..30].iter().all(|s| s.status == Status::Alert));
         assert!(scores[30..].iter().all(|s| s.status == Status::Ok));
+    }
+}
+
+/// The alert benchmark (bench/alerts.sh) replayed on its exported observations, so that scoring
+/// can be tuned without reloading the data: prints precision and recall per seed and the misses.
+#[cfg(test)]
+mod offline {
+    use super::*;
+    use std::collections::{BTreeMap, HashMap};
+
+    fn day_number(date: &str) -> i64 {
+        let parts: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
+        let (y, m, d) = (parts[0], parts[1], parts[2]);
+        // Days since 1970-01-01 (civil calendar).
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146097 + doe - 719468
+    }
+
+    #[test]
+    #[ignore = "needs ALERTS_EXPORT from bench/alerts.sh"]
+    fn alert_benchmark_offline() {
+        let dir = std::env::var("ALERTS_EXPORT").expect("ALERTS_EXPORT: the directory bench/alerts.sh exported to");
+        let observed = std::fs::read_to_string(format!("{dir}/observed.tsv")).unwrap();
+        let bugs = std::fs::read_to_string(format!("{dir}/bugs.tsv")).unwrap();
+        let mut seeds: BTreeMap<i64, BTreeMap<i64, WindowObservations>> = BTreeMap::new();
+        for line in observed.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            let (seed, day) = (f[0].parse::<i64>().unwrap(), day_number(f[1]));
+            let window = seeds.entry(seed).or_default().entry(day).or_insert_with(|| WindowObservations { start: day, valid: f[2] == "t", columns: Vec::new() });
+            let spread = f[4].parse::<f64>().ok().filter(|s| s.is_finite());
+            let column = match window.columns.iter().position(|c| c.column == f[3]) {
+                Some(i) => &mut window.columns[i],
+                None => {
+                    window.columns.push(ColumnObservations { column: f[3].to_string(), spread, observations: Vec::new() });
+                    window.columns.last_mut().unwrap()
+                }
+            };
+            column.observations.push(Observation::of(f[5], f[6].parse().unwrap()));
+        }
+        let mut bug_days: HashMap<(i64, i64), (String, Vec<String>)> = HashMap::new();
+        for line in bugs.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            bug_days.insert((f[0].parse().unwrap(), day_number(f[1])), (f[2].to_string(), f[3].split('|').map(String::from).collect()));
+        }
+        let (mut precision_sum, mut recall_sum) = (0.0, 0.0);
+        let mut missed: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut false_alarms: BTreeMap<String, usize> = BTreeMap::new();
+        for (seed, windows) in &seeds {
+            let windows: Vec<WindowObservations> = windows.values().cloned().collect();
+            let first = windows[0].start;
+            let scores = score_windows(&windows);
+            let (mut alerts, mut caught, mut bugs_judged) = (0, 0, 0);
+            for s in scores.iter().filter(|s| s.start > first + 28) {
+                let bug = bug_days.get(&(*seed, s.start));
+                let alerted = s.status == Status::Alert;
+                alerts += alerted as usize;
+                if let Some((kind, _)) = bug {
+                    if !alerted && std::env::var("ALERTS_VERBOSE").is_ok() {
+                        let top = s.columns.first().map(|c| format!("{}:{} score {:.2} raw {:.1}", c.column, c.statistic, c.score, c.raw)).unwrap_or_default();
+                        println!("  missed day {} {kind}: {top}", s.start - first);
+                    }
+                    bugs_judged += 1;
+                    caught += alerted as usize;
+                    let entry = missed.entry(kind.clone()).or_default();
+                    entry.0 += 1;
+                    entry.1 += alerted as usize;
+                } else if alerted {
+                    *false_alarms.entry(format!("{}:{}", s.columns[0].column, s.columns[0].statistic)).or_default() += 1;
+                    if std::env::var("ALERTS_VERBOSE").is_ok() {
+                        println!("  false alarm day {} {}:{} score {:.2} raw {:.1} value {:.3} usual {:.3}", s.start - first, s.columns[0].column, s.columns[0].statistic, s.columns[0].score, s.columns[0].raw, s.columns[0].value, s.columns[0].usual);
+                    }
+                }
+            }
+            let (p, r) = (caught as f64 / alerts.max(1) as f64, caught as f64 / bugs_judged.max(1) as f64);
+            println!("seed {seed}: alerts {alerts}, bug days {bugs_judged}, precision {p:.3}, recall {r:.3}");
+            precision_sum += p;
+            recall_sum += r;
+        }
+        let n = seeds.len() as f64;
+        println!("mean precision {:.3} recall {:.3}", precision_sum / n, recall_sum / n);
+        println!("caught per bug: {missed:?}");
+        let mut fa: Vec<_> = false_alarms.into_iter().collect();
+        fa.sort_by(|a, b| b.1.cmp(&a.1));
+        println!("false alarms by top statistic: {fa:?}");
     }
 }
