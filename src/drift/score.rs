@@ -364,12 +364,15 @@ pub fn judge(windows: &[WindowObservations], raws: &[Vec<ColumnScore>]) -> Vec<W
                 None => judged.push(ColumnScore { score, ..c.clone() }),
             }
         }
-        if window.valid {
+        judged.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.column.cmp(&b.column)));
+        // Fences learn from normal windows only: a breakage that alerted must not raise the bar
+        // for the next one (its window still counts as history, unless marked invalid).
+        let alerted = judged.first().is_some_and(|c| c.score > 1.0);
+        if window.valid && !alerted {
             for c in raw {
                 calibration.entry((c.column.as_str(), c.statistic)).or_default().push(c.raw);
             }
         }
-        judged.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.column.cmp(&b.column)));
         let Some(score) = judged.first().map(|c| c.score) else {
             results.push(learning);
             continue;
