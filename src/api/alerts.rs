@@ -31,6 +31,7 @@ fn round(value: f64, statistic: &str) -> String {
     if statistic == "row_count" || statistic == "distinct_values" {
         return format!("{:.0}", value.exp()); // scored as logarithms, shown as counts
     }
+    let value = if statistic == "stddev" { value.exp() } else { value }; // likewise
     let magnitude = value.abs();
     if magnitude != 0.0 && !(1e-3..1e6).contains(&magnitude) {
         format!("{value:.3e}")

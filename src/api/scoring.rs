@@ -75,7 +75,7 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
                     seen.push(observation("mean", mean));
                 }
                 if let Some(sd) = m.stddev_samp() {
-                    seen.push(observation("stddev", sd));
+                    seen.push(observation("stddev", crate::drift::score::log_spread(sd, m.mean)));
                     spread = Some(sd);
                 }
                 if let Some(d) = profile.distribution() {

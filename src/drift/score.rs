@@ -44,10 +44,10 @@ const UNITS_FLOOR: f64 = 0.02;
 pub enum Scale {
     /// A share in [0, 1] (NULL fraction, top category share, drift distance): 0.02.
     Fraction,
-    /// A value in the column's units (mean, quantiles, spread): 2% of the column's typical
-    /// spread or, failing that, of its typical magnitude.
+    /// A value in the column's units (mean, quantiles): 2% of the column's typical spread or,
+    /// failing that, of its typical magnitude.
     Units,
-    /// The logarithm of a count (row count): a 5% change.
+    /// The logarithm of a count or a spread: a 5% change.
     LogCount,
 }
 
@@ -67,13 +67,20 @@ pub const STATISTICS: [(&str, Scale); 12] = [
     ("js_distance", Scale::Fraction),
     ("nonfinite_fraction", Scale::Fraction),
     ("mean", Scale::Units),
-    ("stddev", Scale::Units),
+    // On a log scale: spread changes by factors, and a frozen column's is far below any other.
+    ("stddev", Scale::LogCount),
     ("p05", Scale::Units),
     ("p50", Scale::Units),
     ("p95", Scale::Units),
     ("top_share", Scale::Fraction),
     ("new_category_fraction", Scale::Fraction),
 ];
+
+/// The logarithm a spread is scored as; an exact 0 (a frozen column) stays finite, far below
+/// any spread the column's magnitude allows.
+pub fn log_spread(stddev: f64, magnitude: f64) -> f64 {
+    stddev.max(1e-9 * magnitude.abs().max(1e-9)).ln()
+}
 
 /// The code of a statistic (its position in STATISTICS).
 pub fn statistic_code(statistic: &str) -> Option<u8> {
