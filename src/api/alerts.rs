@@ -222,6 +222,12 @@ pub(crate) fn forget_evaluations() {
 /// finished: evaluate them now, so that alerts open (and NOTIFY) as data arrives. One backend
 /// at a time per table; the others go on without waiting.
 pub(crate) fn evaluate_if_due(relid: Oid, newest: i64, window_usecs: i64) {
+    // A REPEATABLE READ or SERIALIZABLE writer reads alerts and memos as of its snapshot: it
+    // could judge again what another transaction judged since and fail the user's write on it.
+    // The next READ COMMITTED writer, or vigil.evaluate(), evaluates instead.
+    if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
+        return;
+    }
     let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
     if newest + 2 * window_usecs < now {
         return; // history being loaded: vigil.evaluate() judges it when asked
