@@ -26,12 +26,13 @@ const SCORE_FLOOR: f64 = 8.0;
 /// Preceding valid windows whose deviations set a statistic's fence: a year of daily windows,
 /// long enough to have seen the kinds of excursions the data has by nature (storms, holidays).
 pub const CALIBRATION_WINDOWS: usize = 365;
-/// How many times its usual large deviation (see FENCE_QUANTILE) a statistic must reach to alert.
-const FENCE_FACTOR: f64 = 3.0;
-/// The quantile of a statistic's past deviations its fence is a multiple of: high enough to
-/// know the statistic's natural excursions, low enough that past breakages (a tenth of the
-/// windows, say) do not set it.
-const FENCE_QUANTILE: f64 = 0.95;
+/// How many times its largest usual deviation (see FENCE_QUANTILE) a statistic must reach to
+/// alert.
+const FENCE_FACTOR: f64 = 1.5;
+/// The quantile of a statistic's past deviations its fence is a multiple of: its largest
+/// excursions in normal windows (windows that alerted do not count, so past breakages do not
+/// set it), short of the very largest one.
+const FENCE_QUANTILE: f64 = 0.99;
 /// A column counts as responsible for an alert when it scores at least this (half its fence).
 const RESPONSIBLE_SCORE: f64 = 0.5;
 /// Scores are capped here (a statistic that was constant and changed would be infinitely far).
@@ -319,8 +320,7 @@ impl Calibration {
     }
 
     /// FENCE_FACTOR × the FENCE_QUANTILE of the past deviations, and never below SCORE_FLOOR.
-    /// A statistic that jumps by nature (rain on some days) gets a fence to match; a few past
-    /// breakages do not move a high quantile much.
+    /// A statistic that jumps by nature (rain on some days) gets a fence to match.
     fn fence(&self) -> f64 {
         (FENCE_FACTOR * quantile_sorted(&self.sorted, FENCE_QUANTILE)).max(SCORE_FLOOR)
     }
