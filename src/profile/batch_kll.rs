@@ -52,19 +52,41 @@ impl Offsets {
 
 /// Sorts finite values ascending, exactly, for [`sketch_of_sorted`].
 ///
-/// A radix sort on a 32-bit key scaled to the batch's range moves each value 4 times instead of
-/// the 8 a 64-bit key needs; keys are non-decreasing in the value, so only values closer than
-/// 2^-32 of the range can be left out of order, and a run-adaptive stable sort then finishes
-/// in one pass (or does all the work when an outlier squeezes the rest into few keys).
+/// A radix sort on a 16-bit key scaled to the batch's range moves each value twice instead of
+/// the 8 times a 64-bit key needs; keys are non-decreasing in the value, so only values closer
+/// than 2^-16 of the range can be left out of order, and an insertion pass puts them right
+/// (a 4,096-value chunk has few such neighbours). When an outlier squeezes the rest into few
+/// keys the pass gives up and a full radix sort on the values does the work.
 pub fn sort_values(values: &mut [f64], min: f64, max: f64) {
-    let scale = u32::MAX as f64 / (max - min);
+    let scale = u16::MAX as f64 / (max - min);
     if scale.is_finite() && scale > 0.0 {
         // `as` saturates, so rounding at the ends cannot wrap.
-        radsort::sort_by_key(values, |&x| ((x - min) * scale) as u32);
+        radsort::sort_by_key(values, |&x| ((x - min) * scale) as u16);
+        if insertion_pass(values, 2 * values.len()) {
+            return;
+        }
     }
-    if !values.is_sorted_by(|a, b| a <= b) {
-        values.sort_by(f64::total_cmp);
+    radsort::sort(values);
+}
+
+/// Insertion sort of nearly sorted `values`; false (and `values` unsorted) once it would move
+/// values more than `budget` places in all.
+fn insertion_pass(values: &mut [f64], mut budget: usize) -> bool {
+    for i in 1..values.len() {
+        let x = values[i];
+        let mut j = i;
+        while j > 0 && values[j - 1] > x {
+            if budget == 0 {
+                values[j] = x; // still a permutation of the input
+                return false;
+            }
+            budget -= 1;
+            values[j] = values[j - 1];
+            j -= 1;
+        }
+        values[j] = x;
     }
+    true
 }
 
 /// A KLL sketch of `sorted` (ascending, no NaN, at least two values) holding at most about k
