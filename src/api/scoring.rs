@@ -82,6 +82,7 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
                     seen.push(observation("p05", d.quantile(0.05)));
                     seen.push(observation("p50", d.quantile(0.5)));
                     seen.push(observation("p95", d.quantile(0.95)));
+                    seen.push(observation("decimals", d.resolution()));
                 }
             }
             ProfileKind::Categorical => {

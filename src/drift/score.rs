@@ -50,6 +50,8 @@ pub enum Scale {
     Units,
     /// The logarithm of a count or a spread: a 5% change.
     LogCount,
+    /// Decimal digits: a quarter of a digit.
+    Digits,
 }
 
 /// One statistic of one column in one window.
@@ -61,7 +63,7 @@ pub struct Observation {
 }
 
 /// Every statistic windows are scored on, with its scale; its position is its code in memos.
-pub const STATISTICS: [(&str, Scale); 12] = [
+pub const STATISTICS: [(&str, Scale); 13] = [
     ("row_count", Scale::LogCount),
     ("null_fraction", Scale::Fraction),
     ("distinct_values", Scale::LogCount),
@@ -75,6 +77,7 @@ pub const STATISTICS: [(&str, Scale); 12] = [
     ("p95", Scale::Units),
     ("top_share", Scale::Fraction),
     ("new_category_fraction", Scale::Fraction),
+    ("decimals", Scale::Digits),
 ];
 
 /// The logarithm a spread is scored as; an exact 0 (a frozen column) stays finite, far below
@@ -198,6 +201,7 @@ fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>)
     let floor = match scale {
         Scale::Fraction => 0.02,
         Scale::LogCount => 0.05,
+        Scale::Digits => 0.25,
         Scale::Units => match unit {
             Some(u) if u > 0.0 && u.is_finite() => UNITS_FLOOR * u,
             _ => (0.02 * center.abs()).max(1e-9),

@@ -660,6 +660,27 @@ pub fn merge_into<K: Ord>(map: &mut std::collections::BTreeMap<K, ColumnProfile>
 /// A profile's quantile sketch as one sorted, weighted list: the sketch's empirical
 /// distribution, for rank and quantile queries (binary searches) and for comparing two
 /// distributions in one pass.
+/// Values of a distribution whose digits `Distribution::resolution` counts at most.
+const RESOLUTION_SAMPLE: usize = 256;
+
+/// The decimal digits `x` is written with: the fewest d in 0..=12 such that x × 10^d is a whole
+/// number to nine significant digits (so a long fraction counts about 9 - log10|x| digits), 13
+/// when none is; a whole multiple of 10, 100 or 1000 counts -1, -2 or -3 (and 0 itself 0).
+pub fn decimal_digits(x: f64) -> i8 {
+    let whole = |y: f64| (y - y.round()).abs() <= 1e-9 * y.abs().max(1.0);
+    if x == 0.0 || !x.is_finite() {
+        return 0;
+    }
+    if whole(x) {
+        let mut digits: i8 = 0;
+        while digits > -3 && whole(x / 10f64.powi(1 - digits as i32)) {
+            digits -= 1;
+        }
+        return digits;
+    }
+    (1..=12).find(|&d| whole(x * 10f64.powi(d))).map_or(13, |d| d as i8)
+}
+
 pub struct Distribution {
     values: Vec<f64>,
     /// Weight of the values up to and including each one.
@@ -719,6 +740,17 @@ impl Distribution {
 
     /// The value at `rank` (inclusive), as DataSketches answers it: the extremes at 0 and 1,
     /// else the first value whose cumulative weight reaches rank × total.
+    /// The precision the values are written with: the 90th percentile, over up to
+    /// RESOLUTION_SAMPLE of the distribution's values evenly spread, of their decimal digits
+    /// (see `decimal_digits`). A load rounded to tens, or converted to other units (whose
+    /// arithmetic leaves long fractions), changes it while the values' range may not.
+    pub fn resolution(&self) -> f64 {
+        let step = self.values.len().div_ceil(RESOLUTION_SAMPLE).max(1);
+        let mut digits: Vec<f64> = self.values.iter().step_by(step).map(|&x| decimal_digits(x) as f64).collect();
+        digits.sort_by(f64::total_cmp);
+        digits[((digits.len() - 1) as f64 * 0.9).round() as usize]
+    }
+
     pub fn quantile(&self, rank: f64) -> f64 {
         let rank = rank.clamp(0.0, 1.0);
         if rank == 0.0 {

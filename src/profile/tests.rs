@@ -215,3 +215,28 @@ fn small_distinct_counts_stay_exact_and_large_ones_close() {
         }
     }
 }
+
+#[test]
+fn decimal_digits_tell_precision_apart() {
+    use super::decimal_digits;
+    assert_eq!(decimal_digits(39.02), 2);
+    assert_eq!(decimal_digits(10.0), -1);
+    assert_eq!(decimal_digits(1500.0), -2);
+    assert_eq!(decimal_digits(7.0), 0);
+    assert_eq!(decimal_digits(0.0), 0);
+    assert_eq!(decimal_digits(-0.25), 2);
+    // A Fahrenheit reading converted to Celsius leaves a long fraction (counted to nine
+    // significant digits).
+    assert_eq!(decimal_digits((50.3 - 32.0) * 5.0 / 9.0), 8);
+    assert_eq!(decimal_digits(1.0 / 3.0), 9);
+    // Rounded to tens, a day of readings says so.
+    let mut profile = ColumnProfile::new(ProfileKind::Numeric);
+    let mut rounded = ColumnProfile::new(ProfileKind::Numeric);
+    for i in 0..1000 {
+        let x = 30.0 + (i % 97) as f64 * 0.37;
+        profile.push_f64((x * 100.0).round() / 100.0);
+        rounded.push_f64((x / 10.0).round() * 10.0);
+    }
+    assert_eq!(profile.distribution().unwrap().resolution(), 2.0);
+    assert_eq!(rounded.distribution().unwrap().resolution(), -1.0);
+}
