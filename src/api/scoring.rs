@@ -82,7 +82,9 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
                     seen.push(observation("p05", d.quantile(0.05)));
                     seen.push(observation("p50", d.quantile(0.5)));
                     seen.push(observation("p95", d.quantile(0.95)));
-                    seen.push(observation("decimals", d.resolution()));
+                    if *attnum != window::TIME_IN_WINDOW_ATTNUM {
+                        seen.push(observation("decimals", d.resolution())); // times are not written by hand
+                    }
                 }
             }
             ProfileKind::Categorical => {

@@ -50,7 +50,8 @@ pub enum Scale {
     Units,
     /// The logarithm of a count or a spread: a 5% change.
     LogCount,
-    /// Decimal digits: a quarter of a digit.
+    /// Decimal digits: a tenth of a digit (a column written with the same precision every time
+    /// that changes it by one digit is ten deviations out).
     Digits,
 }
 
@@ -201,7 +202,7 @@ fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>)
     let floor = match scale {
         Scale::Fraction => 0.02,
         Scale::LogCount => 0.05,
-        Scale::Digits => 0.25,
+        Scale::Digits => 0.1,
         Scale::Units => match unit {
             Some(u) if u > 0.0 && u.is_finite() => UNITS_FLOOR * u,
             _ => (0.02 * center.abs()).max(1e-9),

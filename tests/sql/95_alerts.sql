@@ -58,14 +58,14 @@ SELECT min(window_start)::date AS first_scored FROM vigil.window_status
 SELECT b.day, b.bug, s.top_columns[1] AS most_responsible
   FROM a_bug b LEFT JOIN vigil.window_status s ON s.relid = 'a_weather'::regclass AND s.window_start = b.day
  ORDER BY b.day;
--- Few alerts in a year: at least 7 of the 10 bugs (a Celsius temperature in March, temp
--- swapped with humid in April and a November day's rain in millimetres stay within what each
--- column does by nature: telling them needs the relations between columns, which are not scored
--- yet), and no more than 30 alerting days
+-- Few alerts in a year: at least 8 of the 10 bugs (temp swapped with humid in April and a
+-- November day's rain in millimetres stay within what each column does by nature: telling them
+-- needs the relations between columns, which are not scored yet), and no more than 30 alerting
+-- days
 -- in all (storms and fog are real events too, though once a kind of excursion has precedents it
 -- stops alerting; 2013-02-12 holds the data set's own bogus 1048 mph wind; partial loads alert too:
 -- on 2013-10-26 and 2013-11-03 five hours are missing at all airports).
-SELECT count(*) FILTER (WHERE b.day IS NOT NULL) >= 7 AS most_bugs_alerted,
+SELECT count(*) FILTER (WHERE b.day IS NOT NULL) >= 8 AS most_bugs_alerted,
        count(*) <= 30 AS few_alerting_days
   FROM vigil.window_status s LEFT JOIN a_bug b ON b.day = s.window_start
  WHERE s.relid = 'a_weather'::regclass AND s.status = 'alert';
