@@ -129,6 +129,13 @@ CREATE TABLE vigil.window_memo (
     reference    bytea,
     PRIMARY KEY (relid, epoch, window_start)
 );
+-- Reading status decompresses a year of memos: lz4, as for the deltas.
+DO $$
+BEGIN
+    ALTER TABLE vigil.window_memo ALTER COLUMN memo SET COMPRESSION lz4, ALTER COLUMN reference SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
+    NULL;
+END $$;
 
 REVOKE ALL ON vigil.watch_def, vigil.profile_delta, vigil.window_mark, vigil.alert, vigil.window_memo FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('vigil.alert', '');

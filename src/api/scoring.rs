@@ -209,9 +209,16 @@ pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<
     };
     let (fresh, snapshot) = compare_windows(windows, &settings, &mut reference, distances || remember_through.is_some(), remember_through);
 
-    let mut observed: Vec<WindowObservations> = memos.iter().map(|m| m.observations.clone()).collect();
+    // The memos taken apart (moved, not copied: a year of them is most of a read).
+    let mut observed: Vec<WindowObservations> = Vec::with_capacity(memos.len() + fresh.len());
+    let mut raws: Vec<Vec<ColumnScore>> = Vec::with_capacity(memos.len() + fresh.len());
+    let mut memo_drift = Vec::with_capacity(memos.len());
+    for m in memos {
+        memo_drift.push((m.observations.start, m.observations.valid, m.drift));
+        observed.push(m.observations);
+        raws.push(m.raws);
+    }
     observed.extend(fresh.iter().map(|w| observations(w, &names)));
-    let mut raws: Vec<Vec<ColumnScore>> = memos.iter().map(|m| m.raws.clone()).collect();
     raws.extend(raw_scores(&observed, from_memos));
     let scores = judge(&observed, &raws);
 
@@ -221,9 +228,9 @@ pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<
 
     let rows_of: HashMap<i64, i64> = counts.iter().copied().collect();
     let mut fresh = fresh.into_iter();
-    memos
+    memo_drift
         .into_iter()
-        .map(|m| (m.observations.start, m.observations.valid, m.drift, None))
+        .map(|(start, valid, drift)| (start, valid, drift, None))
         .chain(std::iter::from_fn(|| {
             let w = fresh.next()?;
             let drift = w.columns.iter().map(|(a, _, report, to)| (*a, *to, report.clone())).collect();

@@ -359,7 +359,7 @@ pub fn raw_scores(windows: &[WindowObservations], from: usize) -> Vec<Vec<Column
 /// statistic over its fence, learned from its raw scores in the valid windows before.
 pub fn judge(windows: &[WindowObservations], raws: &[Vec<ColumnScore>]) -> Vec<WindowScore> {
     let mut results: Vec<WindowScore> = Vec::with_capacity(windows.len());
-    let mut calibration: std::collections::HashMap<(&str, &'static str), Calibration> = std::collections::HashMap::new();
+    let mut calibration: rustc_hash::FxHashMap<(&str, &'static str), Calibration> = rustc_hash::FxHashMap::default();
     for (window, raw) in windows.iter().zip(raws) {
         let learning = WindowScore { start: window.start, status: Status::Learning, score: None, columns: Vec::new() };
         // Each statistic against its own usual deviations; a column is its most unusual one.
