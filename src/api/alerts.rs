@@ -203,7 +203,7 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
 }
 
 /// First key of the advisory locks that keep two backends from evaluating a table at once.
-const EVALUATE_LOCK_CLASS: i32 = 0x5669_6732; // "Vig2"
+pub(crate) const EVALUATE_LOCK_CLASS: i32 = 0x5669_6732; // "Vig2"
 
 thread_local! {
     /// Per table: the newest window this backend has seen written, and the newest window known

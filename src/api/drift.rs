@@ -50,6 +50,8 @@ fn set_baseline(tbl: Option<Oid>, from_time: Option<TimestampWithTimeZone>, to_t
         ),
         _ => {}
     }
+    // An evaluation under way would write memos scored against the old baseline: wait for it.
+    crate::catalog::advisory_xact_lock(super::alerts::EVALUATE_LOCK_CLASS, relid, true);
     as_extension_owner(|| {
         Spi::get_one_with_args::<i64>(
             "WITH s AS (UPDATE vigil.watch_def SET baseline_from = $2, baseline_to = $3 WHERE relid = $1 RETURNING epoch),

@@ -184,7 +184,10 @@ pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<
     let matching = stored.iter().zip(&counts).take_while(|&pair| holds(pair)).count();
     let mut memos: Vec<Memo> = Vec::new();
     let mut reference = None;
-    if matching == stored.len() && matching > 0 {
+    // Against a baseline, memos hold only if the whole baseline lies in the windows they cover
+    // (a baseline reaching later windows is still filling: compare from scratch).
+    let baseline_covered = settings.baseline.is_none_or(|(_, to)| counts.get(matching).is_none_or(|&(first_fresh, _)| to <= first_fresh));
+    if matching == stored.len() && matching > 0 && baseline_covered {
         let decoded: Result<Vec<Memo>, _> = stored.iter().map(|m| memo::decode(&m.memo, m.start, m.valid, &name_of)).collect();
         let last = stored[matching - 1].reference.as_deref().and_then(|r| window::decode(r).ok());
         if let (Ok(decoded), Some(last)) = (decoded, last) {
@@ -262,6 +265,11 @@ fn remember(
     through: i64,
     names: &HashMap<i16, String>,
 ) {
+    // A REPEATABLE READ or SERIALIZABLE snapshot may not see memos another evaluation wrote
+    // since: it would write over them and fail. Such an evaluation leaves memos alone.
+    if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
+        return;
+    }
     let Some(first) = fresh.first() else { return };
     let finished: Vec<usize> = (0..fresh.len()).filter(|&i| fresh[i].start <= through).collect();
     let Some(&newest) = finished.last() else { return };

@@ -390,8 +390,12 @@ fn backfill(tbl: Option<Oid>) -> i64 {
             .collect::<Result<_, _>>()
             .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("unreadable profile: {e}"), None, None));
         // A window's times profile is empty for the NULL-time bucket: left out, as on writes.
-        let columns: Vec<(i16, &ColumnProfile)> =
-            attnums.iter().copied().zip(profiles.iter()).filter(|(a, p)| *a != crate::profile::window::TIME_IN_WINDOW_ATTNUM || p.rows > 0).collect();
+        let columns: Vec<(i16, &ColumnProfile)> = attnums
+            .iter()
+            .copied()
+            .zip(profiles.iter())
+            .filter(|(a, _)| *a != crate::profile::window::TIME_IN_WINDOW_ATTNUM || start.is_some())
+            .collect();
         let key = (epoch, start.or(write_window));
         crate::catalog::compact::insert_delta(relid, key, rows, &crate::profile::window::encode(&columns));
         total += rows;

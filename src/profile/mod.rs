@@ -667,7 +667,7 @@ const RESOLUTION_SAMPLE: usize = 256;
 /// number to nine significant digits (so a long fraction counts about 9 - log10|x| digits), 13
 /// when none is; a whole multiple of 10, 100 or 1000 counts -1, -2 or -3 (and 0 itself 0).
 pub fn decimal_digits(x: f64) -> i8 {
-    let whole = |y: f64| (y - y.round()).abs() <= 1e-9 * y.abs().max(1.0);
+    let whole = |y: f64| (y - y.round()).abs() <= 1e-9 * y.abs();
     if x == 0.0 || !x.is_finite() {
         return 0;
     }

@@ -229,6 +229,9 @@ fn decimal_digits_tell_precision_apart() {
     // significant digits).
     assert_eq!(decimal_digits((50.3 - 32.0) * 5.0 / 9.0), 8);
     assert_eq!(decimal_digits(1.0 / 3.0), 9);
+    // Tiny values are fractions, not multiples of a thousand.
+    assert_eq!(decimal_digits(2.5e-12), 13);
+    assert_eq!(decimal_digits(0.004), 3);
     // Rounded to tens, a day of readings says so.
     let mut profile = ColumnProfile::new(ProfileKind::Numeric);
     let mut rounded = ColumnProfile::new(ProfileKind::Numeric);
