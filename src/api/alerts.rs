@@ -7,7 +7,7 @@ use super::scoring::score_table;
 use crate::catalog::{as_extension_owner, query_as_owner, require_owner, require_privilege, run_as_owner, timestamptz};
 use crate::catalog::cache::CompiledAggregate;
 use crate::trigger::record::AggregateViolation;
-use crate::drift::score::{Status, WindowScore};
+use crate::drift::score::{scale_of, Scale, Status, WindowScore};
 use crate::rules::aggregate::AggregateKind;
 use crate::error::raise;
 use crate::profile::ProfileKind;
@@ -28,10 +28,11 @@ fn summary(score: &WindowScore) -> String {
 }
 
 fn round(value: f64, statistic: &str) -> String {
+    // Counts and spreads are scored as logarithms: shown as they are.
+    let value = if scale_of(statistic) == Some(Scale::LogCount) { value.exp() } else { value };
     if statistic == "row_count" || statistic == "distinct_values" {
-        return format!("{:.0}", value.exp()); // scored as logarithms, shown as counts
+        return format!("{value:.0}");
     }
-    let value = if statistic == "stddev" { value.exp() } else { value }; // likewise
     let magnitude = value.abs();
     if magnitude != 0.0 && !(1e-3..1e6).contains(&magnitude) {
         format!("{value:.3e}")
@@ -112,15 +113,8 @@ pub(crate) fn end_of_subxact(subxid: pg_sys::SubTransactionId, parent: pg_sys::S
 /// opens a new one, announced with NOTIFY vigil_alerts. Returns the ids of the alerts opened or
 /// extended.
 pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
-    let (evaluated_through, window_size) = as_extension_owner(|| {
-        Spi::get_two_with_args::<TimestampWithTimeZone, i64>(
-            "SELECT evaluated_through, (extract(epoch FROM window_size) * 1000000)::bigint FROM vigil.watch_def WHERE relid = $1",
-            &[relid.into()],
-        )
-    })
-    .unwrap_or((None, None));
-    let Some(window_usecs) = window_size else { return Vec::new() };
-    let through = evaluated_through.map(i64::from);
+    let Some(window_usecs) = crate::catalog::cache::ruleset_for(relid).watch.as_ref().map(|w| w.window_usecs) else { return Vec::new() };
+    let through = evaluated_through(relid);
     let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
     // Windows finished by time alone: a stray row dated in the future must not close today's.
     let finished_through = now - window_usecs;
@@ -202,6 +196,16 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
     touched
 }
 
+/// The latest finished window of `relid` already evaluated (None: none yet).
+fn evaluated_through(relid: Oid) -> Option<i64> {
+    as_extension_owner(|| {
+        Spi::get_one_with_args::<TimestampWithTimeZone>("SELECT evaluated_through FROM vigil.watch_def WHERE relid = $1", &[relid.into()])
+    })
+    .ok()
+    .flatten()
+    .map(i64::from)
+}
+
 /// First key of the advisory locks that keep two backends from evaluating a table at once.
 pub(crate) const EVALUATE_LOCK_CLASS: i32 = 0x5669_6732; // "Vig2"
 
@@ -225,7 +229,7 @@ pub(crate) fn evaluate_if_due(relid: Oid, newest: i64, window_usecs: i64) {
     // A REPEATABLE READ or SERIALIZABLE writer reads alerts and memos as of its snapshot: it
     // could judge again what another transaction judged since and fail the user's write on it.
     // The next READ COMMITTED writer, or vigil.evaluate(), evaluates instead.
-    if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
+    if crate::catalog::uses_transaction_snapshot() {
         return;
     }
     let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
@@ -238,12 +242,7 @@ pub(crate) fn evaluate_if_due(relid: Oid, newest: i64, window_usecs: i64) {
     }
     let evaluated = match known.and_then(|k| k.1) {
         Some(e) => e,
-        None => as_extension_owner(|| {
-            Spi::get_one_with_args::<TimestampWithTimeZone>("SELECT evaluated_through FROM vigil.watch_def WHERE relid = $1", &[relid.into()])
-        })
-        .ok()
-        .flatten()
-        .map(i64::from),
+        None => evaluated_through(relid),
     };
     SEEN.with(|s| s.borrow_mut().insert(relid, (newest, Some(evaluated))));
     // Windows before the newest are finished; are any of them not evaluated yet?

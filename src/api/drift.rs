@@ -125,6 +125,13 @@ pub(crate) struct WindowDrift {
     pub columns: Vec<(i16, ColumnProfile, DriftReport, &'static str)>,
 }
 
+impl WindowDrift {
+    /// Per column: (attnum, what it was compared with, its drift).
+    pub fn drift(&self) -> Vec<(i16, &'static str, DriftReport)> {
+        self.columns.iter().map(|(attnum, _, report, compared_to)| (*attnum, *compared_to, report.clone())).collect()
+    }
+}
+
 /// Profiles per window, in time order (the NULL-time bucket is not a window in time).
 pub(crate) type ByWindow = BTreeMap<i64, Vec<(i16, ColumnProfile)>>;
 

@@ -7,7 +7,7 @@
 //! and a SET clause would put a GUC save and restore on every row.
 
 use crate::error::raise;
-use crate::profile::window::{time_in_window, window_start};
+use crate::profile::window::{finite_date, finite_timestamp, time_in_window, window_start};
 use crate::profile::{ColumnProfile, ProfileKind};
 use pgrx::datum::{Internal, TimestampWithTimeZone};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
@@ -104,41 +104,38 @@ fn profile_final(state: Internal) -> Option<Vec<u8>> {
 /// The window of a time value, as the write path assigns it (NULL for NULL and ±infinity).
 #[pg_extern(immutable, parallel_safe, name = "_window_of")]
 fn window_of_timestamptz(time: Option<TimestampWithTimeZone>, window_usecs: i64) -> Option<TimestampWithTimeZone> {
-    let usecs = i64::from(time?);
-    (usecs != i64::MAX && usecs != i64::MIN).then(|| crate::catalog::timestamptz(window_start(usecs, window_usecs)))
+    window_of(finite_timestamp(i64::from(time?))?, window_usecs)
 }
 
 #[pg_extern(immutable, parallel_safe, name = "_window_of")]
 fn window_of_date(day: Option<pgrx::datum::Date>, window_usecs: i64) -> Option<TimestampWithTimeZone> {
-    let days = day?.to_pg_epoch_days();
-    (days != i32::MAX && days != i32::MIN)
-        .then(|| crate::catalog::timestamptz(window_start(days as i64 * crate::profile::window::USECS_PER_DAY, window_usecs)))
+    window_of(finite_date(day?.to_pg_epoch_days())?, window_usecs)
 }
 
 #[pg_extern(immutable, parallel_safe, name = "_window_of")]
 fn window_of_timestamp(time: Option<pgrx::datum::Timestamp>, window_usecs: i64) -> Option<TimestampWithTimeZone> {
-    let usecs = i64::from(time?);
-    (usecs != i64::MAX && usecs != i64::MIN).then(|| crate::catalog::timestamptz(window_start(usecs, window_usecs)))
+    window_of(finite_timestamp(i64::from(time?))?, window_usecs)
+}
+
+fn window_of(usecs: i64, window_usecs: i64) -> Option<TimestampWithTimeZone> {
+    Some(crate::catalog::timestamptz(window_start(usecs, window_usecs)))
 }
 
 /// Where a time value falls in its window, as the write path profiles it (NULL for NULL and
 /// ±infinity): backfill's counterpart of window::time_in_window.
 #[pg_extern(immutable, parallel_safe, name = "_time_in_window")]
 fn time_in_window_timestamptz(time: Option<TimestampWithTimeZone>, window_usecs: i64) -> Option<f64> {
-    let usecs = i64::from(time?);
-    (usecs != i64::MAX && usecs != i64::MIN).then(|| time_in_window(usecs, window_usecs))
+    Some(time_in_window(finite_timestamp(i64::from(time?))?, window_usecs))
 }
 
 #[pg_extern(immutable, parallel_safe, name = "_time_in_window")]
 fn time_in_window_date(day: Option<pgrx::datum::Date>, window_usecs: i64) -> Option<f64> {
-    let days = day?.to_pg_epoch_days();
-    (days != i32::MAX && days != i32::MIN).then(|| time_in_window(days as i64 * crate::profile::window::USECS_PER_DAY, window_usecs))
+    Some(time_in_window(finite_date(day?.to_pg_epoch_days())?, window_usecs))
 }
 
 #[pg_extern(immutable, parallel_safe, name = "_time_in_window")]
 fn time_in_window_timestamp(time: Option<pgrx::datum::Timestamp>, window_usecs: i64) -> Option<f64> {
-    let usecs = i64::from(time?);
-    (usecs != i64::MAX && usecs != i64::MIN).then(|| time_in_window(usecs, window_usecs))
+    Some(time_in_window(finite_timestamp(i64::from(time?))?, window_usecs))
 }
 
 /// Tables smaller than this (10 MB of 8 kB blocks) are read too fast for progress reports.

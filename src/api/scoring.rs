@@ -180,36 +180,33 @@ pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<
     let name_of = |attnum: i16| if attnum == ROW_COUNT_ATTNUM { Some(ROW_COUNT.to_string()) } else { names.get(&attnum).cloned() };
 
     // The memos that hold: a prefix of the windows, unchanged since, ending with a reference.
+    // Against a baseline, only if the whole baseline lies in the windows they cover (a baseline
+    // reaching later windows is still filling).
     let holds = |(m, c): (&StoredMemo, &(i64, i64))| m.start == c.0 && m.rows == c.1 && m.valid != settings.invalid.contains(&m.start);
     let matching = stored.iter().zip(&counts).take_while(|&pair| holds(pair)).count();
-    let mut memos: Vec<Memo> = Vec::new();
-    let mut reference = None;
-    // Against a baseline, memos hold only if the whole baseline lies in the windows they cover
-    // (a baseline reaching later windows is still filling: compare from scratch).
     let baseline_covered = settings.baseline.is_none_or(|(_, to)| counts.get(matching).is_none_or(|&(first_fresh, _)| to <= first_fresh));
-    if matching == stored.len() && matching > 0 && baseline_covered {
-        let decoded: Result<Vec<Memo>, _> = stored.iter().map(|m| memo::decode(&m.memo, m.start, m.valid, &name_of)).collect();
-        let last = stored[matching - 1].reference.as_deref().and_then(|r| window::decode(r).ok());
-        if let (Ok(decoded), Some(last)) = (decoded, last) {
-            memos = decoded;
-            reference = Some(Reference { profiles: last.into_iter().collect(), baseline: settings.baseline.is_some() });
-        }
-    }
-    let from_memos = memos.len();
-    let (windows, mut reference): (ByWindow, Reference) = match reference {
-        Some(reference) => {
-            let windows = match counts.get(from_memos) {
+    let resumed = (matching == stored.len() && matching > 0 && baseline_covered)
+        .then(|| {
+            let memos: Vec<Memo> = stored.iter().map(|m| memo::decode(&m.memo, m.start, m.valid, &name_of)).collect::<Result<_, _>>().ok()?;
+            let last = window::decode(stored[matching - 1].reference.as_deref()?).ok()?;
+            Some((memos, Reference { profiles: last.into_iter().collect(), baseline: settings.baseline.is_some() }))
+        })
+        .flatten();
+    let (memos, windows, mut reference) = match resumed {
+        Some((memos, reference)) => {
+            let windows = match counts.get(memos.len()) {
                 Some(&(first, _)) => by_window(merged_profiles(relid, Some(first))),
                 None => ByWindow::new(),
             };
-            (windows, reference)
+            (memos, windows, reference)
         }
         None => {
             let windows = by_window(merged_profiles(relid, None));
             let reference = Reference::initial(&settings, &windows);
-            (windows, reference)
+            (Vec::new(), windows, reference)
         }
     };
+    let from_memos = memos.len();
     let (fresh, snapshot) = compare_windows(windows, &settings, &mut reference, distances || remember_through.is_some(), remember_through);
 
     // The memos taken apart (moved, not copied: a year of them is most of a read).
@@ -225,19 +222,18 @@ pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<
     raws.extend(raw_scores(&observed, from_memos));
     let scores = judge(&observed, &raws);
 
+    let rows_of: HashMap<i64, i64> = counts.into_iter().collect();
     if let Some(through) = remember_through {
-        remember(relid, epoch, &fresh, &observed[from_memos..], &raws[from_memos..], &counts, snapshot, through, &names);
+        remember(relid, epoch, &fresh, &observed[from_memos..], &raws[from_memos..], &rows_of, snapshot, through, &names);
     }
 
-    let rows_of: HashMap<i64, i64> = counts.iter().copied().collect();
     let mut fresh = fresh.into_iter();
     memo_drift
         .into_iter()
         .map(|(start, valid, drift)| (start, valid, drift, None))
         .chain(std::iter::from_fn(|| {
             let w = fresh.next()?;
-            let drift = w.columns.iter().map(|(a, _, report, to)| (*a, *to, report.clone())).collect();
-            Some((w.start, w.valid, drift, Some(w)))
+            Some((w.start, w.valid, w.drift(), Some(w)))
         }))
         .zip(scores)
         .map(|((start, valid, drift, fresh), score)| ScoredWindow {
@@ -260,14 +256,14 @@ fn remember(
     fresh: &[WindowDrift],
     observed: &[WindowObservations],
     raws: &[Vec<ColumnScore>],
-    counts: &[(i64, i64)],
+    rows_of: &HashMap<i64, i64>,
     snapshot: Option<BTreeMap<i16, ColumnProfile>>,
     through: i64,
     names: &HashMap<i16, String>,
 ) {
-    // A REPEATABLE READ or SERIALIZABLE snapshot may not see memos another evaluation wrote
-    // since: it would write over them and fail. Such an evaluation leaves memos alone.
-    if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
+    // Such a snapshot may not see memos another evaluation wrote since: it would write over them
+    // and fail. That evaluation leaves memos alone.
+    if crate::catalog::uses_transaction_snapshot() {
         return;
     }
     let Some(first) = fresh.first() else { return };
@@ -285,19 +281,13 @@ fn remember(
     )
     .unwrap_or_else(|e| failed(e));
     let attnum_of: HashMap<&str, i16> = names.iter().map(|(a, n)| (n.as_str(), *a)).chain([(ROW_COUNT, ROW_COUNT_ATTNUM)]).collect();
-    let rows_of: HashMap<i64, i64> = counts.iter().copied().collect();
     let reference = snapshot.map(|profiles| {
         let columns: Vec<(i16, &ColumnProfile)> = profiles.iter().map(|(a, p)| (*a, p)).collect();
         window::encode(&columns)
     });
     for &i in &finished {
         let w = &fresh[i];
-        let memo = Memo {
-            drift: w.columns.iter().map(|(a, _, report, to)| (*a, *to, report.clone())).collect(),
-            observations: observed[i].clone(),
-            raws: raws[i].clone(),
-        };
-        let bytes = memo::encode(&memo, &|name| attnum_of.get(name).copied());
+        let bytes = memo::encode(&w.drift(), &observed[i], &raws[i], &|name| attnum_of.get(name).copied());
         run_as_owner(
             "INSERT INTO vigil.window_memo (relid, epoch, window_start, row_count, valid, memo, reference)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -329,11 +319,8 @@ fn window_observations(tbl: Oid) -> TableIterator<'static, (
     name!(value, f64),
 )> {
     crate::catalog::require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its window statistics");
-    let settings = settings(tbl);
     let names = column_names(tbl);
-    let windows = by_window(merged_profiles(tbl, None));
-    let mut reference = Reference::initial(&settings, &windows);
-    let (compared, _) = compare_windows(windows, &settings, &mut reference, false, None);
+    let compared = super::drift::table_drift(tbl);
     let mut rows = Vec::new();
     for window in &compared {
         let observed = observations(window, &names);

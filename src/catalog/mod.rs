@@ -111,6 +111,12 @@ pub fn parse_with_type(text: &str, typid: Oid, typmod: i32) -> pg_sys::Datum {
     }
 }
 
+/// Whether the transaction reads through one snapshot (REPEATABLE READ or SERIALIZABLE): it may
+/// not see what another transaction committed since it began.
+pub fn uses_transaction_snapshot() -> bool {
+    unsafe { pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32 }
+}
+
 /// pg_[try_]advisory_xact_lock(class, relid) without a query (the write path asks often):
 /// true when taken (or already held).
 pub fn advisory_xact_lock(class: i32, relid: Oid, wait: bool) -> bool {

@@ -39,18 +39,23 @@ fn put_f64(out: &mut Vec<u8>, v: Option<f64>) {
     out.extend_from_slice(&v.unwrap_or(f64::NAN).to_le_bytes());
 }
 
-/// Encodes `memo`; `attnum_of` maps a column name to its attnum (0 for the row count).
-/// Statistics of columns it does not know are left out.
-pub fn encode(memo: &Memo, attnum_of: &dyn Fn(&str) -> Option<i16>) -> Vec<u8> {
+/// Encodes a memo from its parts (see `Memo`); `attnum_of` maps a column name to its attnum
+/// (the caller's pseudo-columns included). Statistics of columns it does not know are left out.
+pub fn encode(
+    drift: &[(i16, &'static str, DriftReport)],
+    observations: &WindowObservations,
+    raws: &[ColumnScore],
+    attnum_of: &dyn Fn(&str) -> Option<i16>,
+) -> Vec<u8> {
     let mut out = vec![VERSION];
-    out.extend_from_slice(&(memo.drift.len() as u16).to_le_bytes());
-    for (attnum, compared_to, report) in &memo.drift {
+    out.extend_from_slice(&(drift.len() as u16).to_le_bytes());
+    for (attnum, compared_to, report) in drift {
         out.extend_from_slice(&attnum.to_le_bytes());
         out.push(COMPARED_TO.iter().position(|c| c == compared_to).unwrap_or(0) as u8);
         report_fields(report).into_iter().for_each(|v| put_f64(&mut out, v));
     }
     let columns: Vec<(i16, &ColumnObservations)> =
-        memo.observations.columns.iter().filter_map(|c| Some((attnum_of(&c.column)?, c))).collect();
+        observations.columns.iter().filter_map(|c| Some((attnum_of(&c.column)?, c))).collect();
     out.extend_from_slice(&(columns.len() as u16).to_le_bytes());
     for (attnum, column) in columns {
         out.extend_from_slice(&attnum.to_le_bytes());
@@ -63,7 +68,7 @@ pub fn encode(memo: &Memo, attnum_of: &dyn Fn(&str) -> Option<i16>) -> Vec<u8> {
         }
     }
     let raws: Vec<(i16, u8, &ColumnScore)> =
-        memo.raws.iter().filter_map(|r| Some((attnum_of(&r.column)?, statistic_code(r.statistic)?, r))).collect();
+        raws.iter().filter_map(|r| Some((attnum_of(&r.column)?, statistic_code(r.statistic)?, r))).collect();
     out.extend_from_slice(&(raws.len() as u32).to_le_bytes());
     for (attnum, code, raw) in raws {
         out.extend_from_slice(&attnum.to_le_bytes());
@@ -204,7 +209,7 @@ mod tests {
             .map(|(w, r)| Memo { drift: vec![(1, "history", report.clone()), (2, "none", DriftReport::default())], observations: w.clone(), raws: r.clone() })
             .collect();
         let decoded: Vec<Memo> =
-            memos.iter().map(|m| decode(&encode(m, &attnums), m.observations.start, true, &names).unwrap()).collect();
+            memos.iter().map(|m| decode(&encode(&m.drift, &m.observations, &m.raws, &attnums), m.observations.start, true, &names).unwrap()).collect();
         assert_eq!(decoded, memos);
         // The first 40 windows from memos, the rest scored fresh: the same scores as from scratch.
         let observed: Vec<WindowObservations> = decoded.iter().map(|m| m.observations.clone()).collect();
@@ -219,7 +224,7 @@ mod tests {
     #[test]
     fn bad_memos_are_refused_and_dropped_columns_left_out() {
         let memo = Memo { drift: Vec::new(), observations: window(3), raws: Vec::new() };
-        let bytes = encode(&memo, &attnums);
+        let bytes = encode(&memo.drift, &memo.observations, &memo.raws, &attnums);
         assert!(decode(&bytes[..bytes.len() - 1], 3, true, &names).is_err());
         assert!(decode(&[9], 3, true, &names).is_err());
         let without_c3 = decode(&bytes, 3, true, &|a| if a == 3 { None } else { names(a) }).unwrap();

@@ -92,6 +92,11 @@ pub fn statistic_code(statistic: &str) -> Option<u8> {
     STATISTICS.iter().position(|(name, _)| *name == statistic).map(|i| i as u8)
 }
 
+/// The scale a statistic is scored on.
+pub fn scale_of(statistic: &str) -> Option<Scale> {
+    statistic_code(statistic).map(|code| STATISTICS[code as usize].1)
+}
+
 impl Observation {
     /// An observation of one of the STATISTICS, with its scale.
     pub fn of(statistic: &str, value: f64) -> Observation {

@@ -22,7 +22,26 @@ pub const TIME_IN_WINDOW_ATTNUM: i16 = 0;
 
 /// Where `usecs` falls in its window of `size`, as a fraction in [0, 1).
 pub fn time_in_window(usecs: i64, size: i64) -> f64 {
-    (usecs - window_start(usecs, size)) as f64 / size as f64
+    fraction_of_window(usecs, window_start(usecs, size), size)
+}
+
+/// Where `usecs` falls in the window of `size` starting at `start` (known already).
+#[inline]
+pub fn fraction_of_window(usecs: i64, start: i64, size: i64) -> f64 {
+    (usecs - start) as f64 / size as f64
+}
+
+/// A timestamp (with or without time zone, microseconds since 2000-01-01) that has a window:
+/// None for ±infinity.
+#[inline]
+pub fn finite_timestamp(usecs: i64) -> Option<i64> {
+    (usecs != i64::MAX && usecs != i64::MIN).then_some(usecs)
+}
+
+/// A date (days since 2000-01-01) as the microseconds of its midnight: None for ±infinity.
+#[inline]
+pub fn finite_date(days: i32) -> Option<i64> {
+    (days != i32::MAX && days != i32::MIN).then_some(days as i64 * USECS_PER_DAY)
 }
 
 /// `[n varint] ([attnum i16] [len varint] [profile])*`

@@ -4,7 +4,7 @@
 use crate::catalog::compact::{compact, compact_own, insert_delta, DeltaRef, Policy, WindowKey};
 use crate::catalog::cache::Watch;
 use crate::catalog::Repr;
-use crate::profile::window::{encode, time_in_window, window_start, TIME_IN_WINDOW_ATTNUM, USECS_PER_DAY};
+use crate::profile::window::{encode, finite_date, finite_timestamp, fraction_of_window, window_start, TIME_IN_WINDOW_ATTNUM};
 use crate::profile::{ColumnProfile, ProfileKind};
 use pgrx::pg_sys::{self, Datum};
 
@@ -102,18 +102,7 @@ impl<'a> ProfileBatch<'a> {
                 return None;
             }
             let raw = (*values.add(attno)).value() as i64;
-            let usecs = if repr == Repr::Date {
-                let days = raw as i32;
-                if days == i32::MAX || days == i32::MIN {
-                    return None; // ±infinity: no window in time, like NULL
-                }
-                days as i64 * USECS_PER_DAY
-            } else if raw == i64::MAX || raw == i64::MIN {
-                return None;
-            } else {
-                raw
-            };
-            Some(usecs)
+            if repr == Repr::Date { finite_date(raw as i32) } else { finite_timestamp(raw) }
         }
     }
 
@@ -136,8 +125,8 @@ impl<'a> ProfileBatch<'a> {
         }
         let window = &mut self.windows[self.last];
         window.rows += 1;
-        if let Some(t) = time {
-            window.times.push_f64(time_in_window(t, self.watch.window_usecs));
+        if let (Some(t), Some(start)) = (time, window.start) {
+            window.times.push_f64(fraction_of_window(t, start, self.watch.window_usecs));
         }
         let profiles = &mut window.profiles;
         for (column, profile) in self.watch.columns.iter().zip(profiles.iter_mut()) {

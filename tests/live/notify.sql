@@ -43,3 +43,25 @@ SELECT date_trunc('hour', now()) - interval '1 hour' + m * interval '1 minute',
   FROM generate_series(0, 59) m;
 COMMIT;
 SELECT 'second table alerts: ' || count(*) FROM vigil.alerts WHERE relid = 'n_two'::regclass;
+
+-- Writers in REPEATABLE READ do not evaluate (their snapshot may be behind another
+-- evaluation); vigil.evaluate() there opens the alert but writes no scoring memos.
+DROP TABLE IF EXISTS n_rr;
+CREATE TABLE n_rr (LIKE n_ev);
+SELECT vigil.watch('n_rr', time_column => 'ts', window_size => '1 hour') > 0 AS watched;
+INSERT INTO n_rr
+SELECT date_trunc('hour', now()) - h * interval '1 hour' + m * interval '1 minute',
+       50 + 10 * sin(h * 7 + m), (ARRAY['a', 'b', 'c'])[1 + (h + m) % 3]
+  FROM generate_series(2, 32) h, generate_series(0, 59) m;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+INSERT INTO n_rr
+SELECT date_trunc('hour', now()) - interval '1 hour' + m * interval '1 minute',
+       CASE WHEN m % 5 = 0 THEN 50 END, (ARRAY['a', 'b', 'c'])[1 + m % 3]
+  FROM generate_series(0, 59) m;
+INSERT INTO n_rr VALUES (now(), 50, 'a');
+SELECT 'repeatable read writer alerts: ' || count(*) FROM vigil.alerts WHERE relid = 'n_rr'::regclass;
+SELECT 'repeatable read evaluate opened: ' || cardinality(vigil.evaluate('n_rr'));
+COMMIT;
+SELECT 'repeatable read memos: ' || count(*) FROM vigil.window_memo WHERE relid = 'n_rr'::regclass;
+SELECT 'read committed evaluate opened: ' || cardinality(vigil.evaluate('n_rr'));
+SELECT 'read committed memos: ' || (count(*) > 0) FROM vigil.window_memo WHERE relid = 'n_rr'::regclass;

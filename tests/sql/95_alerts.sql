@@ -85,6 +85,14 @@ SELECT window_start::date AS day, score > 1 AS stands_out FROM vigil.drift
  WHERE relid = 'a_weather'::regclass AND column_name = 'origin' AND window_start BETWEEN '2013-10-12' AND '2013-10-14'
  ORDER BY 1;
 
+-- What each window is scored on (vigil._window_observations): per column its statistics
+-- (numbers with their precision, categories with their shares), the row count, and where the
+-- rows' times fall in the window.
+SELECT column_name, string_agg(DISTINCT statistic, ', ' ORDER BY statistic) AS statistics
+  FROM vigil._window_observations('a_weather'::regclass)
+ WHERE window_start = '2013-06-30' AND column_name IN ('temp', 'origin', '(time in window)', '(row count)')
+ GROUP BY 1 ORDER BY 1;
+
 -- Drift as a constraint, judged per finished window when windows are evaluated: the learned
 -- score, or a metric against a threshold.
 SELECT vigil.expect_no_drift('a_weather', 'origin');
