@@ -4,12 +4,12 @@
 //! aggregate state and the unit merged across writers. Pure Rust: no pgrx here.
 
 pub mod batch_kll;
-mod hll_registers;
+mod distinct;
 pub mod tiers;
 pub mod window;
 
 use datasketches::frequencies::{ErrorType, FrequentItemsSketch};
-use datasketches::hll::{HllSketch, HllType, HllUnion};
+use distinct::Distinct;
 use datasketches::kll::{KllFloat, KllSketch};
 use std::fmt;
 
@@ -26,8 +26,10 @@ pub const HLL_LG_K: u8 = 12;
 pub const TOP_MAP_SIZE: usize = 512;
 /// A profile keeps the values themselves up to this many, and sketches beyond.
 pub const RAW_LIMIT: usize = 256;
+/// Distinct labels counted at most before they go into the sketches.
+const LABEL_BATCH: usize = 1024;
 /// Serialized forms (first byte): sketches, or the values themselves.
-const FORMAT_SKETCHES: u8 = 1;
+const FORMAT_SKETCHES: u8 = 3;
 const FORMAT_RAW: u8 = 2;
 
 /// Count, mean and second central moment (Welford; merged with Chan et al.), min and max,
@@ -59,21 +61,42 @@ impl Moments {
     }
 
     /// The moments of a batch of finite values, in two passes (sum, then squared deviations):
-    /// as exact as Welford's update and without its division per value.
+    /// as exact as Welford's update and without its division per value. Each pass keeps four
+    /// running lanes, so the additions do not wait on each other and the compiler can use SIMD;
+    /// the values are finite, so plain comparisons give min and max.
     pub fn of(values: &[f64]) -> Moments {
         if values.is_empty() {
             return Moments::default();
         }
-        let n = values.len() as f64;
-        let (mut sum, mut min, mut max) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
-        for &x in values {
-            sum += x;
-            min = min.min(x);
-            max = max.max(x);
+        const LANES: usize = 4;
+        let (mut sum, mut min, mut max) = ([0.0; LANES], [f64::INFINITY; LANES], [f64::NEG_INFINITY; LANES]);
+        let chunks = values.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for lane in 0..LANES {
+                let x = chunk[lane];
+                sum[lane] += x;
+                min[lane] = if x < min[lane] { x } else { min[lane] };
+                max[lane] = if x > max[lane] { x } else { max[lane] };
+            }
         }
-        let mean = sum / n;
-        let m2 = values.iter().map(|&x| (x - mean) * (x - mean)).sum();
-        Moments { n: values.len() as u64, mean, m2, min, max }
+        for (lane, &x) in rest.iter().enumerate() {
+            sum[lane] += x;
+            min[lane] = min[lane].min(x);
+            max[lane] = max[lane].max(x);
+        }
+        let mean = sum.iter().sum::<f64>() / values.len() as f64;
+        let mut m2 = [0.0; LANES];
+        let chunks = values.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for lane in 0..LANES {
+                m2[lane] += (chunk[lane] - mean) * (chunk[lane] - mean);
+            }
+        }
+        let m2 = m2.iter().sum::<f64>() + rest.iter().map(|&x| (x - mean) * (x - mean)).sum::<f64>();
+        let fold = |lanes: [f64; LANES], pick: fn(f64, f64) -> f64| lanes.into_iter().reduce(pick).expect("lanes");
+        Moments { n: values.len() as u64, mean, m2, min: fold(min, f64::min), max: fold(max, f64::max) }
     }
 
     pub fn merge(&mut self, other: &Moments) {
@@ -153,14 +176,14 @@ impl Sketches {
         Box::new(Sketches {
             quantiles: KllSketch::new(KLL_K).expect("KLL_K is a valid k"),
             offsets: batch_kll::Offsets::new(seed),
-            distinct: Distinct::new(),
+            distinct: Distinct::default(),
             top: FrequentItemsSketch::new(TOP_MAP_SIZE).expect("TOP_MAP_SIZE is a power of two"),
         })
     }
 
-    fn add_label(&mut self, label: &str) {
-        self.distinct.union().update_value(label);
-        self.top.update_ref(label);
+    fn add_label(&mut self, label: &str, count: u64) {
+        self.distinct.add_label(label);
+        self.top.update_with_count_ref(label, count);
     }
 
     /// Folds finite values into the distinct count and (sorted, as one batch) the quantiles.
@@ -174,111 +197,7 @@ impl Sketches {
                 self.quantiles.merge(&batch).expect("sketches of one k merge");
             }
         }
-        self.distinct.add_sorted_numbers(values);
-    }
-}
-
-/// The distinct-count sketch: a union while values are added to it, else the serialized
-/// image(s) it was read from and merged with, unioned only when the count or one image is
-/// needed (drift merges a year of windows and never reads the count; a union update costs more
-/// than the rest of reading a profile).
-#[derive(Clone)]
-enum Distinct {
-    /// Values counted so far. Once the union holds SMALL_DISTINCT values, numbers go to plain
-    /// HLL registers instead (see `hll_registers`), folded into the union when it is read.
-    Union(HllUnion, Option<Box<[u8]>>),
-    Images(Vec<Vec<u8>>),
-}
-
-/// Images kept apart at most before they are unioned.
-const DISTINCT_IMAGES_KEPT: usize = 512;
-
-/// Below this many distinct values the union keeps each value's full hash (DataSketches'
-/// coupon list), so small counts are exact; registers would only estimate them.
-const SMALL_DISTINCT: f64 = 256.0;
-
-fn registers_sketch(registers: &[u8]) -> HllSketch {
-    HllSketch::deserialize(&hll_registers::image(registers)).expect("a well-formed HLL image")
-}
-
-impl Distinct {
-    fn new() -> Distinct {
-        Distinct::Union(HllUnion::new(HLL_LG_K).expect("HLL_LG_K is a valid lg_k"), None)
-    }
-
-    /// Counts distinct numbers (their bits) given in ascending order, each once.
-    fn add_sorted_numbers(&mut self, values: &[f64]) {
-        let unique = values.iter().enumerate().filter(|&(i, x)| i == 0 || x.to_bits() != values[i - 1].to_bits()).map(|(_, x)| x.to_bits());
-        if let Distinct::Union(union, registers) = self {
-            if registers.is_some() || union.estimate() >= SMALL_DISTINCT {
-                let registers = registers.get_or_insert_with(|| vec![0u8; 1 << HLL_LG_K].into_boxed_slice());
-                unique.for_each(|bits| hll_registers::add(registers, bits));
-                return;
-            }
-        }
-        let union = self.union();
-        unique.for_each(|bits| union.update_value(bits));
-    }
-
-    /// The union with everything counted in it (registers folded in).
-    fn union(&mut self) -> &mut HllUnion {
-        if let Distinct::Images(images) = self {
-            let mut union = HllUnion::new(HLL_LG_K).expect("HLL_LG_K is a valid lg_k");
-            for image in images.iter() {
-                if let Ok(sketch) = HllSketch::deserialize(image) {
-                    union.update(&sketch);
-                }
-            }
-            *self = Distinct::Union(union, None);
-        }
-        match self {
-            Distinct::Union(union, registers) => {
-                if let Some(registers) = registers.take() {
-                    union.update(&registers_sketch(&registers));
-                }
-                union
-            }
-            Distinct::Images(_) => unreachable!("converted above"),
-        }
-    }
-
-    fn merge(&mut self, other: &Distinct) {
-        match (&mut *self, other) {
-            (Distinct::Images(mine), Distinct::Images(theirs)) if mine.len() + theirs.len() <= DISTINCT_IMAGES_KEPT => {
-                mine.extend(theirs.iter().cloned())
-            }
-            (_, Distinct::Images(theirs)) => {
-                let union = self.union();
-                for image in theirs {
-                    if let Ok(sketch) = HllSketch::deserialize(image) {
-                        union.update(&sketch);
-                    }
-                }
-            }
-            (_, Distinct::Union(theirs, registers)) => {
-                let union = self.union();
-                union.update(&theirs.to_sketch(HllType::Hll8));
-                if let Some(registers) = registers {
-                    union.update(&registers_sketch(registers));
-                }
-            }
-        }
-    }
-
-    fn estimate(&self) -> f64 {
-        match self {
-            Distinct::Union(union, None) => union.estimate(),
-            Distinct::Images(images) if images.len() == 1 => HllSketch::deserialize(&images[0]).map_or(0.0, |s| s.estimate()),
-            _ => self.clone().union().estimate(),
-        }
-    }
-
-    fn image(&self) -> Vec<u8> {
-        match self {
-            Distinct::Images(images) if images.len() == 1 => images[0].clone(),
-            Distinct::Union(union, None) => union.to_sketch(HllType::Hll4).serialize(),
-            _ => self.clone().union().to_sketch(HllType::Hll4).serialize(),
-        }
+        self.distinct.add_numbers(values);
     }
 }
 
@@ -296,6 +215,9 @@ pub struct ColumnProfile {
     pending_numbers: Vec<f64>,
     /// Category labels not yet in the sketches (only while there are no sketches).
     pending_labels: Vec<String>,
+    /// Labels counted since they last went into the sketches (only once there are sketches): a
+    /// label is hashed into them once per batch rather than once per row.
+    label_counts: rustc_hash::FxHashMap<String, u64>,
     sketches: Option<Box<Sketches>>,
 }
 
@@ -324,6 +246,7 @@ impl ColumnProfile {
             flushed_moments: Moments::default(),
             pending_numbers: Vec::new(),
             pending_labels: Vec::new(),
+            label_counts: Default::default(),
             sketches: None,
         }
     }
@@ -355,16 +278,16 @@ impl ColumnProfile {
     #[inline]
     pub fn push_f64(&mut self, x: f64) {
         self.rows += 1;
-        if x.is_nan() {
-            self.nan += 1;
-        } else if x.is_infinite() {
-            self.infinite += 1;
-            self.sketches_mut().distinct.add_sorted_numbers(&[x]);
-        } else {
+        if x.is_finite() {
             self.pending_numbers.push(x);
             if self.pending_numbers.len() >= QUANTILE_CHUNK {
                 self.flush();
             }
+        } else if x.is_nan() {
+            self.nan += 1;
+        } else {
+            self.infinite += 1;
+            self.sketches_mut().distinct.add_numbers(&[x]);
         }
     }
 
@@ -376,18 +299,38 @@ impl ColumnProfile {
     }
 
     fn add_label(&mut self, value: &str) {
-        match &mut self.sketches {
-            Some(sketches) => sketches.add_label(value),
-            None if self.pending_labels.len() < RAW_LIMIT => self.pending_labels.push(value.to_owned()),
+        self.count_label(value, 1);
+    }
+
+    fn count_label(&mut self, value: &str, count: u64) {
+        if self.sketches.is_none() {
+            if self.pending_labels.len() + count as usize <= RAW_LIMIT {
+                self.pending_labels.extend(std::iter::repeat_n(value, count as usize).map(str::to_owned));
+                return;
+            }
+            self.flush();
+            self.sketches_mut();
+        }
+        match self.label_counts.get_mut(value) {
+            Some(n) => *n += count,
             None => {
-                self.flush();
-                self.sketches_mut().add_label(value);
+                if self.label_counts.len() >= LABEL_BATCH {
+                    self.flush();
+                }
+                self.label_counts.insert(value.to_owned(), count);
             }
         }
     }
 
     /// Moves every pending value into the sketches (making them if need be).
     pub fn flush(&mut self) {
+        if !self.label_counts.is_empty() {
+            let counts = std::mem::take(&mut self.label_counts);
+            let sketches = self.sketches_mut();
+            counts.iter().for_each(|(label, &count)| sketches.add_label(label, count));
+            self.label_counts = counts;
+            self.label_counts.clear(); // keeps its capacity for the next batch
+        }
         if self.pending_numbers.is_empty() && self.pending_labels.is_empty() {
             return;
         }
@@ -397,7 +340,7 @@ impl ColumnProfile {
         self.flushed_moments.merge(&moments);
         let sketches = self.sketches_mut();
         sketches.add_numbers(&mut numbers, &moments);
-        labels.iter().for_each(|l| sketches.add_label(l));
+        labels.iter().for_each(|l| sketches.add_label(l, 1));
         numbers.clear();
         self.pending_numbers = numbers; // keeps its capacity for the next chunk
     }
@@ -405,7 +348,9 @@ impl ColumnProfile {
     /// The sketches with every pending value in them.
     fn settled(&self) -> std::borrow::Cow<'_, Sketches> {
         match &self.sketches {
-            Some(s) if self.pending_numbers.is_empty() && self.pending_labels.is_empty() => std::borrow::Cow::Borrowed(s),
+            Some(s) if self.pending_numbers.is_empty() && self.pending_labels.is_empty() && self.label_counts.is_empty() => {
+                std::borrow::Cow::Borrowed(s)
+            }
             _ => {
                 let mut settled = self.clone();
                 settled.sketches_mut();
@@ -439,6 +384,7 @@ impl ColumnProfile {
             }
         }
         other.pending_labels.iter().for_each(|l| self.add_label(l));
+        other.label_counts.iter().for_each(|(l, &n)| self.count_label(l, n));
         Ok(())
     }
 
@@ -519,7 +465,9 @@ impl ColumnProfile {
             out.extend_from_slice(&v.to_le_bytes());
         }
         let settled = self.settled();
-        let sketches = [settled.quantiles.serialize(), settled.distinct.image(), settled.top.serialize()];
+        let mut distinct = Vec::new();
+        settled.distinct.serialize(&mut distinct);
+        let sketches = [settled.quantiles.serialize(), distinct, settled.top.serialize()];
         let moments = self.moments();
         out.extend_from_slice(&moments.n.to_le_bytes());
         for v in [moments.mean, moments.m2, moments.min, moments.max] {
@@ -564,9 +512,7 @@ impl ColumnProfile {
         profile.flushed_moments = Moments { n: r.u64()?, mean: r.f64()?, m2: r.f64()?, min: r.f64()?, max: r.f64()? };
         let sketch_err = |e: datasketches::error::Error| ProfileError::Sketch(e.to_string());
         let quantiles = KllSketch::deserialize(r.block()?).map_err(sketch_err)?;
-        let image = r.block()?;
-        HllSketch::deserialize(image).map_err(sketch_err)?; // validated now, used later
-        let distinct = Distinct::Images(vec![image.to_vec()]);
+        let distinct = Distinct::deserialize(&mut Reader(r.block()?))?;
         let top = FrequentItemsSketch::deserialize(r.block()?).map_err(sketch_err)?;
         let offsets = batch_kll::Offsets::new(profile.rows);
         profile.sketches = Some(Box::new(Sketches { quantiles, offsets, distinct, top }));

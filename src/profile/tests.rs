@@ -127,6 +127,27 @@ fn top_values_rank_categories_and_stay_bounded() {
 }
 
 #[test]
+fn labels_counted_in_batches_merge_like_one_pass() {
+    // Profiles with labels still waiting in their batch, merged: every count arrives once.
+    let label = |i: u64| format!("cat{}", i % 7 + (i % 3) * 7);
+    let mut one_pass = ColumnProfile::new(ProfileKind::Categorical);
+    let mut parts: Vec<ColumnProfile> = (0..3).map(|_| ColumnProfile::new(ProfileKind::Categorical)).collect();
+    for i in 0..3_000u64 {
+        one_pass.push_text(&label(i));
+        parts[(i % 3) as usize].push_text(&label(i));
+    }
+    let mut merged = ColumnProfile::new(ProfileKind::Categorical);
+    for part in &parts {
+        merged.merge(part).unwrap();
+    }
+    assert_eq!(merged.rows, 3_000);
+    assert_eq!(merged.top_values(100), one_pass.top_values(100));
+    assert_eq!(merged.distinct_estimate(), one_pass.distinct_estimate());
+    let total: u64 = merged.top_values(100).iter().map(|t| t.1).sum();
+    assert_eq!(total, 3_000);
+}
+
+#[test]
 fn serialized_profiles_round_trip_and_stay_small() {
     let mut rng = Rng(11);
     let mut numeric = ColumnProfile::new(ProfileKind::Numeric);
@@ -242,4 +263,44 @@ fn decimal_digits_tell_precision_apart() {
     }
     assert_eq!(profile.distribution().unwrap().resolution(), 2.0);
     assert_eq!(rounded.distribution().unwrap().resolution(), -1.0);
+}
+
+#[test]
+#[ignore]
+fn zz_stage_costs() {
+    use std::time::Instant;
+    let mut rng = Rng(7);
+    let chunks: Vec<Vec<f64>> = (0..2000).map(|_| (0..QUANTILE_CHUNK).map(|_| rng.unit() * 100.0).collect()).collect();
+    let n = (chunks.len() * QUANTILE_CHUNK) as f64;
+    let t = Instant::now();
+    let mut acc = 0.0;
+    for c in &chunks { let m = Moments::of(c); acc += m.m2; }
+    eprintln!("moments {:.2} ns/value {acc}", t.elapsed().as_nanos() as f64 / n);
+    let mut sorted = chunks.clone();
+    let t = Instant::now();
+    let mut offsets = batch_kll::Offsets::new(1);
+    let mut q = datasketches::kll::KllSketch::<datasketches::kll::KllFloat<f64>>::new(KLL_K).unwrap();
+    for c in sorted.iter_mut() { batch_kll::sort_values(c, 0.0, 100.0); let b = batch_kll::sketch_of_sorted(c, KLL_K, &mut offsets); q.merge(&b).unwrap(); }
+    eprintln!("kll {:.2} ns/value", t.elapsed().as_nanos() as f64 / n);
+    let t = Instant::now();
+    let mut d = Distinct::default();
+    for c in &sorted { d.add_numbers(c); }
+    eprintln!("hll {:.2} ns/value {}", t.elapsed().as_nanos() as f64 / n, d.estimate());
+    let t = Instant::now();
+    let mut p = ColumnProfile::new(ProfileKind::Numeric);
+    for c in &chunks { for &x in c { p.push_f64(x); } }
+    p.flush();
+    eprintln!("whole {:.2} ns/value", t.elapsed().as_nanos() as f64 / n);
+}
+
+#[test]
+#[ignore]
+fn zz_label_cost() {
+    use std::time::Instant;
+    let labels = ["cat_a", "cat_b", "cat_c", "cat_d"];
+    let mut p = ColumnProfile::new(ProfileKind::Categorical);
+    let t = Instant::now();
+    for i in 0..4_000_000usize { p.push_text(labels[i % 4]); }
+    p.flush();
+    eprintln!("labels {:.2} ns/value {:?}", t.elapsed().as_nanos() as f64 / 4e6, p.top_values(2));
 }
