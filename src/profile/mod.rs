@@ -28,9 +28,13 @@ pub const TOP_MAP_SIZE: usize = 512;
 pub const RAW_LIMIT: usize = 256;
 /// Distinct labels counted at most before they go into the sketches.
 const LABEL_BATCH: usize = 1024;
-/// Serialized forms (first byte): sketches, or the values themselves.
+/// Serialized forms (first byte): sketches, the values themselves, or one row's value (a NULL,
+/// a number or NaN, a label: what a single-row INSERT writes, in a few bytes per column).
 const FORMAT_SKETCHES: u8 = 3;
 const FORMAT_RAW: u8 = 2;
+const FORMAT_ONE_NULL: u8 = 4;
+const FORMAT_ONE_NUMBER: u8 = 5;
+const FORMAT_ONE_LABEL: u8 = 6;
 
 /// Count, mean and second central moment (Welford; merged with Chan et al.), min and max,
 /// over finite values. NaN and infinities are counted apart so they cannot poison the moments.
@@ -281,7 +285,7 @@ impl ColumnProfile {
         if x.is_finite() {
             self.pending_numbers.push(x);
             if self.pending_numbers.len() >= QUANTILE_CHUNK {
-                self.flush();
+                self.flush_chunk();
             }
         } else if x.is_nan() {
             self.nan += 1;
@@ -320,6 +324,14 @@ impl ColumnProfile {
                 self.label_counts.insert(value.to_owned(), count);
             }
         }
+    }
+
+    /// A full chunk into the sketches: out of line, so that pushing a value stays a few
+    /// instructions inlined into the caller's loop.
+    #[cold]
+    #[inline(never)]
+    fn flush_chunk(&mut self) {
+        self.flush();
     }
 
     /// Moves every pending value into the sketches (making them if need be).
@@ -442,25 +454,26 @@ impl ColumnProfile {
     /// exactly on read) or the moments and each sketch in its DataSketches serialized form
     /// (readable by the Java, C++ and Python libraries), each preceded by its length.
     pub fn serialize(&self) -> Vec<u8> {
-        let raw = self.is_raw();
-        let mut out = Vec::with_capacity(16);
-        out.push(if raw { FORMAT_RAW } else { FORMAT_SKETCHES });
-        out.push(self.kind as u8);
-        if raw {
-            // Counts as varints: a one-row delta takes a few bytes per column.
-            for v in [self.rows, self.nulls, self.nan, self.infinite, self.pending_numbers.len() as u64] {
-                put_varint(&mut out, v);
-            }
-            for x in &self.pending_numbers {
-                out.extend_from_slice(&x.to_le_bytes());
-            }
-            put_varint(&mut out, self.pending_labels.len() as u64);
+        if self.is_raw() {
+            let numbers: Vec<u8> = self.pending_numbers.iter().flat_map(|x| x.to_le_bytes()).collect();
+            let mut labels = Vec::new();
             for label in &self.pending_labels {
-                put_varint(&mut out, label.len() as u64);
-                out.extend_from_slice(label.as_bytes());
+                put_varint(&mut labels, label.len() as u64);
+                labels.extend_from_slice(label.as_bytes());
             }
-            return out;
+            let parts = RawParts {
+                kind: self.kind,
+                counts: [self.rows, self.nulls, self.nan, self.infinite],
+                numbers: self.pending_numbers.len() as u64,
+                number_bytes: &numbers,
+                labels: self.pending_labels.len() as u64,
+                label_bytes: &labels,
+            };
+            return RawParts::write(&[parts]);
         }
+        let mut out = Vec::with_capacity(16);
+        out.push(FORMAT_SKETCHES);
+        out.push(self.kind as u8);
         for v in [self.rows, self.nulls, self.nan, self.infinite] {
             out.extend_from_slice(&v.to_le_bytes());
         }
@@ -481,19 +494,8 @@ impl ColumnProfile {
     }
 
     pub fn deserialize(bytes: &[u8]) -> Result<ColumnProfile, ProfileError> {
-        let mut r = Reader(bytes);
-        let format = r.u8()?;
-        if format != FORMAT_RAW && format != FORMAT_SKETCHES {
-            return Err(ProfileError::BadVersion(format));
-        }
-        let kind = match r.u8()? {
-            1 => ProfileKind::Numeric,
-            2 => ProfileKind::Categorical,
-            k => return Err(ProfileError::BadKind(k)),
-        };
-        let mut profile = ColumnProfile::new(kind);
-        if format == FORMAT_RAW {
-            let raw = RawParts::read(kind, &mut r)?;
+        if let Some(raw) = RawParts::parse(bytes)? {
+            let mut profile = ColumnProfile::new(raw.kind);
             [profile.rows, profile.nulls, profile.nan, profile.infinite] = raw.counts;
             profile.pending_numbers.reserve(raw.numbers as usize);
             let mut numbers = Reader(raw.number_bytes);
@@ -508,6 +510,12 @@ impl ColumnProfile {
             }
             return Ok(profile);
         }
+        let mut r = Reader(bytes);
+        let format = r.u8()?;
+        if format != FORMAT_SKETCHES {
+            return Err(ProfileError::BadVersion(format));
+        }
+        let mut profile = ColumnProfile::new(read_kind(&mut r)?);
         (profile.rows, profile.nulls, profile.nan, profile.infinite) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
         profile.flushed_moments = Moments { n: r.u64()?, mean: r.f64()?, m2: r.f64()?, min: r.f64()?, max: r.f64()? };
         let sketch_err = |e: datasketches::error::Error| ProfileError::Sketch(e.to_string());
@@ -549,17 +557,84 @@ impl<'a> RawParts<'a> {
         Ok(RawParts { kind, counts, numbers, number_bytes, labels, label_bytes })
     }
 
+    /// The parts of a raw or one-value profile; None for sketches.
     fn parse(bytes: &'a [u8]) -> Result<Option<Self>, ProfileError> {
         let mut r = Reader(bytes);
-        if r.u8()? != FORMAT_RAW {
-            return Ok(None);
-        }
-        let kind = match r.u8()? {
-            1 => ProfileKind::Numeric,
-            2 => ProfileKind::Categorical,
-            k => return Err(ProfileError::BadKind(k)),
+        let one = |kind, counts: [u64; 4], number_bytes: &'a [u8], label_bytes: &'a [u8]| RawParts {
+            kind,
+            counts,
+            numbers: (number_bytes.len() / 8) as u64,
+            number_bytes,
+            labels: u64::from(!label_bytes.is_empty()),
+            label_bytes,
         };
-        Self::read(kind, &mut r).map(Some)
+        match r.u8()? {
+            FORMAT_RAW => {
+                let kind = read_kind(&mut r)?;
+                Self::read(kind, &mut r).map(Some)
+            }
+            FORMAT_ONE_NULL => Ok(Some(one(read_kind(&mut r)?, [1, 1, 0, 0], &[], &[]))),
+            FORMAT_ONE_NUMBER => {
+                let number = r.take(8)?;
+                let x = f64::from_le_bytes(number.try_into().expect("8 bytes"));
+                match x {
+                    x if x.is_nan() => Ok(Some(one(ProfileKind::Numeric, [1, 0, 1, 0], &[], &[]))),
+                    x if x.is_finite() => Ok(Some(one(ProfileKind::Numeric, [1, 0, 0, 0], number, &[]))),
+                    _ => Err(ProfileError::Sketch("an infinite value in a one-value profile".into())),
+                }
+            }
+            FORMAT_ONE_LABEL => {
+                let label = r.0;
+                let len = r.varint()? as usize;
+                r.take(len)?;
+                Ok(Some(one(ProfileKind::Categorical, [1, 0, 0, 0], &[], &label[..label.len() - r.0.len()])))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The serialized merge of raw parts of one kind: a one-value profile when they hold a
+    /// single row, else a raw profile.
+    fn write(parts: &[RawParts<'_>]) -> Vec<u8> {
+        let kind = parts.first().map_or(ProfileKind::Numeric, |p| p.kind);
+        let count = |i: usize| parts.iter().map(|p| p.counts[i]).sum::<u64>();
+        let (numbers, labels) = (parts.iter().map(|p| p.numbers).sum::<u64>(), parts.iter().map(|p| p.labels).sum::<u64>());
+        let (rows, nulls, nan, infinite) = (count(0), count(1), count(2), count(3));
+        let mut out = Vec::with_capacity(16);
+        // One row, the common delta of a single-row INSERT: a few bytes per column.
+        if rows == 1 && infinite == 0 {
+            if nulls == 1 {
+                out.extend_from_slice(&[FORMAT_ONE_NULL, kind as u8]);
+                return out;
+            }
+            if nan == 1 || numbers == 1 {
+                out.push(FORMAT_ONE_NUMBER);
+                let number = parts.iter().find(|p| p.numbers == 1).map_or(f64::NAN.to_le_bytes().to_vec(), |p| p.number_bytes.to_vec());
+                out.extend_from_slice(&number);
+                return out;
+            }
+            if labels == 1 {
+                out.push(FORMAT_ONE_LABEL);
+                parts.iter().for_each(|p| out.extend_from_slice(p.label_bytes));
+                return out;
+            }
+        }
+        out.extend_from_slice(&[FORMAT_RAW, kind as u8]);
+        for v in [rows, nulls, nan, infinite, numbers] {
+            put_varint(&mut out, v);
+        }
+        parts.iter().for_each(|p| out.extend_from_slice(p.number_bytes));
+        put_varint(&mut out, labels);
+        parts.iter().for_each(|p| out.extend_from_slice(p.label_bytes));
+        out
+    }
+}
+
+fn read_kind(r: &mut Reader<'_>) -> Result<ProfileKind, ProfileError> {
+    match r.u8()? {
+        1 => Ok(ProfileKind::Numeric),
+        2 => Ok(ProfileKind::Categorical),
+        k => Err(ProfileError::BadKind(k)),
     }
 }
 
@@ -579,15 +654,7 @@ pub fn merge_raw(profiles: &[&[u8]]) -> Result<Option<Vec<u8>>, ProfileError> {
     if parts.iter().any(|p| p.kind != first.kind) || numbers as usize > RAW_LIMIT || labels as usize > RAW_LIMIT {
         return Ok(None);
     }
-    let mut out = vec![FORMAT_RAW, first.kind as u8];
-    for i in 0..4 {
-        put_varint(&mut out, parts.iter().map(|p| p.counts[i]).sum());
-    }
-    put_varint(&mut out, numbers);
-    parts.iter().for_each(|p| out.extend_from_slice(p.number_bytes));
-    put_varint(&mut out, labels);
-    parts.iter().for_each(|p| out.extend_from_slice(p.label_bytes));
-    Ok(Some(out))
+    Ok(Some(RawParts::write(&parts)))
 }
 
 /// Merges `profile` into the profile kept under `key` (or keeps it there when the key is new).

@@ -217,6 +217,46 @@ fn small_profiles_keep_their_values_and_merge_like_sketched_ones() {
 }
 
 #[test]
+fn one_row_profiles_take_a_few_bytes_and_merge_like_raw_ones() {
+    let one = |push: &dyn Fn(&mut ColumnProfile), kind| {
+        let mut p = ColumnProfile::new(kind);
+        push(&mut p);
+        p
+    };
+    let numeric = [
+        one(&|p| p.push_f64(2.5), ProfileKind::Numeric),
+        one(&|p| p.push_null(), ProfileKind::Numeric),
+        one(&|p| p.push_f64(f64::NAN), ProfileKind::Numeric),
+        one(&|p| p.push_f64(-1.0), ProfileKind::Numeric),
+    ];
+    let sizes: Vec<usize> = numeric.iter().map(|p| p.serialize().len()).collect();
+    assert_eq!(sizes, vec![9, 2, 9, 9]);
+    let bytes: Vec<Vec<u8>> = numeric.iter().map(|p| p.serialize()).collect();
+    let mut merged = ColumnProfile::new(ProfileKind::Numeric);
+    for (p, b) in numeric.iter().zip(&bytes) {
+        let back = ColumnProfile::deserialize(b).unwrap();
+        assert_eq!((back.rows, back.nulls, back.nan, back.moments().n), (p.rows, p.nulls, p.nan, p.moments().n));
+        assert_eq!(back.serialize(), *b);
+        merged.merge(&back).unwrap();
+    }
+    let parts: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+    assert_eq!(merge_raw(&parts).unwrap().unwrap(), merged.serialize(), "byte-wise merge equals merging profiles");
+    assert_eq!((merged.rows, merged.nulls, merged.nan, merged.moments().n, merged.moments().mean), (4, 1, 1, 2, 0.75));
+    // A single part merged alone keeps its one-value form.
+    assert_eq!(merge_raw(&parts[..1]).unwrap().unwrap(), bytes[0]);
+
+    let label = one(&|p| p.push_text("état"), ProfileKind::Categorical);
+    let null_label = one(&|p| p.push_null(), ProfileKind::Categorical);
+    let (a, b) = (label.serialize(), null_label.serialize());
+    assert_eq!((a.len(), b.len()), (1 + 1 + "état".len(), 2));
+    let merged = ColumnProfile::deserialize(&merge_raw(&[&a, &b]).unwrap().unwrap()).unwrap();
+    assert_eq!((merged.rows, merged.nulls, merged.top_values(2)), (2, 1, vec![("état".into(), 1)]));
+    // A NULL of one kind does not merge byte-wise with values of the other.
+    assert!(merge_raw(&[&a, &numeric[1].serialize()]).unwrap().is_none());
+    assert!(ColumnProfile::deserialize(&[5, 0, 0, 0, 0, 0, 0, 0xf0, 0x7f]).is_err(), "an infinity never has the one-value form");
+}
+
+#[test]
 fn small_distinct_counts_stay_exact_and_large_ones_close() {
     for (values, distinct) in [(20u64, 20u64), (100_000, 5), (100_000, 200), (300_000, 100_000)] {
         let mut profile = ColumnProfile::new(ProfileKind::Numeric);

@@ -109,7 +109,15 @@ impl<'a> ProfileBatch<'a> {
     #[inline]
     pub unsafe fn row(&mut self, values: *const Datum, nulls: *const bool) {
         let time = self.time_of(values, nulls);
-        let key = if self.watch.time.is_some() { time.map(|t| window_start(t, self.watch.window_usecs)) } else { self.write_window };
+        let size = self.watch.window_usecs;
+        // Rows usually fall in the previous row's window: then no division places them.
+        let in_last = |w: &OpenWindow| matches!((w.start, time), (Some(start), Some(t)) if t >= start && t - start < size);
+        let key = match time {
+            Some(_) if self.windows.get(self.last).is_some_and(in_last) => self.windows[self.last].start,
+            Some(t) => Some(window_start(t, size)),
+            None if self.watch.time.is_some() => None,
+            None => self.write_window,
+        };
         if self.windows.get(self.last).is_none_or(|w| w.start != key) {
             self.last = match self.windows.iter().position(|w| w.start == key) {
                 Some(i) => i,
@@ -134,7 +142,11 @@ impl<'a> ProfileBatch<'a> {
                 profile.push_null();
                 continue;
             }
-            push_value(profile, column.kind, column.repr, *values.add(column.attno));
+            let d = *values.add(column.attno);
+            match (column.kind, column.repr) {
+                (ProfileKind::Numeric, Repr::Float8) => profile.push_f64(f64::from_bits(d.value() as u64)),
+                (kind, repr) => push_value(profile, kind, repr, d),
+            }
         }
     }
 
