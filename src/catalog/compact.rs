@@ -145,8 +145,9 @@ unsafe fn merge_group(
 ) -> (Option<DeltaRef>, i64) {
     let mut payloads: Vec<Vec<u8>> = Vec::with_capacity(group.len());
     let mut found: Vec<DeltaRef> = Vec::with_capacity(group.len());
+    let blocks = pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM);
     for &(tid, rows, xmin) in group {
-        let Some(payload) = fetch_payload(rel, snapshot, tid, xmin, relid, key) else { continue };
+        let Some(payload) = fetch_payload(rel, snapshot, blocks, tid, xmin, relid, key) else { continue };
         payloads.push(payload);
         found.push((tid, rows, xmin));
     }
@@ -214,14 +215,15 @@ unsafe fn window_deltas(
 unsafe fn fetch_payload(
     rel: pg_sys::Relation,
     snapshot: pg_sys::Snapshot,
+    blocks: pg_sys::BlockNumber,
     tid: pg_sys::ItemPointerData,
     xmin: pg_sys::TransactionId,
     relid: Oid,
     (epoch, window): WindowKey,
 ) -> Option<Vec<u8>> {
-    // A remembered tid may point past the end after VACUUM truncated the table.
+    // A remembered tid may point past the end (`blocks`) after VACUUM truncated the table.
     let block = ((tid.ip_blkid.bi_hi as u32) << 16) | tid.ip_blkid.bi_lo as u32;
-    if block >= pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM) {
+    if block >= blocks {
         return None;
     }
     let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();

@@ -454,6 +454,34 @@ impl ColumnProfile {
     /// exactly on read) or the moments and each sketch in its DataSketches serialized form
     /// (readable by the Java, C++ and Python libraries), each preceded by its length.
     pub fn serialize(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16);
+        self.serialize_into(&mut out);
+        out
+    }
+
+    /// `serialize`, appended to `out`.
+    pub fn serialize_into(&self, out: &mut Vec<u8>) {
+        if self.rows == 1 && self.infinite == 0 && self.sketches.is_none() {
+            // A single-row write's profile: straight into `out` (see RawParts::write).
+            match (self.pending_numbers.first(), self.pending_labels.first()) {
+                _ if self.nulls == 1 => out.extend_from_slice(&[FORMAT_ONE_NULL, self.kind as u8]),
+                _ if self.nan == 1 => {
+                    out.push(FORMAT_ONE_NUMBER);
+                    out.extend_from_slice(&f64::NAN.to_le_bytes());
+                }
+                (Some(x), _) => {
+                    out.push(FORMAT_ONE_NUMBER);
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
+                (None, Some(label)) => {
+                    out.push(FORMAT_ONE_LABEL);
+                    put_varint(out, label.len() as u64);
+                    out.extend_from_slice(label.as_bytes());
+                }
+                (None, None) => unreachable!("a row is a NULL, NaN, an infinity, a number or a label"),
+            }
+            return;
+        }
         if self.is_raw() {
             let numbers: Vec<u8> = self.pending_numbers.iter().flat_map(|x| x.to_le_bytes()).collect();
             let mut labels = Vec::new();
@@ -469,9 +497,9 @@ impl ColumnProfile {
                 labels: self.pending_labels.len() as u64,
                 label_bytes: &labels,
             };
-            return RawParts::write(&[parts]);
+            RawParts::write(&[parts], out);
+            return;
         }
-        let mut out = Vec::with_capacity(16);
         out.push(FORMAT_SKETCHES);
         out.push(self.kind as u8);
         for v in [self.rows, self.nulls, self.nan, self.infinite] {
@@ -490,7 +518,6 @@ impl ColumnProfile {
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(s);
         }
-        out
     }
 
     pub fn deserialize(bytes: &[u8]) -> Result<ColumnProfile, ProfileError> {
@@ -595,38 +622,38 @@ impl<'a> RawParts<'a> {
 
     /// The serialized merge of raw parts of one kind: a one-value profile when they hold a
     /// single row, else a raw profile.
-    fn write(parts: &[RawParts<'_>]) -> Vec<u8> {
+    fn write(parts: &[RawParts<'_>], out: &mut Vec<u8>) {
         let kind = parts.first().map_or(ProfileKind::Numeric, |p| p.kind);
         let count = |i: usize| parts.iter().map(|p| p.counts[i]).sum::<u64>();
         let (numbers, labels) = (parts.iter().map(|p| p.numbers).sum::<u64>(), parts.iter().map(|p| p.labels).sum::<u64>());
         let (rows, nulls, nan, infinite) = (count(0), count(1), count(2), count(3));
-        let mut out = Vec::with_capacity(16);
         // One row, the common delta of a single-row INSERT: a few bytes per column.
         if rows == 1 && infinite == 0 {
             if nulls == 1 {
                 out.extend_from_slice(&[FORMAT_ONE_NULL, kind as u8]);
-                return out;
+                return;
             }
             if nan == 1 || numbers == 1 {
                 out.push(FORMAT_ONE_NUMBER);
-                let number = parts.iter().find(|p| p.numbers == 1).map_or(f64::NAN.to_le_bytes().to_vec(), |p| p.number_bytes.to_vec());
-                out.extend_from_slice(&number);
-                return out;
+                match parts.iter().find(|p| p.numbers == 1) {
+                    Some(p) => out.extend_from_slice(p.number_bytes),
+                    None => out.extend_from_slice(&f64::NAN.to_le_bytes()),
+                }
+                return;
             }
             if labels == 1 {
                 out.push(FORMAT_ONE_LABEL);
                 parts.iter().for_each(|p| out.extend_from_slice(p.label_bytes));
-                return out;
+                return;
             }
         }
         out.extend_from_slice(&[FORMAT_RAW, kind as u8]);
         for v in [rows, nulls, nan, infinite, numbers] {
-            put_varint(&mut out, v);
+            put_varint(out, v);
         }
         parts.iter().for_each(|p| out.extend_from_slice(p.number_bytes));
-        put_varint(&mut out, labels);
+        put_varint(out, labels);
         parts.iter().for_each(|p| out.extend_from_slice(p.label_bytes));
-        out
     }
 }
 
@@ -642,19 +669,26 @@ fn read_kind(r: &mut Reader<'_>) -> Result<ProfileKind, ProfileError> {
 /// `RAW_LIMIT` values together: their counts added and values concatenated, byte for byte as
 /// building, merging and serializing them would give. None otherwise (merge them as profiles).
 pub fn merge_raw(profiles: &[&[u8]]) -> Result<Option<Vec<u8>>, ProfileError> {
+    let mut out = Vec::new();
+    Ok(merge_raw_into(profiles, &mut out)?.then_some(out))
+}
+
+/// `merge_raw`, appended to `out`; false (and `out` unchanged) when the profiles are not all raw.
+pub fn merge_raw_into(profiles: &[&[u8]], out: &mut Vec<u8>) -> Result<bool, ProfileError> {
     let mut parts = Vec::with_capacity(profiles.len());
     for bytes in profiles {
         match RawParts::parse(bytes)? {
             Some(p) => parts.push(p),
-            None => return Ok(None),
+            None => return Ok(false),
         }
     }
-    let Some(first) = parts.first() else { return Ok(None) };
+    let Some(first) = parts.first() else { return Ok(false) };
     let (numbers, labels): (u64, u64) = (parts.iter().map(|p| p.numbers).sum(), parts.iter().map(|p| p.labels).sum());
     if parts.iter().any(|p| p.kind != first.kind) || numbers as usize > RAW_LIMIT || labels as usize > RAW_LIMIT {
-        return Ok(None);
+        return Ok(false);
     }
-    Ok(Some(RawParts::write(&parts)))
+    RawParts::write(&parts, out);
+    Ok(true)
 }
 
 /// Merges `profile` into the profile kept under `key` (or keeps it there when the key is new).

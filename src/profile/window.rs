@@ -46,15 +46,21 @@ pub fn finite_date(days: i32) -> Option<i64> {
 
 /// `[n varint] ([attnum i16] [len varint] [profile])*`
 pub fn encode(columns: &[(i16, &ColumnProfile)]) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(16 * columns.len());
     put_varint(&mut out, columns.len() as u64);
+    let mut bytes = Vec::new();
     for (attnum, profile) in columns {
-        out.extend_from_slice(&attnum.to_le_bytes());
-        let bytes = profile.serialize();
-        put_varint(&mut out, bytes.len() as u64);
-        out.extend_from_slice(&bytes);
+        bytes.clear();
+        profile.serialize_into(&mut bytes);
+        put_frame(&mut out, *attnum, &bytes);
     }
     out
+}
+
+fn put_frame(out: &mut Vec<u8>, attnum: i16, profile: &[u8]) {
+    out.extend_from_slice(&attnum.to_le_bytes());
+    put_varint(out, profile.len() as u64);
+    out.extend_from_slice(profile);
 }
 
 /// The (attnum, serialized profile) frames of a payload, unparsed.
@@ -77,30 +83,38 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<(i16, ColumnProfile)>, ProfileError> {
 /// Merges delta payloads of one window into one payload. Columns whose profiles are all small
 /// and raw are merged byte-wise (see `merge_raw`); the others are built and merged.
 pub fn merge_payloads(payloads: &[&[u8]]) -> Result<Vec<u8>, ProfileError> {
-    let mut by_column: std::collections::BTreeMap<i16, Vec<&[u8]>> = std::collections::BTreeMap::new();
-    for payload in payloads {
-        for (attnum, profile) in frames(payload)? {
-            by_column.entry(attnum).or_default().push(profile);
-        }
-    }
-    let mut out = Vec::new();
-    put_varint(&mut out, by_column.len() as u64);
-    for (attnum, profiles) in by_column {
-        let merged = match super::merge_raw(&profiles)? {
-            Some(bytes) => bytes,
-            None => {
-                let mut merged = ColumnProfile::deserialize(profiles[0])?;
-                for bytes in &profiles[1..] {
-                    // Profiles of different kinds under one attnum (a column whose type changed)
-                    // keep the first, as merge_into does.
-                    let _ = merged.merge(&ColumnProfile::deserialize(bytes)?);
-                }
-                merged.serialize()
+    let framed: Vec<Vec<(i16, &[u8])>> = payloads.iter().map(|p| frames(p)).collect::<Result<_, _>>()?;
+    // Deltas of one table usually list the same columns in the same (ascending) order: then
+    // column i of every payload merges with column i of the others, without a map.
+    let layout: Vec<i16> = framed.first().map(|f| f.iter().map(|c| c.0).collect()).unwrap_or_default();
+    let same_layout = layout.windows(2).all(|w| w[0] < w[1])
+        && framed.iter().all(|f| f.len() == layout.len() && f.iter().zip(&layout).all(|(c, a)| c.0 == *a));
+    let by_column: Vec<(i16, Vec<&[u8]>)> = if same_layout {
+        layout.iter().enumerate().map(|(i, &attnum)| (attnum, framed.iter().map(|f| f[i].1).collect())).collect()
+    } else {
+        let mut by_column: std::collections::BTreeMap<i16, Vec<&[u8]>> = std::collections::BTreeMap::new();
+        for frames in &framed {
+            for &(attnum, profile) in frames {
+                by_column.entry(attnum).or_default().push(profile);
             }
-        };
-        out.extend_from_slice(&attnum.to_le_bytes());
-        put_varint(&mut out, merged.len() as u64);
-        out.extend_from_slice(&merged);
+        }
+        by_column.into_iter().collect()
+    };
+    let mut out = Vec::with_capacity(payloads.iter().map(|p| p.len()).sum::<usize>());
+    put_varint(&mut out, by_column.len() as u64);
+    let mut merged = Vec::new();
+    for (attnum, profiles) in by_column {
+        merged.clear();
+        if !super::merge_raw_into(&profiles, &mut merged)? {
+            let mut profile = ColumnProfile::deserialize(profiles[0])?;
+            for bytes in &profiles[1..] {
+                // Profiles of different kinds under one attnum (a column whose type changed)
+                // keep the first, as merge_into does.
+                let _ = profile.merge(&ColumnProfile::deserialize(bytes)?);
+            }
+            profile.serialize_into(&mut merged);
+        }
+        put_frame(&mut out, attnum, &merged);
     }
     Ok(out)
 }

@@ -14,7 +14,7 @@ const OWN_COMPACT_EVERY: u32 = 32;
 /// Deltas of the table a backend writes between sweeps of the windows it touches through the
 /// index, which merge what other (perhaps long gone) backends left. At most once per table and
 /// transaction: the rows a transaction deletes stay in its own index scans until it ends.
-const SWEEP_EVERY: u32 = 4096;
+const SWEEP_EVERY: u32 = 16_384;
 /// Windows whose own deltas are remembered at most (each list stays short: it is compacted every
 /// OWN_COMPACT_EVERY deltas); past this they are forgotten and sweeps merge them instead.
 const OWN_WINDOWS_KEPT: usize = 4_096;
@@ -159,10 +159,9 @@ impl<'a> ProfileBatch<'a> {
         let attnums: Vec<i16> = self.watch.columns.iter().map(|c| c.attnum).collect();
         let (relid, epoch) = (self.watch.relid, self.watch.epoch);
         for window in &self.windows {
-            let mut columns: Vec<(i16, &ColumnProfile)> = attnums.iter().copied().zip(window.profiles.iter()).collect();
-            if window.times.rows > 0 {
-                columns.push((TIME_IN_WINDOW_ATTNUM, &window.times));
-            }
+            // Ascending attnums, as merged payloads list them (merges then pair columns by place).
+            let times = (window.times.rows > 0).then_some((TIME_IN_WINDOW_ATTNUM, &window.times));
+            let columns: Vec<(i16, &ColumnProfile)> = times.into_iter().chain(attnums.iter().copied().zip(window.profiles.iter())).collect();
             let key = (epoch, window.start);
             let tid = insert_delta(relid, key, window.rows, &encode(&columns));
             remember(relid, key, (tid, window.rows, unsafe { pg_sys::GetCurrentTransactionId() }));
