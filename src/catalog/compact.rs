@@ -257,23 +257,58 @@ unsafe fn fetch_payload(
     payload
 }
 
-/// Runs `f` with vigil.profile_delta and its window index (looked up by name each time, a
-/// syscache hit: their OIDs change when the extension is dropped and created again).
+thread_local! {
+    /// vigil.profile_delta and its window index, as last looked up: (namespace, table, index).
+    static DELTA_TABLE: std::cell::Cell<Option<(Oid, Oid, Oid)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Looks up vigil.profile_delta and its window index by name (their OIDs change when the
+/// extension is dropped and created again).
+unsafe fn lookup_delta_table() -> (Oid, Oid, Oid) {
+    let namespace = pg_sys::get_namespace_oid(c"vigil".as_ptr(), true);
+    let lookup = |name: &std::ffi::CStr| {
+        if namespace == pg_sys::InvalidOid {
+            pg_sys::InvalidOid
+        } else {
+            pg_sys::get_relname_relid(name.as_ptr(), namespace)
+        }
+    };
+    let (table, index) = (lookup(c"profile_delta"), lookup(c"profile_delta_window_idx"));
+    if table == pg_sys::InvalidOid || index == pg_sys::InvalidOid {
+        raise(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, "pg_vigil is not installed in this database", None, None);
+    }
+    (namespace, table, index)
+}
+
+/// Opens the table at `table` if it still is vigil.profile_delta (same name, same namespace)
+/// and `index` still one of its indexes: the OIDs kept from an earlier lookup save three catalog
+/// lookups per statement.
+unsafe fn open_if_delta_table(namespace: Oid, table: Oid, index: Oid) -> Option<pg_sys::Relation> {
+    let rel = pg_sys::try_table_open(table, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+    if rel.is_null() {
+        return None;
+    }
+    let form = (*rel).rd_rel;
+    let name = std::ffi::CStr::from_ptr((*form).relname.data.as_ptr());
+    if (*form).relnamespace == namespace && name == c"profile_delta" && pg_sys::list_member_oid(pg_sys::RelationGetIndexList(rel), index) {
+        return Some(rel);
+    }
+    pg_sys::table_close(rel, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+    None
+}
+
+/// Runs `f` with vigil.profile_delta and its window index.
 fn with_delta_table<R>(f: impl FnOnce(pg_sys::Relation, Oid) -> R) -> R {
     unsafe {
-        let namespace = pg_sys::get_namespace_oid(c"vigil".as_ptr(), true);
-        let lookup = |name: &std::ffi::CStr| {
-            if namespace == pg_sys::InvalidOid {
-                pg_sys::InvalidOid
-            } else {
-                pg_sys::get_relname_relid(name.as_ptr(), namespace)
+        let kept = DELTA_TABLE.with(|c| c.get());
+        let (rel, index) = match kept.and_then(|(namespace, table, index)| Some((open_if_delta_table(namespace, table, index)?, index))) {
+            Some(found) => found,
+            None => {
+                let (namespace, table, index) = lookup_delta_table();
+                DELTA_TABLE.with(|c| c.set(Some((namespace, table, index))));
+                (pg_sys::table_open(table, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE), index)
             }
         };
-        let (table, index) = (lookup(c"profile_delta"), lookup(c"profile_delta_window_idx"));
-        if table == pg_sys::InvalidOid || index == pg_sys::InvalidOid {
-            raise(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, "pg_vigil is not installed in this database", None, None);
-        }
-        let rel = pg_sys::table_open(table, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
         if (*(*rel).rd_att).natts != 5 {
             fail("vigil.profile_delta does not have the columns this version of pg_vigil writes");
         }

@@ -255,6 +255,18 @@ impl ColumnProfile {
         }
     }
 
+    /// Empties the profile for reuse, keeping the buffers of a small one.
+    pub fn clear(&mut self) {
+        (self.rows, self.nulls, self.nan, self.infinite) = (0, 0, 0, 0);
+        self.flushed_moments = Moments::default();
+        self.pending_numbers.clear();
+        self.pending_numbers.shrink_to(RAW_LIMIT);
+        self.pending_labels.clear();
+        self.pending_labels.shrink_to(RAW_LIMIT);
+        self.label_counts = Default::default();
+        self.sketches = None;
+    }
+
     /// Count, mean, variance, min and max of all the finite values (exact).
     pub fn moments(&self) -> Moments {
         let mut moments = self.flushed_moments;

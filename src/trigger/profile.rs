@@ -73,6 +73,42 @@ struct OpenWindow {
     times: ColumnProfile,
 }
 
+thread_local! {
+    /// Windows' profiles kept, emptied, from one statement to the next: a single-row write then
+    /// allocates nothing for them.
+    static SPARE_WINDOWS: std::cell::RefCell<Vec<OpenWindow>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+const SPARE_WINDOWS_KEPT: usize = 4;
+
+impl OpenWindow {
+    fn open(watch: &Watch, start: Option<i64>) -> OpenWindow {
+        let fits = |w: &OpenWindow| w.profiles.len() == watch.columns.len() && w.profiles.iter().zip(&watch.columns).all(|(p, c)| p.kind == c.kind);
+        match SPARE_WINDOWS.with(|s| s.borrow_mut().pop()) {
+            Some(mut spare) if fits(&spare) => {
+                spare.start = start;
+                spare
+            }
+            _ => {
+                let profiles = watch.columns.iter().map(|c| ColumnProfile::new(c.kind)).collect();
+                OpenWindow { start, rows: 0, profiles, times: ColumnProfile::new(ProfileKind::Numeric) }
+            }
+        }
+    }
+
+    /// Empties the window and keeps it for the next statement.
+    fn recycle(mut self) {
+        self.rows = 0;
+        self.profiles.iter_mut().for_each(ColumnProfile::clear);
+        self.times.clear();
+        SPARE_WINDOWS.with(|s| {
+            let mut spare = s.borrow_mut();
+            if spare.len() < SPARE_WINDOWS_KEPT {
+                spare.push(self);
+            }
+        });
+    }
+}
+
 pub struct ProfileBatch<'a> {
     watch: &'a Watch,
     windows: Vec<OpenWindow>,
@@ -125,8 +161,8 @@ impl<'a> ProfileBatch<'a> {
                     if self.windows.len() >= MAX_OPEN_WINDOWS {
                         self.write();
                     }
-                    let profiles = self.watch.columns.iter().map(|c| ColumnProfile::new(c.kind)).collect();
-                    self.windows.push(OpenWindow { start: key, rows: 0, profiles, times: ColumnProfile::new(ProfileKind::Numeric) });
+                    let window = OpenWindow::open(self.watch, key);
+                    self.windows.push(window);
                     self.windows.len() - 1
                 }
             };
@@ -184,7 +220,7 @@ impl<'a> ProfileBatch<'a> {
         if sweep {
             compact(relid, Some(&touched), Policy::Tiered);
         }
-        self.windows.clear();
+        self.windows.drain(..).for_each(OpenWindow::recycle);
         self.last = 0;
     }
 }
