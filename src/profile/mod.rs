@@ -24,8 +24,10 @@ pub const HLL_LG_K: u8 = 12;
 /// Frequent-items map size: tracks up to 0.75 × 512 = 384 items, enough that the top 100 survive
 /// the purges a long tail of rare values causes.
 pub const TOP_MAP_SIZE: usize = 512;
-/// A profile keeps the values themselves up to this many, and sketches beyond.
-pub const RAW_LIMIT: usize = 256;
+/// A profile keeps the values themselves up to this many, and sketches beyond: as many as a
+/// merge of 32 deltas of 32 rows holds, so that the deltas of single-row writes are merged
+/// byte-wise twice before sketches are built (a raw profile is about as large as sketches of it).
+pub const RAW_LIMIT: usize = 1024;
 /// Distinct labels counted at most before they go into the sketches.
 const LABEL_BATCH: usize = 1024;
 /// Serialized forms (first byte): sketches, the values themselves, or one row's value (a NULL,
