@@ -108,15 +108,66 @@ pub fn compact_own(relid: Oid, key: WindowKey, own: &mut Vec<DeltaRef>) -> bool 
     own.sort_by_key(|d| (d.0.ip_blkid.bi_hi, d.0.ip_blkid.bi_lo, d.0.ip_posid));
     own.dedup_by(|a, b| same_tid(&a.0, &b.0));
     with_delta_table(|rel, _| unsafe {
+        reuse_space_of_earlier_merges(rel);
         let snapshot = latest_snapshot();
         for group in plan_groups(own) {
             let (merged, _) = merge_group(rel, snapshot, relid, key, &group);
+            remember_merged_blocks(&group);
             own.retain(|d| !group.iter().any(|g| same_tid(&g.0, &d.0)));
             own.extend(merged);
         }
         pg_sys::UnregisterSnapshot(snapshot);
     });
     true
+}
+
+thread_local! {
+    /// Blocks of the deltas this backend merged away, by the transaction that did it.
+    static MERGED_BLOCKS: std::cell::RefCell<(pg_sys::TransactionId, Vec<pg_sys::BlockNumber>)> =
+        const { std::cell::RefCell::new((pg_sys::InvalidTransactionId, Vec::new())) };
+}
+
+fn block_of(tid: &pg_sys::ItemPointerData) -> pg_sys::BlockNumber {
+    ((tid.ip_blkid.bi_hi as u32) << 16) | tid.ip_blkid.bi_lo as u32
+}
+
+fn remember_merged_blocks(group: &[DeltaRef]) {
+    let xid = unsafe { pg_sys::GetCurrentTransactionIdIfAny() };
+    MERGED_BLOCKS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.0 != xid {
+            *m = (xid, Vec::new());
+        }
+        m.1.extend(group.iter().map(|d| block_of(&d.0)));
+        m.1.sort_unstable();
+        m.1.dedup();
+        m.1.truncate(64);
+    });
+}
+
+/// Prunes the pages whose deltas an earlier transaction of this backend merged away, and tells
+/// the free space map what that freed: new deltas then fill those pages again instead of
+/// extending the table until the next VACUUM (a single-row write deletes as many deltas as it
+/// inserts, so the table need not grow).
+unsafe fn reuse_space_of_earlier_merges(rel: pg_sys::Relation) {
+    let xid = pg_sys::GetCurrentTransactionIdIfAny();
+    let blocks = MERGED_BLOCKS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.0 == xid { Vec::new() } else { std::mem::take(&mut m.1) }
+    });
+    if blocks.is_empty() {
+        return;
+    }
+    let size = pg_sys::RelationGetNumberOfBlocksInFork(rel, pg_sys::ForkNumber::MAIN_FORKNUM);
+    for block in blocks.into_iter().filter(|&b| b < size) {
+        let buffer = pg_sys::ReadBuffer(rel, block);
+        // Prunes only when the merge is visible to everyone and the page is nearly full.
+        pg_sys::heap_page_prune_opt(rel, buffer);
+        pg_sys::LockBuffer(buffer, pg_sys::BUFFER_LOCK_SHARE as i32);
+        let free = pg_sys::PageGetHeapFreeSpace(pg_sys::BufferGetPage(buffer));
+        pg_sys::UnlockReleaseBuffer(buffer);
+        pg_sys::RecordPageWithFreeSpace(rel, block, free);
+    }
 }
 
 /// A snapshot that sees every committed delta and this transaction's own, to be unregistered.
