@@ -2,11 +2,11 @@
 //!
 //! The registers are filled by hand because the `datasketches` HLL hashes through a generic
 //! `Hasher` with MurmurHash3 and updates its estimator on every register change: together more
-//! than the rest of a number's profiling on the write path. Here a value costs one XXH3 hash
-//! (the `xxhash-rust` crate, about half of MurmurHash3's cost for 8 bytes) and one `max` into an
-//! 8-bit register; unions are a `max` per register. The crate still does the estimating: the
-//! registers are handed to it as a DataSketches HLL_8 image. Such images count values hashed
-//! with XXH3, so they are unioned with each other, never with another library's HLL sketches.
+//! than the rest of a number's profiling on the write path. Here a number costs the SplitMix64
+//! finalizer of its bits (a label: an XXH3 hash of its bytes, from `xxhash-rust`) and one `max`
+//! into an 8-bit register; unions are a `max` per register. The crate still does the estimating:
+//! the registers are handed to it as a DataSketches HLL_8 image. Such registers count values
+//! hashed our way, so they are unioned with each other, never with another library's sketches.
 
 use super::{ProfileError, Reader, HLL_LG_K};
 use datasketches::hll::HllSketch;
@@ -33,7 +33,7 @@ impl Default for Distinct {
 
 #[inline(always)]
 fn hash_number(bits: u64) -> u64 {
-    xxhash_rust::xxh3::xxh3_64_with_seed(&bits.to_le_bytes(), HASH_SEED)
+    super::mix64(bits ^ HASH_SEED)
 }
 
 fn hash_label(label: &str) -> u64 {

@@ -1,7 +1,8 @@
 //! Mergeable column profiles: what pg_vigil records per column and window. Exact counts and
-//! moments, plus Apache DataSketches for what cannot be exact in bounded space (KLL quantiles,
-//! HLL distinct count, frequent items). One serialized form serves as the delta row payload, the
-//! aggregate state and the unit merged across writers. Pure Rust: no pgrx here.
+//! moments, plus sketches for what cannot be exact in bounded space (DataSketches' KLL quantiles
+//! and frequent items; a distinct count of our own, see `distinct`). One serialized form serves
+//! as the delta row payload, the aggregate state and the unit merged across writers. Pure Rust:
+//! no pgrx here.
 
 pub mod batch_kll;
 mod distinct;
@@ -9,8 +10,8 @@ pub mod tiers;
 pub mod window;
 
 use datasketches::frequencies::{ErrorType, FrequentItemsSketch};
-use distinct::Distinct;
 use datasketches::kll::{KllFloat, KllSketch};
+use distinct::Distinct;
 use std::fmt;
 
 /// KLL size: the single-sided normalized rank error is 2.296 / k^0.9723 = 0.68% at k = 400;
@@ -24,10 +25,9 @@ pub const HLL_LG_K: u8 = 12;
 /// Frequent-items map size: tracks up to 0.75 × 512 = 384 items, enough that the top 100 survive
 /// the purges a long tail of rare values causes.
 pub const TOP_MAP_SIZE: usize = 512;
-/// A profile keeps the values themselves up to this many, and sketches beyond: as many as a
-/// merge of 32 deltas of 32 rows holds, so that the deltas of single-row writes are merged
-/// byte-wise twice before sketches are built (a raw profile is about as large as sketches of it).
-pub const RAW_LIMIT: usize = 1024;
+/// A profile keeps the values themselves up to this many, and sketches beyond (reading a raw
+/// profile means building its sketches: small windows read fast only as sketches).
+pub const RAW_LIMIT: usize = 256;
 /// Distinct labels counted at most before they go into the sketches.
 const LABEL_BATCH: usize = 1024;
 /// Serialized forms (first byte): sketches, the values themselves, or one row's value (a NULL,
@@ -37,6 +37,16 @@ const FORMAT_RAW: u8 = 2;
 const FORMAT_ONE_NULL: u8 = 4;
 const FORMAT_ONE_NUMBER: u8 = 5;
 const FORMAT_ONE_LABEL: u8 = 6;
+
+/// The SplitMix64 finalizer: a bijection of u64 whose every output bit depends on every input
+/// bit, in two multiplications (for compaction offsets and for hashing numbers into HLL
+/// registers; written out because hashing crates take byte slices and cost twice as much).
+#[inline(always)]
+pub fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
 
 /// Count, mean and second central moment (Welford; merged with Chan et al.), min and max,
 /// over finite values. NaN and infinities are counted apart so they cannot poison the moments.
@@ -465,8 +475,9 @@ impl ColumnProfile {
 
     /// Version, kind, counts, then either the values themselves (a raw profile: at most
     /// `RAW_LIMIT` values, so small writes store a few bytes per value and moments are replayed
-    /// exactly on read) or the moments and each sketch in its DataSketches serialized form
-    /// (readable by the Java, C++ and Python libraries), each preceded by its length.
+    /// exactly on read; one row's value alone in a one-value form) or the moments and each sketch
+    /// (KLL and frequent items in the DataSketches serialized form, readable by the Java, C++ and
+    /// Python libraries; the distinct count in its own), each preceded by its length.
     pub fn serialize(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16);
         self.serialize_into(&mut out);

@@ -165,7 +165,7 @@ mod tests {
             }
             encode(&[(1, &x), (2, &t)])
         };
-        for (parts, total) in [(vec![(0, 1), (1, 2), (2, 40)], 40), (vec![(0, 600), (600, 1100), (1100, 1101)], 1101)] {
+        for (parts, total) in [(vec![(0, 1), (1, 2), (2, 40)], 40), (vec![(0, 200), (200, 300), (300, 301)], 301)] {
             let payloads: Vec<Vec<u8>> = parts.iter().map(|&(a, b)| rows(a, b)).collect();
             let refs: Vec<&[u8]> = payloads.iter().map(|p| p.as_slice()).collect();
             let merged = decode(&merge_payloads(&refs).unwrap()).unwrap();
