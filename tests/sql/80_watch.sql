@@ -127,15 +127,15 @@ SELECT count(*) AS windows_compared,
   FROM vigil.column_stats a JOIN s_before b USING (column_name, window_start)
  WHERE a.relid = 's_cmp'::regclass;
 SELECT vigil.compact('s_cmp') AS nothing_left_to_merge;
--- Writers compact what they write, every 256 delta rows: 600 single-row statements leave few.
+-- Writers compact what they write, every 64 delta rows: 200 single-row statements leave few.
 CREATE TABLE s_auto (ts timestamptz, v int);
 SELECT vigil.watch('s_auto', time_column => 'ts');
 DO $$ BEGIN
-  FOR i IN 1..600 LOOP
+  FOR i IN 1..200 LOOP
     INSERT INTO s_auto VALUES ('2024-05-01', i);
   END LOOP;
 END $$;
-SELECT count(*) < 256 AS deltas_bounded FROM vigil.profile_delta WHERE relid = 's_auto'::regclass;
+SELECT count(*) < 64 AS deltas_bounded FROM vigil.profile_delta WHERE relid = 's_auto'::regclass;
 SELECT row_count, min, max FROM vigil.column_stats WHERE relid = 's_auto'::regclass;
 
 -- Backfill profiles the rows already there, in a new epoch that holds exactly them.
