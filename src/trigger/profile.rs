@@ -10,7 +10,7 @@ use pgrx::pg_sys::{self, Datum};
 
 /// A backend merges the deltas it wrote to a window, by their tids, after this many more of
 /// them: storage and reads stay small with no background worker.
-const OWN_COMPACT_EVERY: u32 = 256;
+const OWN_COMPACT_EVERY: u32 = 32;
 /// Deltas of the table a backend writes between sweeps of the windows it touches through the
 /// index, which merge what other (perhaps long gone) backends left. At most once per table and
 /// transaction: the rows a transaction deletes stay in its own index scans until it ends.
