@@ -127,7 +127,7 @@ SELECT count(*) AS windows_compared,
   FROM vigil.column_stats a JOIN s_before b USING (column_name, window_start)
  WHERE a.relid = 's_cmp'::regclass;
 SELECT vigil.compact('s_cmp') AS nothing_left_to_merge;
--- Writers compact what they write, every 64 delta rows: 200 single-row statements leave few.
+-- Writers compact what they write, every 32 delta rows: 200 single-row statements leave few.
 CREATE TABLE s_auto (ts timestamptz, v int);
 SELECT vigil.watch('s_auto', time_column => 'ts');
 DO $$ BEGIN
