@@ -206,6 +206,20 @@ fn evaluated_through(relid: Oid) -> Option<i64> {
     .map(i64::from)
 }
 
+/// Whether the table's current epoch has statistics of a window that starts before `start`.
+fn has_window_before(relid: Oid, start: i64) -> bool {
+    as_extension_owner(|| {
+        Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM vigil.profile_delta d JOIN vigil.watch_def w ON w.relid = d.relid AND w.epoch = d.epoch
+                             WHERE d.relid = $1 AND d.window_start < $2)",
+            &[relid.into(), timestamptz(start).into()],
+        )
+    })
+    .ok()
+    .flatten()
+    .unwrap_or(true)
+}
+
 /// First key of the advisory locks that keep two backends from evaluating a table at once.
 pub(crate) const EVALUATE_LOCK_CLASS: i32 = 0x5669_6732; // "Vig2"
 
@@ -247,6 +261,11 @@ pub(crate) fn evaluate_if_due(relid: Oid, newest: i64, window_usecs: i64) {
     SEEN.with(|s| s.borrow_mut().insert(relid, (newest, Some(evaluated))));
     // Windows before the newest are finished; are any of them not evaluated yet?
     if evaluated.is_some_and(|e| e + window_usecs >= newest) {
+        return;
+    }
+    // Never evaluated and no window before this one: nothing is finished (a new connection
+    // would otherwise merge the open window's statistics just to find that out).
+    if evaluated.is_none() && !has_window_before(relid, newest) {
         return;
     }
     if crate::catalog::advisory_xact_lock(EVALUATE_LOCK_CLASS, relid, false) {
