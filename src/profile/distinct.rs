@@ -162,12 +162,15 @@ impl Distinct {
             }
             TAG_REGISTERS => {
                 let base = r.u8()?;
+                if base > MAX_REGISTER {
+                    return Err(ProfileError::Sketch(format!("distinct-count registers start at {base}")));
+                }
                 let mut registers: Box<[u8]> = r.take(REGISTERS / 2)?.iter().flat_map(|&b| [base + (b & 15), base + (b >> 4)]).collect();
                 let exceptions = r.varint()?;
                 for _ in 0..exceptions {
                     let slot = u16::from_le_bytes(r.take(2)?.try_into().expect("2 bytes")) as usize;
                     let value = r.u8()?;
-                    if slot >= REGISTERS || registers[slot] != base + EXCEPTION || value < base + EXCEPTION {
+                    if slot >= REGISTERS || registers[slot] != base + EXCEPTION || value < base + EXCEPTION || value > MAX_REGISTER {
                         return Err(ProfileError::Sketch(format!("bad distinct-count exception at register {slot}")));
                     }
                     registers[slot] = value;
@@ -183,6 +186,8 @@ const TAG_EXACT: u8 = 1;
 const TAG_REGISTERS: u8 = 2;
 /// A packed register this far above the smallest is stored apart, as an exception.
 const EXCEPTION: u8 = 15;
+/// The largest register value: 1 + at most 63 - HLL_LG_K trailing zeros (see add_to_registers).
+const MAX_REGISTER: u8 = 64 - HLL_LG_K;
 
 const FAMILY_HLL: u8 = 7;
 const SERIAL_VERSION: u8 = 1;
@@ -266,13 +271,16 @@ mod tests {
         assert!(image.len() < 2_200, "{} bytes", image.len());
         let mut skewed = merged.clone();
         if let Distinct::Registers(r) = &mut skewed {
-            r[7] = 60;
+            r[7] = MAX_REGISTER;
             r[4000] = 0;
         }
         let mut image = Vec::new();
         skewed.serialize(&mut image);
         assert_eq!(Distinct::deserialize(&mut Reader(&image)).unwrap(), skewed, "registers far apart round-trip");
-        for bad in [vec![3u8], vec![TAG_REGISTERS, 1, 2], vec![TAG_EXACT, 2, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1]] {
+        let mut far = vec![TAG_REGISTERS, 250];
+        far.extend(std::iter::repeat_n(0xff, REGISTERS / 2));
+        far.push(0);
+        for bad in [vec![3u8], vec![TAG_REGISTERS, 1, 2], vec![TAG_EXACT, 2, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1], far] {
             assert!(Distinct::deserialize(&mut Reader(&bad)).is_err(), "{bad:?}");
         }
     }
