@@ -486,29 +486,19 @@ impl ColumnProfile {
 
     /// `serialize`, appended to `out`.
     pub fn serialize_into(&self, out: &mut Vec<u8>) {
-        if self.rows == 1 && self.infinite == 0 && self.sketches.is_none() {
-            // A single-row write's profile: straight into `out` (see RawParts::write).
-            match (self.pending_numbers.first(), self.pending_labels.first()) {
-                _ if self.nulls == 1 => out.extend_from_slice(&[FORMAT_ONE_NULL, self.kind as u8]),
-                _ if self.nan == 1 => {
-                    out.push(FORMAT_ONE_NUMBER);
-                    out.extend_from_slice(&f64::NAN.to_le_bytes());
-                }
-                (Some(x), _) => {
-                    out.push(FORMAT_ONE_NUMBER);
-                    out.extend_from_slice(&x.to_le_bytes());
-                }
-                (None, Some(label)) => {
-                    out.push(FORMAT_ONE_LABEL);
-                    put_varint(out, label.len() as u64);
-                    out.extend_from_slice(label.as_bytes());
-                }
-                (None, None) => unreachable!("a row is a NULL, NaN, an infinity, a number or a label"),
-            }
-            return;
-        }
         if self.is_raw() {
-            let numbers: Vec<u8> = self.pending_numbers.iter().flat_map(|x| x.to_le_bytes()).collect();
+            // A single row's number stays on the stack: a one-row write allocates nothing here.
+            let (one, many): ([u8; 8], Vec<u8>);
+            let number_bytes: &[u8] = match self.pending_numbers.as_slice() {
+                [x] => {
+                    one = x.to_le_bytes();
+                    &one
+                }
+                xs => {
+                    many = xs.iter().flat_map(|x| x.to_le_bytes()).collect();
+                    &many
+                }
+            };
             let mut labels = Vec::new();
             for label in &self.pending_labels {
                 put_varint(&mut labels, label.len() as u64);
@@ -518,7 +508,7 @@ impl ColumnProfile {
                 kind: self.kind,
                 counts: [self.rows, self.nulls, self.nan, self.infinite],
                 numbers: self.pending_numbers.len() as u64,
-                number_bytes: &numbers,
+                number_bytes,
                 labels: self.pending_labels.len() as u64,
                 label_bytes: &labels,
             };
@@ -690,15 +680,17 @@ fn read_kind(r: &mut Reader<'_>) -> Result<ProfileKind, ProfileError> {
     }
 }
 
-/// The serialized merge of serialized profiles when all are raw, of one kind, and hold at most
-/// `RAW_LIMIT` values together: their counts added and values concatenated, byte for byte as
-/// building, merging and serializing them would give. None otherwise (merge them as profiles).
+/// `merge_raw_into` into a new buffer (for tests).
+#[cfg(test)]
 pub fn merge_raw(profiles: &[&[u8]]) -> Result<Option<Vec<u8>>, ProfileError> {
     let mut out = Vec::new();
     Ok(merge_raw_into(profiles, &mut out)?.then_some(out))
 }
 
-/// `merge_raw`, appended to `out`; false (and `out` unchanged) when the profiles are not all raw.
+/// Appends to `out` the serialized merge of serialized profiles when all are raw, of one kind,
+/// and hold at most `RAW_LIMIT` values together: their counts added and values concatenated,
+/// byte for byte as building, merging and serializing them would give. False otherwise (and
+/// `out` unchanged): merge them as profiles.
 pub fn merge_raw_into(profiles: &[&[u8]], out: &mut Vec<u8>) -> Result<bool, ProfileError> {
     let mut parts = Vec::with_capacity(profiles.len());
     for bytes in profiles {

@@ -81,7 +81,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<(i16, ColumnProfile)>, ProfileError> {
 }
 
 /// Merges delta payloads of one window into one payload. Columns whose profiles are all small
-/// and raw are merged byte-wise (see `merge_raw`); the others are built and merged.
+/// and raw are merged byte-wise (see `merge_raw_into`); the others are built and merged.
 pub fn merge_payloads(payloads: &[&[u8]]) -> Result<Vec<u8>, ProfileError> {
     let framed: Vec<Vec<(i16, &[u8])>> = payloads.iter().map(|p| frames(p)).collect::<Result<_, _>>()?;
     // Deltas of one table usually list the same columns in the same (ascending) order: then
