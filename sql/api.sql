@@ -1,11 +1,13 @@
 -- pg_vigil user-facing API. Each expect_* returns the constraint's name.
 -- Every function pins its search_path; identifiers reach SQL only through regclass/quote_ident.
 
--- Write path (C functions in the extension library).
+-- Write path (C functions in the extension library). These two pin their search path in code
+-- (to pg_catalog alone, for as long as they run: src/trigger/mod.rs, with_pinned_search_path): a
+-- SET clause would cost a GUC save and restore on every write statement, or every row.
 CREATE FUNCTION vigil._after_write() RETURNS trigger
-    LANGUAGE c SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vigil_after_write';
+    LANGUAGE c AS 'MODULE_PATHNAME', 'vigil_after_write';
 CREATE FUNCTION vigil._before_row() RETURNS trigger
-    LANGUAGE c SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vigil_before_row';
+    LANGUAGE c AS 'MODULE_PATHNAME', 'vigil_before_row';
 
 CREATE FUNCTION vigil.expect_not_null(
     tbl regclass, col text,

@@ -84,7 +84,10 @@ CREATE TABLE vigil.profile_delta (
     row_count    bigint NOT NULL,          -- rows profiled in this delta (drives compaction tiers)
     payload      bytea NOT NULL
 );
-CREATE INDEX profile_delta_window_idx ON vigil.profile_delta (relid, epoch, window_start);
+CREATE INDEX profile_delta_window_idx ON vigil.profile_delta (relid, epoch, window_start)
+    -- One entry per delta: a deduplicated posting list cannot be marked dead while any delta in it
+    -- lives, so scans would fetch every merged-away delta again until VACUUM.
+    WITH (deduplicate_items = off);
 -- Deltas of up to a few hundred rows stay in the row (no TOAST table round trip); merged deltas
 -- are deleted often, so VACUUM them early.
 ALTER TABLE vigil.profile_delta SET (toast_tuple_target = 8160, autovacuum_vacuum_scale_factor = 0.01,

@@ -2,7 +2,7 @@
 
 use super::eval::BatchPlan;
 use super::profile::{BatchAggregates, ProfileBatch};
-use super::{deform, finfo_v1, pending, record, trigger_data};
+use super::{deform, finfo_v1, pending, record, trigger_data, with_pinned_search_path};
 use crate::catalog::cache::{ruleset_for, CompiledRule, RuleSet};
 use crate::catalog::qualified_name;
 use crate::error::{notice, raise, warning};
@@ -18,6 +18,10 @@ finfo_v1!(pg_finfo_vigil_after_write);
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn vigil_after_write(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
+    with_pinned_search_path(|| after_write(fcinfo))
+}
+
+unsafe fn after_write(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
     let td = trigger_data(fcinfo, "vigil._after_write()");
     let rel = (*td).tg_relation;
     let set = ruleset_for((*rel).rd_id);

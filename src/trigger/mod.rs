@@ -27,6 +27,19 @@ unsafe fn trigger_data(fcinfo: pg_sys::FunctionCallInfo, function: &str) -> *mut
     context.cast()
 }
 
+/// Runs a trigger's body with name lookup pinned to pg_catalog, the search path of every SQL
+/// statement the write path runs. An override search path is pushed and popped here rather than
+/// a `SET search_path` clause on the function: that clause saves and restores the GUC on every
+/// call and makes the writer's next statement recompute its search path, about 2 µs of a 50 µs
+/// single-row INSERT. An error skips the pop; (sub)transaction abort discards the override.
+unsafe fn with_pinned_search_path<R>(body: impl FnOnce() -> R) -> R {
+    let mut catalog_only = pg_sys::OverrideSearchPath { schemas: std::ptr::null_mut(), addCatalog: true, addTemp: false, generation: 0 };
+    pg_sys::PushOverrideSearchPath(&mut catalog_only);
+    let result = body();
+    pg_sys::PopOverrideSearchPath();
+    result
+}
+
 /// Deforms the first `natts` attributes of a slot (slot_getsomeattrs without the call when done).
 #[inline(always)]
 unsafe fn deform(slot: *mut pg_sys::TupleTableSlot, natts: i32) {

@@ -2,7 +2,7 @@
 //! rules, because only those must skip or change a row before it is stored.
 
 use super::eval::check_value;
-use super::{deform, finfo_v1, pending, record, trigger_data};
+use super::{deform, finfo_v1, pending, record, trigger_data, with_pinned_search_path};
 use crate::catalog::cache::ruleset_for;
 use crate::catalog::qualified_name;
 use crate::error::raise;
@@ -15,6 +15,10 @@ finfo_v1!(pg_finfo_vigil_before_row);
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn vigil_before_row(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
+    with_pinned_search_path(|| before_row(fcinfo))
+}
+
+unsafe fn before_row(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
     let td = trigger_data(fcinfo, "vigil._before_row()");
     let is_update = (*td).tg_event & pg_sys::TRIGGER_EVENT_OPMASK == pg_sys::TRIGGER_EVENT_UPDATE;
     let (tuple, slot) =

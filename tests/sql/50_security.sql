@@ -93,11 +93,28 @@ RESET ROLE;
 
 -- Every function in schema vigil pins its search_path, except the per-row helpers of the
 -- vigil.profile aggregates and of backfill's scan (C functions that run no SQL and resolve no
--- names, where a SET clause would cost a GUC save and restore per row), listed here.
+-- names, where a SET clause would cost a GUC save and restore per row), and the two write-path
+-- triggers, which pin it in code for as long as they run (tested below). Listed here.
 SELECT proname, (SELECT lanname FROM pg_language l WHERE l.oid = prolang) AS language, prosecdef AS security_definer FROM pg_proc
  WHERE pronamespace = 'vigil'::regnamespace AND prokind <> 'a'
    AND (proconfig IS NULL OR NOT EXISTS (SELECT 1 FROM unnest(proconfig) c WHERE c LIKE 'search_path=%'))
  ORDER BY 1;
+-- The write-path triggers resolve names in pg_catalog alone, whatever the writer's search_path:
+-- an operator that shadows pg_catalog's (it does for a plain query, first) never reaches the SQL
+-- they run (loading the table's rules, recording a violation).
+CREATE SCHEMA s_evil;
+CREATE FUNCTION s_evil.oid_eq(oid, oid) RETURNS boolean LANGUAGE plpgsql AS
+$$ BEGIN RAISE NOTICE 'hijacked'; RETURN $1 OPERATOR(pg_catalog.=) $2; END $$;
+CREATE OPERATOR s_evil.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = s_evil.oid_eq);
+CREATE TABLE s_evil.t (v int);
+SELECT vigil.expect_between('s_evil.t', 'v', 0, 10, on_violation => 'warn') IS NOT NULL AS declared;
+SET search_path = s_evil, pg_catalog;
+SELECT 1::oid = 1::oid AS shadowed;
+INSERT INTO s_evil.t VALUES (1), (20);
+RESET search_path;
+SELECT count(*) AS violations_recorded FROM vigil.violations WHERE relid = 's_evil.t'::regclass;
+DROP SCHEMA s_evil CASCADE;
+
 -- and none of them is SECURITY DEFINER except the event-trigger functions, which PUBLIC cannot run,
 -- and the TRUNCATE trigger function, which table owners must be able to attach and which runs
 -- only as a trigger (it starts a new statistics epoch for the truncated table).
