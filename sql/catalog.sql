@@ -76,26 +76,36 @@ CREATE TABLE vigil.window_mark (
 -- Statistics: append-only deltas, one row per write statement and window, written in the same
 -- transaction as the data (a rolled-back write leaves none), merged on read, compacted later.
 -- payload holds the serialized profile of every watched column (src/profile/window.rs).
+-- Two partitions (src/catalog/compact.rs): the delta of a small write (under 16 rows in its
+-- window) goes unindexed to profile_delta_unindexed, where writing it is a heap insert alone; its
+-- writer soon merges it into profile_delta_indexed, which holds everything else, so the
+-- unindexed partition stays small enough for readers to scan whole.
 CREATE TABLE vigil.profile_delta (
-    -- The write path inserts rows directly in this column order (catalog::compact::insert_delta).
+    -- The write path inserts rows directly in this column order (catalog::compact::insert_into).
     relid        oid NOT NULL,
     epoch        integer NOT NULL,
     window_start timestamptz,              -- NULL: rows whose time value is NULL
     row_count    bigint NOT NULL,          -- rows profiled in this delta (drives compaction tiers)
-    payload      bytea NOT NULL
-);
-CREATE INDEX profile_delta_window_idx ON vigil.profile_delta (relid, epoch, window_start)
+    payload      bytea NOT NULL,
+    indexed      boolean NOT NULL          -- the partition: whether the window index lists it
+) PARTITION BY LIST (indexed);
+CREATE TABLE vigil.profile_delta_indexed PARTITION OF vigil.profile_delta FOR VALUES IN (true);
+CREATE TABLE vigil.profile_delta_unindexed PARTITION OF vigil.profile_delta FOR VALUES IN (false);
+CREATE INDEX profile_delta_window_idx ON vigil.profile_delta_indexed (relid, epoch, window_start)
     -- One entry per delta: a deduplicated posting list cannot be marked dead while any delta in it
     -- lives, so scans would fetch every merged-away delta again until VACUUM.
     WITH (deduplicate_items = off);
 -- Deltas of up to a few hundred rows stay in the row (no TOAST table round trip); merged deltas
 -- are deleted often, so VACUUM them early.
-ALTER TABLE vigil.profile_delta SET (toast_tuple_target = 8160, autovacuum_vacuum_scale_factor = 0.01,
-                                     autovacuum_vacuum_threshold = 1000);
+ALTER TABLE vigil.profile_delta_indexed SET (toast_tuple_target = 8160, autovacuum_vacuum_scale_factor = 0.01,
+                                             autovacuum_vacuum_threshold = 1000);
+ALTER TABLE vigil.profile_delta_unindexed SET (toast_tuple_target = 8160, autovacuum_vacuum_scale_factor = 0.01,
+                                               autovacuum_vacuum_threshold = 1000);
 -- Reads decompress every payload: lz4 is several times faster than pglz (where available).
 DO $$
 BEGIN
-    ALTER TABLE vigil.profile_delta ALTER COLUMN payload SET COMPRESSION lz4;
+    ALTER TABLE vigil.profile_delta_indexed ALTER COLUMN payload SET COMPRESSION lz4;
+    ALTER TABLE vigil.profile_delta_unindexed ALTER COLUMN payload SET COMPRESSION lz4;
 EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
     NULL;
 END $$;
@@ -140,11 +150,13 @@ EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
     NULL;
 END $$;
 
-REVOKE ALL ON vigil.watch_def, vigil.profile_delta, vigil.window_mark, vigil.alert, vigil.window_memo FROM PUBLIC;
+REVOKE ALL ON vigil.watch_def, vigil.profile_delta, vigil.profile_delta_indexed, vigil.profile_delta_unindexed,
+              vigil.window_mark, vigil.alert, vigil.window_memo FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('vigil.alert', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.window_mark', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.watch_def', '');
-SELECT pg_catalog.pg_extension_config_dump('vigil.profile_delta', '');
+SELECT pg_catalog.pg_extension_config_dump('vigil.profile_delta_indexed', '');
+SELECT pg_catalog.pg_extension_config_dump('vigil.profile_delta_unindexed', '');
 
 REVOKE ALL ON vigil.constraint_def, vigil.violation_log, vigil.quarantine FROM PUBLIC;
 GRANT SELECT ON vigil.quarantine TO PUBLIC;

@@ -1,7 +1,7 @@
 //! Statistics on the write path: profiles of the watched columns, per window, fed in the same
 //! pass over the transition table as the rules, written as one delta row per window touched.
 
-use crate::catalog::compact::{compact, compact_own, insert_delta, DeltaRef, Policy, WindowKey};
+use crate::catalog::compact::{compact, compact_own, insert_delta, DeltaRef, Part, Policy, WindowKey};
 use crate::catalog::cache::Watch;
 use crate::catalog::Repr;
 use crate::profile::window::{encode, finite_date, finite_timestamp, fraction_of_window, window_start, TIME_IN_WINDOW_ATTNUM};
@@ -13,7 +13,9 @@ use pgrx::pg_sys::{self, Datum};
 const OWN_COMPACT_EVERY: u32 = 32;
 /// Deltas of the table a backend writes between sweeps of the windows it touches through the
 /// index, which merge what other (perhaps long gone) backends left. At most once per table and
-/// transaction: the rows a transaction deletes stay in its own index scans until it ends.
+/// transaction: the rows a transaction deletes stay in its own index scans until it ends. A
+/// backend's first write to a table also merges the unindexed deltas of its windows (a scan of
+/// that small partition alone), so that sessions of a few statements each leave no trail there.
 const SWEEP_EVERY: u32 = 16_384;
 /// Windows whose own deltas are remembered at most (each list stays short: it is compacted every
 /// OWN_COMPACT_EVERY deltas); past this they are forgotten and sweeps merge them instead.
@@ -195,8 +197,8 @@ impl<'a> ProfileBatch<'a> {
             let times = (window.times.rows > 0).then_some((TIME_IN_WINDOW_ATTNUM, &window.times));
             let columns: Vec<(i16, &ColumnProfile)> = times.into_iter().chain(attnums.iter().copied().zip(window.profiles.iter())).collect();
             let key = (epoch, window.start);
-            let tid = insert_delta(relid, key, window.rows, &encode(&columns));
-            remember(relid, key, (tid, window.rows, unsafe { pg_sys::GetCurrentTransactionId() }));
+            let delta = insert_delta(Part::for_write(window.rows), relid, key, window.rows, &encode(&columns));
+            remember(relid, key, delta);
         }
         let touched: Vec<WindowKey> = self.windows.iter().map(|w| (epoch, w.start)).collect();
         if let Some(newest) = self.windows.iter().filter_map(|w| w.start).max() {
@@ -205,16 +207,24 @@ impl<'a> ProfileBatch<'a> {
         let xid = unsafe { pg_sys::GetTopTransactionId() };
         let sweep = SWEEPS.with(|s| {
             let mut s = s.borrow_mut();
+            let first_write = !s.contains_key(&relid);
             let sweeps = s.entry(relid).or_default();
             sweeps.since_sweep += touched.len() as u32;
-            let due = sweeps.since_sweep >= SWEEP_EVERY && sweeps.swept_in != Some(xid);
-            if due {
-                *sweeps = Sweeps { since_sweep: 0, swept_in: Some(xid) };
+            if sweeps.swept_in == Some(xid) {
+                return None;
             }
-            due
+            let policy = if sweeps.since_sweep >= SWEEP_EVERY {
+                Policy::Tiered
+            } else if first_write {
+                Policy::Unindexed
+            } else {
+                return None;
+            };
+            *sweeps = Sweeps { since_sweep: 0, swept_in: Some(xid) };
+            Some(policy)
         });
-        if sweep {
-            compact(relid, Some(&touched), Policy::Tiered);
+        if let Some(policy) = sweep {
+            compact(relid, Some(&touched), policy);
         }
         self.windows.drain(..).for_each(OpenWindow::recycle);
         self.last = 0;

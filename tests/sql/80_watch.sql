@@ -137,6 +137,11 @@ DO $$ BEGIN
 END $$;
 SELECT count(*) < 64 AS deltas_bounded FROM vigil.profile_delta WHERE relid = 's_auto'::regclass;
 SELECT row_count, min, max FROM vigil.column_stats WHERE relid = 's_auto'::regclass;
+-- Single-row deltas are written unindexed, and merged into the indexed partition as they come.
+SELECT count(*) FILTER (WHERE NOT indexed) BETWEEN 1 AND 31 AS few_unindexed,
+       count(*) FILTER (WHERE indexed) >= 1 AS merged_indexed,
+       sum(row_count) AS rows_profiled
+  FROM vigil.profile_delta WHERE relid = 's_auto'::regclass;
 
 -- Backfill profiles the rows already there, in a new epoch that holds exactly them.
 CREATE TABLE s_old (day date, v float8, tag text);
@@ -213,3 +218,21 @@ SELECT vigil.unwatch('s_now') AS second_unwatch;
 DROP TABLE s_ev;
 SELECT count(*) AS stats_of_dropped FROM vigil.profile_delta d
  WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = d.relid);
+
+-- A session that ends leaves its unmerged single-row deltas; the next session to write the
+-- table merges them with its first write. Nothing is lost on the way.
+CREATE TABLE s_orphans (ts timestamptz, v int);
+SELECT vigil.watch('s_orphans', time_column => 'ts');
+\c
+DO $$ BEGIN
+  FOR i IN 1..5 LOOP
+    INSERT INTO s_orphans VALUES ('2024-05-01', i);
+  END LOOP;
+END $$;
+SELECT count(*) FILTER (WHERE NOT indexed) AS left_unindexed FROM vigil.profile_delta WHERE relid = 's_orphans'::regclass;
+\c
+INSERT INTO s_orphans VALUES ('2024-05-01', 6);
+SELECT count(*) FILTER (WHERE NOT indexed) AS unindexed_after_next_session,
+       count(*) AS deltas, sum(row_count) AS rows_profiled
+  FROM vigil.profile_delta WHERE relid = 's_orphans'::regclass;
+SELECT row_count, min, max FROM vigil.column_stats WHERE relid = 's_orphans'::regclass;
