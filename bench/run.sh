@@ -4,7 +4,7 @@
 # differently, interleaving the variants round by round. Reports medians and ratios to the
 # unguarded table, and the backend's peak RSS for a large guarded COPY.
 #   BENCH_ROWS (default 1000000)  BENCH_ROUNDS (default 7)  BENCH_MEMORY_ROWS (default 10000000, 0 skips)
-#   BENCH_PGBENCH_CLIENTS (8)  BENCH_PGBENCH_SECONDS (30)  BENCH_PGBENCH_ROUNDS (2)
+#   BENCH_PGBENCH_CLIENTS (8)  BENCH_PGBENCH_SECONDS (30)  BENCH_PGBENCH_ROUNDS (3)
 set -euo pipefail
 dir=${1:?cluster dir}; port=${2:?port}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,7 +13,7 @@ rounds=${BENCH_ROUNDS:-7}
 memory_rows=${BENCH_MEMORY_ROWS:-10000000}
 pgbench_clients=${BENCH_PGBENCH_CLIENTS:-8}
 pgbench_seconds=${BENCH_PGBENCH_SECONDS:-30}
-pgbench_rounds=${BENCH_PGBENCH_ROUNDS:-2}
+pgbench_rounds=${BENCH_PGBENCH_ROUNDS:-3}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 cluster="$here/../pg_test_config/cluster.sh"
 
@@ -46,9 +46,12 @@ psql_b -c "ALTER SYSTEM SET autovacuum = on" -c "SELECT pg_reload_conf()" >/dev/
 psql_b -f "$here/pgbench_setup.sql"
 for round in $(seq 1 "$pgbench_rounds"); do
   for table in pb_plain pb_watched; do
+    # As for COPY: a checkpoint first, so one run does not write out the previous run's pages.
+    psql_b -c "CHECKPOINT"
     tps=$("$PGBIN/pgbench" -n -h "$dir" -p "$port" -U postgres -c "$pgbench_clients" -j 2 -T "$pgbench_seconds" \
             -f "$here/pgbench_$table.sql" postgres | sed -nE 's/^tps = ([0-9.]+).*/\1/p')
     psql_b -c "INSERT INTO pgbench_result VALUES ('$table', $round, $tps)"
+    echo "round $round $table: $tps tps"
   done
 done
 psql_b -f "$here/pgbench_report.sql"
