@@ -137,8 +137,9 @@ fn compact_window(relid: Oid, key: WindowKey, policy: Policy) -> i64 {
 /// so the cost does not grow with the dead index entries that pile up between VACUUMs. `own` is
 /// brought up to date (merged entries replaced by their merge; entries no longer there, because
 /// they rolled back or another compaction took them, dropped). Returns false when another
-/// compaction holds the table.
-pub fn compact_own(relid: Oid, key: WindowKey, own: &mut Vec<DeltaRef>) -> bool {
+/// compaction holds the table. With `small_only`, all of the list's unindexed deltas are merged
+/// into one, whatever their tiers (for a window the backend has moved on from).
+pub fn compact_own(relid: Oid, key: WindowKey, own: &mut Vec<DeltaRef>, small_only: bool) -> bool {
     if !lock_deltas(relid, false) {
         return false;
     }
@@ -148,7 +149,12 @@ pub fn compact_own(relid: Oid, key: WindowKey, own: &mut Vec<DeltaRef>) -> bool 
     with_delta_tables(|tables| unsafe {
         reuse_space_of_earlier_merges(tables);
         let snapshot = latest_snapshot();
-        for group in plan_groups(own) {
+        let groups = if small_only {
+            vec![own.iter().filter(|d| d.part == Part::Unindexed).copied().collect()]
+        } else {
+            plan_groups(own)
+        };
+        for group in groups {
             let (merged, _) = merge_group(tables, snapshot, relid, key, &group);
             remember_merged_blocks(&group);
             own.retain(|d| !group.iter().any(|g| same_place(g, d)));

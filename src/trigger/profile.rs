@@ -40,8 +40,27 @@ thread_local! {
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-/// Remembers a delta this backend wrote and merges the window's own deltas when due.
+/// Remembers a delta this backend wrote and merges the window's own deltas when due. A backend
+/// that starts on a new window of a table also merges the unindexed deltas it left in the
+/// table's other windows: a window it moved on from would otherwise keep them unmerged, and the
+/// unindexed partition, which readers scan whole, would grow by a few per backend and window.
 fn remember(relid: pg_sys::Oid, key: WindowKey, delta: DeltaRef) {
+    let left_behind = OWN_DELTAS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.contains_key(&(relid, key)) {
+            return Vec::new();
+        }
+        let keys: Vec<WindowKey> = m
+            .iter()
+            .filter(|(k, own)| k.0 == relid && own.deltas.iter().any(|d| d.part == Part::Unindexed))
+            .map(|(k, _)| k.1)
+            .collect();
+        keys.into_iter().map(|k| (k, std::mem::take(&mut m.get_mut(&(relid, k)).expect("listed").deltas))).collect()
+    });
+    for (other, mut deltas) in left_behind {
+        compact_own(relid, other, &mut deltas, true);
+        OWN_DELTAS.with(|m| m.borrow_mut().entry((relid, other)).or_default().deltas.append(&mut deltas));
+    }
     let mut own = OWN_DELTAS.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() >= OWN_WINDOWS_KEPT {
@@ -57,7 +76,7 @@ fn remember(relid: pg_sys::Oid, key: WindowKey, delta: DeltaRef) {
         Some(std::mem::take(&mut entry.deltas))
     });
     if let Some(deltas) = own.as_mut() {
-        compact_own(relid, key, deltas);
+        compact_own(relid, key, deltas, false);
         OWN_DELTAS.with(|m| m.borrow_mut().entry((relid, key)).or_default().deltas.append(deltas));
     }
 }

@@ -224,6 +224,7 @@ SELECT count(*) AS stats_of_dropped FROM vigil.profile_delta d
 CREATE TABLE s_orphans (ts timestamptz, v int);
 SELECT vigil.watch('s_orphans', time_column => 'ts');
 \c
+SET timezone = 'UTC';
 DO $$ BEGIN
   FOR i IN 1..5 LOOP
     INSERT INTO s_orphans VALUES ('2024-05-01', i);
@@ -231,8 +232,17 @@ DO $$ BEGIN
 END $$;
 SELECT count(*) FILTER (WHERE NOT indexed) AS left_unindexed FROM vigil.profile_delta WHERE relid = 's_orphans'::regclass;
 \c
+SET timezone = 'UTC';
 INSERT INTO s_orphans VALUES ('2024-05-01', 6);
 SELECT count(*) FILTER (WHERE NOT indexed) AS unindexed_after_next_session,
        count(*) AS deltas, sum(row_count) AS rows_profiled
   FROM vigil.profile_delta WHERE relid = 's_orphans'::regclass;
 SELECT row_count, min, max FROM vigil.column_stats WHERE relid = 's_orphans'::regclass;
+-- A writer that moves on to a new window merges the unindexed deltas it left in the others.
+INSERT INTO s_orphans VALUES ('2024-05-01', 7);
+INSERT INTO s_orphans VALUES ('2024-05-01', 8);
+SELECT count(*) FILTER (WHERE NOT indexed) AS unindexed_in_window FROM vigil.profile_delta
+ WHERE relid = 's_orphans'::regclass AND window_start = '2024-05-01';
+INSERT INTO s_orphans VALUES ('2024-05-02', 9);
+SELECT window_start, count(*) FILTER (WHERE NOT indexed) AS unindexed, sum(row_count) AS rows_profiled
+  FROM vigil.profile_delta WHERE relid = 's_orphans'::regclass GROUP BY 1 ORDER BY 1;
