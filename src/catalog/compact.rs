@@ -71,9 +71,9 @@ pub enum Policy {
     Unindexed,
 }
 
-/// Merges the deltas of the given windows of `relid` (all windows with more than one delta when
-/// `windows` is None). Returns the number of delta rows removed, or None when another compaction
-/// of the table holds the lock.
+/// Merges the deltas of the given windows of `relid` (when `windows` is None, all windows with
+/// more than one delta or with an unindexed one). Returns the number of delta rows removed, or
+/// None when another compaction of the table holds the lock.
 pub fn compact(relid: Oid, windows: Option<&[WindowKey]>, policy: Policy) -> Option<i64> {
     as_extension_owner(|| {
         if !lock_deltas(relid, false) {
@@ -416,7 +416,7 @@ thread_local! {
 const PARTITION_NAMES: [&std::ffi::CStr; 2] = [c"profile_delta_indexed", c"profile_delta_unindexed"];
 
 /// Looks up the delta tables by name (their OIDs change when the extension is dropped and
-/// created again).
+/// created again) and keeps what it found.
 unsafe fn lookup_delta_tables() -> DeltaOids {
     let namespace = pg_sys::get_namespace_oid(c"vigil".as_ptr(), true);
     let lookup = |name: &std::ffi::CStr| {
@@ -430,6 +430,7 @@ unsafe fn lookup_delta_tables() -> DeltaOids {
     if oids.tables.contains(&pg_sys::InvalidOid) || oids.index == pg_sys::InvalidOid {
         raise(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, "pg_vigil is not installed in this database", None, None);
     }
+    DELTA_OIDS.with(|c| c.set(Some(oids)));
     oids
 }
 
@@ -464,7 +465,6 @@ impl DeltaTables {
                 Some(rel) => rel,
                 None => {
                     self.oids = lookup_delta_tables();
-                    DELTA_OIDS.with(|c| c.set(Some(self.oids)));
                     pg_sys::table_open(self.oids.tables[slot], pg_sys::RowExclusiveLock as pg_sys::LOCKMODE)
                 }
             };
@@ -485,11 +485,7 @@ impl DeltaTables {
 /// Runs `f` with the delta partitions, closing those it opened.
 fn with_delta_tables<R>(f: impl FnOnce(&mut DeltaTables) -> R) -> R {
     unsafe {
-        let oids = DELTA_OIDS.with(|c| c.get()).unwrap_or_else(|| {
-            let oids = lookup_delta_tables();
-            DELTA_OIDS.with(|c| c.set(Some(oids)));
-            oids
-        });
+        let oids = DELTA_OIDS.with(|c| c.get()).unwrap_or_else(|| lookup_delta_tables());
         let mut tables = DeltaTables { oids, open: [std::ptr::null_mut(); 2] };
         let result = f(&mut tables);
         for rel in tables.open.into_iter().filter(|rel| !rel.is_null()) {

@@ -50,18 +50,15 @@ fn remember(relid: pg_sys::Oid, key: WindowKey, delta: DeltaRef) {
         if m.contains_key(&(relid, key)) {
             return Vec::new();
         }
-        let keys: Vec<WindowKey> = m
-            .iter()
+        m.iter_mut()
             .filter(|(k, own)| k.0 == relid && own.deltas.iter().any(|d| d.part == Part::Unindexed))
-            .map(|(k, _)| k.1)
-            .collect();
-        keys.into_iter().map(|k| (k, std::mem::take(&mut m.get_mut(&(relid, k)).expect("listed").deltas))).collect()
+            .map(|(k, own)| (k.1, std::mem::take(&mut own.deltas)))
+            .collect::<Vec<_>>()
     });
-    for (other, mut deltas) in left_behind {
-        compact_own(relid, other, &mut deltas, true);
-        OWN_DELTAS.with(|m| m.borrow_mut().entry((relid, other)).or_default().deltas.append(&mut deltas));
+    for (other, deltas) in left_behind {
+        merge_own(relid, other, deltas, true);
     }
-    let mut own = OWN_DELTAS.with(|m| {
+    let own = OWN_DELTAS.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() >= OWN_WINDOWS_KEPT {
             m.clear();
@@ -75,10 +72,15 @@ fn remember(relid: pg_sys::Oid, key: WindowKey, delta: DeltaRef) {
         entry.added = 0;
         Some(std::mem::take(&mut entry.deltas))
     });
-    if let Some(deltas) = own.as_mut() {
-        compact_own(relid, key, deltas, false);
-        OWN_DELTAS.with(|m| m.borrow_mut().entry((relid, key)).or_default().deltas.append(deltas));
+    if let Some(deltas) = own {
+        merge_own(relid, key, deltas, false);
     }
+}
+
+/// Compacts own deltas taken out of OWN_DELTAS and puts back what is left of them.
+fn merge_own(relid: pg_sys::Oid, key: WindowKey, mut deltas: Vec<DeltaRef>, small_only: bool) {
+    compact_own(relid, key, &mut deltas, small_only);
+    OWN_DELTAS.with(|m| m.borrow_mut().entry((relid, key)).or_default().deltas.append(&mut deltas));
 }
 
 /// Windows profiled at once in one statement; past this, the open ones are written out and
