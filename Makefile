@@ -69,7 +69,7 @@ bench: install
 # Alert quality alone (a throwaway cluster; SEEDS="1 2 3" by default).
 bench-alerts: install
 	$(CLUSTER) start $(TMP)/alerts $(BENCH_PORT)
-	bash bench/alerts.sh $(TMP)/alerts $(BENCH_PORT) "$(or $(SEEDS),1 2 3)"; status=$$?; $(CLUSTER) stop $(TMP)/alerts; exit $$status
+	bash bench/alerts.sh $(TMP)/alerts $(BENCH_PORT) "$(or $(SEEDS),1 2 3 4 5)" "$(or $(FEEDS),weather pizza births)"; status=$$?; $(CLUSTER) stop $(TMP)/alerts; exit $$status
 
 clean:
 	-$(CLUSTER) stop $(TMP)/regress

@@ -1,22 +1,104 @@
--- Alert quality benchmark, shared part: the weather data (tests/data/weather.csv), the
--- systems' scoring functions and the result table. bench/alerts_seed.sql then runs one seed.
+-- Alert quality benchmark, shared part: three real feeds of different shapes (tests/data), what
+-- each column is, one bug injector for all of them, the baselines' helpers and the result
+-- tables. bench/alerts_seed.sql then runs one feed and seed.
 SET client_min_messages = warning;
 SET timezone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pg_vigil;
-CREATE TABLE a_raw (origin text, year int, month int, day int, hour int, temp float8, dewp float8,
-                    humid float8, wind_dir float8, wind_speed float8, wind_gust float8, precip float8,
-                    pressure float8, visib float8, time_hour timestamptz);
-\copy a_raw FROM 'tests/data/weather.csv' (FORMAT csv, HEADER, NULL 'NA')
-ALTER TABLE a_raw ADD COLUMN utc_day date;
-UPDATE a_raw SET utc_day = (time_hour AT TIME ZONE 'UTC')::date;
-CREATE INDEX ON a_raw (utc_day);
 
--- Per system, seed and day: the score it gave the day and whether it alerted.
-CREATE TABLE alert_day (system text, seed int, day date, score float8, alerted boolean, top_column text);
--- Per seed: the bug days and the columns each bug corrupted.
-CREATE TABLE bug_day (seed int, day date, bug text, columns text[]);
--- Per seed: what pg_vigil scored each day on (for tuning scoring offline; see src/drift/score.rs).
-CREATE TABLE observed_day (seed int, day date, valid boolean, column_name text, spread float8, statistic text, value float8);
+-- Hourly weather at three airports, 2013 (a sensor feed: 72 rows a day, seasons, storms).
+CREATE TABLE weather_csv (origin text, year int, month int, day int, hour int, temp float8, dewp float8,
+                          humid float8, wind_dir float8, wind_speed float8, wind_gust float8, precip float8,
+                          pressure float8, visib float8, time_hour timestamptz);
+\copy weather_csv FROM 'tests/data/weather.csv' (FORMAT csv, HEADER, NULL 'NA')
+CREATE TABLE raw_weather AS
+SELECT time_hour AS ts, origin, temp, dewp, humid, wind_dir, wind_speed, wind_gust, precip, pressure, visib
+  FROM weather_csv;
+DROP TABLE weather_csv;
+
+-- A pizza place's orders, 2015 (a transaction log: ~136 rows a day, busy weekends, holidays,
+-- menu changes; times are local, stored as they are).
+CREATE TABLE pizza_csv (id text, date date, time time, name text, size text, type text, price float8);
+\copy pizza_csv FROM PROGRAM 'gzip -dc tests/data/pizzaplace.csv.gz' (FORMAT csv, HEADER)
+CREATE TABLE raw_pizza AS
+SELECT (date + time) AT TIME ZONE 'UTC' AS ts, id, name, size, type, price FROM pizza_csv;
+DROP TABLE pizza_csv;
+
+-- Births per US state and day, 1969 (a keyed panel: 51 rows a day, weekday effects, holidays).
+CREATE TABLE births_csv (state text, year int, month int, day int, date timestamptz, wday text, births float8);
+\copy births_csv FROM PROGRAM 'gzip -dc tests/data/birthdays.csv.gz' (FORMAT csv, HEADER)
+CREATE TABLE raw_births AS SELECT date AS ts, state, wday, births FROM births_csv WHERE year = 1969;
+DROP TABLE births_csv;
+
+ALTER TABLE raw_weather ADD COLUMN day date;
+ALTER TABLE raw_pizza ADD COLUMN day date;
+ALTER TABLE raw_births ADD COLUMN day date;
+UPDATE raw_weather SET day = ts::date;
+UPDATE raw_pizza SET day = ts::date;
+UPDATE raw_births SET day = ts::date;
+CREATE INDEX ON raw_weather (day);
+CREATE INDEX ON raw_pizza (day);
+CREATE INDEX ON raw_births (day);
+
+-- What each loaded column is, for the injector and the baselines: 'num'eric, 'cat'egorical or
+-- 'key' (an identifier); `source` for a category whose rows come from one source (a region, a
+-- product line) and can go missing; `nullable` where NULLs are usual (> 5% of rows); how a unit
+-- mix-up and a loss of precision would rewrite it (%s: the value).
+CREATE TABLE feed_column (feed text, col text, kind text, source boolean DEFAULT false, nullable boolean DEFAULT false,
+                          unit_expr text, coarse_expr text, position int);
+INSERT INTO feed_column (feed, col, kind, source, nullable, unit_expr, coarse_expr, position) VALUES
+    ('weather', 'origin', 'cat', true, false, NULL, NULL, 1),
+    ('weather', 'temp', 'num', false, false, '(%s - 32) * 5 / 9', 'round(%s / 10) * 10', 2),
+    ('weather', 'dewp', 'num', false, false, '(%s - 32) * 5 / 9', 'round(%s / 10) * 10', 3),
+    ('weather', 'humid', 'num', false, false, '%s / 100', 'round(%s / 10) * 10', 4),
+    ('weather', 'wind_dir', 'num', false, false, '%s * pi() / 180', NULL, 5),
+    ('weather', 'wind_speed', 'num', false, false, '%s * 0.44704', NULL, 6),
+    ('weather', 'wind_gust', 'num', false, true, '%s * 0.44704', NULL, 7),
+    ('weather', 'precip', 'num', false, false, '%s * 25.4', NULL, 8),
+    ('weather', 'pressure', 'num', false, true, '%s * 0.02953', 'round(%s / 10) * 10', 9),
+    ('weather', 'visib', 'num', false, false, '%s * 1.609', NULL, 10),
+    ('pizza', 'id', 'key', false, false, NULL, NULL, 1),
+    ('pizza', 'name', 'cat', false, false, NULL, NULL, 2),
+    ('pizza', 'size', 'cat', true, false, NULL, NULL, 3),
+    ('pizza', 'type', 'cat', true, false, NULL, NULL, 4),
+    ('pizza', 'price', 'num', false, false, '%s * 100', 'round(%s)', 5),
+    ('births', 'state', 'cat', true, false, NULL, NULL, 1),
+    ('births', 'wday', 'cat', false, false, NULL, NULL, 2),
+    ('births', 'births', 'num', false, false, '%s / 1000', 'round(%s / 10) * 10', 3);
+-- Related numeric columns a load can swap.
+CREATE TABLE feed_pair (feed text, a text, b text);
+INSERT INTO feed_pair VALUES ('weather', 'temp', 'dewp'), ('weather', 'temp', 'humid'), ('weather', 'dewp', 'pressure'),
+                             ('weather', 'wind_speed', 'wind_dir'), ('weather', 'humid', 'pressure');
+
+-- The bugs, and which columns each can hit in a feed (a bug with no column there is not drawn).
+CREATE FUNCTION bug_targets(f text, bug text) RETURNS SETOF text[] LANGUAGE sql STABLE AS $$
+    SELECT ARRAY[col] FROM feed_column
+     WHERE feed = f AND CASE bug
+        WHEN 'null_spike' THEN kind <> 'key' AND NOT nullable
+        WHEN 'unit_change' THEN unit_expr IS NOT NULL
+        WHEN 'precision_loss' THEN coarse_expr IS NOT NULL
+        WHEN 'sentinel' THEN kind = 'num'
+        WHEN 'zero_fill' THEN kind = 'num'
+        WHEN 'frozen' THEN kind = 'num'
+        WHEN 'default_fill' THEN nullable
+        WHEN 'relabel' THEN kind = 'cat'
+        WHEN 'missing_source' THEN source
+        ELSE false END
+    UNION ALL SELECT ARRAY[a, b] FROM feed_pair WHERE feed = f AND bug = 'swap'
+    -- Bugs of the whole load: the row count shows them, and so do key columns or the times.
+    UNION ALL SELECT ARRAY['(row count)'] || coalesce((SELECT array_agg(col) FROM feed_column WHERE feed = f AND kind = 'key'), '{}')
+     WHERE bug = 'duplicate'
+    UNION ALL SELECT ARRAY['(row count)', '(time in window)'] WHERE bug IN ('truncate', 'shifted_time')
+$$;
+CREATE TABLE bug_kind (bug text PRIMARY KEY);
+INSERT INTO bug_kind VALUES ('null_spike'), ('unit_change'), ('sentinel'), ('zero_fill'), ('default_fill'), ('swap'),
+    ('relabel'), ('missing_source'), ('duplicate'), ('truncate'), ('frozen'), ('shifted_time'), ('precision_loss');
+
+-- Per system, feed, seed and day: the score it gave the day and whether it alerted.
+CREATE TABLE alert_day (system text, feed text, seed int, day date, score float8, alerted boolean, top_column text);
+-- Per feed and seed: the bug days and the columns each bug corrupted.
+CREATE TABLE bug_day (feed text, seed int, day date, bug text, columns text[]);
+-- Per feed and seed: what pg_vigil scored each day on (for tuning scoring offline; see src/drift/score.rs).
+CREATE TABLE observed_day (feed text, seed int, day date, valid boolean, column_name text, spread float8, statistic text, value float8);
 
 -- A numeric column's values of a day, as bin shares at the previous day's deciles (TFDV-style).
 CREATE FUNCTION js_distance(p float8[], q float8[]) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
@@ -25,58 +107,81 @@ CREATE FUNCTION js_distance(p float8[], q float8[]) RETURNS float8 LANGUAGE sql 
       FROM unnest(p, q) AS u(pi, qi)
 $$;
 
--- Loads one day of weather into `tbl` as a pipeline would, with `bug` applied to `cols`.
-CREATE FUNCTION load_day(tbl regclass, d date, bug text, cols text[]) RETURNS void LANGUAGE plpgsql AS $$
+-- Loads one day of feed `f` into `tbl` as a pipeline would, with `bug` applied to `cols`.
+CREATE FUNCTION load_day(f text, tbl regclass, d date, bug text, cols text[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    names text[] := ARRAY['origin', 'temp', 'dewp', 'humid', 'wind_dir', 'wind_speed', 'precip', 'pressure', 'visib'];
-    exprs text[] := ARRAY[]::text[];
-    c text;
+    c record;
     e text;
+    exprs text[] := ARRAY[]::text[];
+    names text[] := ARRAY[]::text[];
     copies int := 1;
     keep text := 'true';
-    t text := 'r.time_hour';
+    t text := 'r.ts';
+    chosen text;
 BEGIN
-    FOREACH c IN ARRAY names LOOP
-        e := 'r.' || c;
-        IF bug IS NOT NULL AND c = ANY (cols) THEN
+    FOR c IN SELECT * FROM feed_column WHERE feed = f ORDER BY position LOOP
+        e := format('r.%I', c.col);
+        IF bug IS NOT NULL AND c.col = ANY (cols) THEN
             e := CASE bug
-                WHEN 'null_spike' THEN format('CASE WHEN random() < 0.5 THEN NULL ELSE r.%I END', c)
-                WHEN 'unit_change' THEN CASE c
-                    WHEN 'temp' THEN '(r.temp - 32) * 5 / 9' WHEN 'dewp' THEN '(r.dewp - 32) * 5 / 9'
-                    WHEN 'pressure' THEN 'r.pressure * 0.02953' WHEN 'wind_speed' THEN 'r.wind_speed * 0.44704'
-                    WHEN 'humid' THEN 'r.humid / 100' ELSE format('r.%I * 1.609', c) END
-                WHEN 'sentinel' THEN format('CASE WHEN random() < 0.2 THEN -999 ELSE r.%I END', c)
-                WHEN 'swap' THEN format('r.%I', (SELECT x FROM unnest(cols) x WHERE x <> c))
-                WHEN 'relabel' THEN 'lower(r.origin)'
-                WHEN 'frozen' THEN format('(SELECT r2.%I FROM a_raw r2 WHERE r2.utc_day = %L AND r2.%I IS NOT NULL ORDER BY r2.time_hour LIMIT 1)', c, d, c)
-                WHEN 'precision_loss' THEN format('round(r.%I / 10) * 10', c)
+                WHEN 'null_spike' THEN format('CASE WHEN random() < 0.3 THEN NULL ELSE r.%I END', c.col)
+                WHEN 'unit_change' THEN format(c.unit_expr, e)
+                WHEN 'precision_loss' THEN format(c.coarse_expr, e)
+                WHEN 'sentinel' THEN format('CASE WHEN random() < 0.2 THEN -999 ELSE r.%I END', c.col)
+                -- A join that missed fills a default in for a quarter of the rows.
+                WHEN 'zero_fill' THEN format('CASE WHEN random() < 0.25 THEN 0 ELSE r.%I END', c.col)
+                WHEN 'default_fill' THEN format('coalesce(r.%I, 0)', c.col)
+                WHEN 'swap' THEN format('r.%I', (SELECT x FROM unnest(cols) x WHERE x <> c.col))
+                WHEN 'relabel' THEN format('CASE WHEN r.%1$I = lower(r.%1$I) THEN upper(r.%1$I) ELSE lower(r.%1$I) END', c.col)
+                WHEN 'frozen' THEN format('(SELECT r2.%1$I FROM %2$I r2 WHERE r2.day = %3$L AND r2.%1$I IS NOT NULL ORDER BY r2.ts LIMIT 1)',
+                                          c.col, 'raw_' || f, d)
                 ELSE e END;
         END IF;
         exprs := exprs || e;
+        names := names || quote_ident(c.col);
     END LOOP;
     IF bug = 'duplicate' THEN copies := 2; END IF;
-    IF bug = 'truncate' THEN keep := 'r.hour < 7'; END IF;
-    IF bug = 'shifted_time' THEN t := 'r.time_hour + interval ''8 hours'''; END IF;
-    EXECUTE format('INSERT INTO %s SELECT %s, %s FROM a_raw r, generate_series(1, %s) WHERE r.utc_day = %L AND %s ORDER BY r.time_hour',
-                   tbl, t, array_to_string(exprs, ', '), copies, d, keep);
+    -- The load stopped early: the first 30% of the day's rows arrived.
+    IF bug = 'truncate' THEN keep := 'r.rn <= 0.3 * r.n'; END IF;
+    -- Local time (New York) stored as UTC.
+    IF bug = 'shifted_time' THEN t := 'r.ts + interval ''5 hours'''; END IF;
+    IF bug = 'missing_source' THEN
+        EXECUTE format('SELECT %I FROM %I WHERE day = %L ORDER BY random() LIMIT 1', cols[1], 'raw_' || f, d) INTO chosen;
+        keep := format('r.%I IS DISTINCT FROM %L', cols[1], chosen);
+    END IF;
+    EXECUTE format('INSERT INTO %s (ts, %s) SELECT %s, %s FROM (SELECT *, row_number() OVER (ORDER BY ts, ctid) AS rn, count(*) OVER () AS n FROM %I WHERE day = %L) r, generate_series(1, %s) WHERE %s ORDER BY r.ts',
+                   tbl, array_to_string(names, ', '), t, array_to_string(exprs, ', '), 'raw_' || f, d, copies, keep);
 END $$;
 
--- Day-level precision, recall, F1 and average precision (days ranked by score) per system and
--- seed, over the days after the warm-up; and how often the top-ranked column is a corrupted one
--- on the bug days a system caught (for systems that name columns).
+-- The watched table's values in long form, for the baselines: per day and column, each value
+-- (numbers in `num`, labels in `label`).
+CREATE FUNCTION cells(f text, tbl regclass) RETURNS TABLE (day date, name text, kind text, num float8, label text) LANGUAGE plpgsql AS $$
+DECLARE
+    parts text[];
+BEGIN
+    SELECT array_agg(format('(%L, %L, %s, %s)', col, kind,
+                            CASE kind WHEN 'num' THEN format('w.%I::float8', col) ELSE 'NULL::float8' END,
+                            CASE kind WHEN 'num' THEN 'NULL::text' ELSE format('w.%I::text', col) END) ORDER BY position)
+      INTO parts FROM feed_column WHERE feed = f;
+    RETURN QUERY EXECUTE format('SELECT w.ts::date, c.name, c.kind, c.num, c.label FROM %s w, LATERAL (VALUES %s) AS c(name, kind, num, label)',
+                                tbl, array_to_string(parts, ', '));
+END $$;
+
+-- Day-level precision, recall, F1 and average precision (days ranked by score) per system, feed
+-- and seed, over the days after the warm-up; and how often the top-ranked column is a corrupted
+-- one on the bug days a system caught (for systems that name columns).
 CREATE VIEW alert_quality AS
 WITH judged AS (
-    SELECT a.system, a.seed, a.day, a.score, a.alerted, a.top_column, b.day IS NOT NULL AS bug, b.columns
-      FROM alert_day a LEFT JOIN bug_day b ON b.seed = a.seed AND b.day = a.day
+    SELECT a.system, a.feed, a.seed, a.day, a.score, a.alerted, a.top_column, b.day IS NOT NULL AS bug, b.columns
+      FROM alert_day a LEFT JOIN bug_day b ON b.feed = a.feed AND b.seed = a.seed AND b.day = a.day
 ), ranked AS (
     SELECT *, sum(bug::int) OVER w AS bugs_so_far, row_number() OVER w AS rank
-      FROM judged WINDOW w AS (PARTITION BY system, seed ORDER BY score DESC NULLS LAST, day)
+      FROM judged WINDOW w AS (PARTITION BY system, feed, seed ORDER BY score DESC NULLS LAST, day)
 )
-SELECT system, seed,
+SELECT system, feed, seed,
        count(*) FILTER (WHERE alerted AND bug)::float8 / nullif(count(*) FILTER (WHERE alerted), 0) AS precision,
        count(*) FILTER (WHERE alerted AND bug)::float8 / nullif(count(*) FILTER (WHERE bug), 0) AS recall,
        avg(bugs_so_far::float8 / rank) FILTER (WHERE bug) AS average_precision,
        count(*) FILTER (WHERE alerted AND bug AND top_column = ANY (columns))::float8
          / nullif(count(*) FILTER (WHERE alerted AND bug AND top_column IS NOT NULL), 0) AS top_column_right,
        count(*) FILTER (WHERE alerted) AS alerts, count(*) FILTER (WHERE bug) AS bug_days
-  FROM ranked GROUP BY system, seed;
+  FROM ranked GROUP BY system, feed, seed;

@@ -59,7 +59,11 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
         let non_null = profile.rows - profile.nulls;
         if non_null > 0 {
             // As a log count: a frozen column (one value) stands out however many rows there are.
-            seen.push(observation("distinct_values", profile.distinct_estimate().max(1.0).ln()));
+            let distinct = profile.distinct_estimate().max(1.0);
+            seen.push(observation("distinct_values", distinct.ln()));
+            if *attnum != window::TIME_IN_WINDOW_ATTNUM {
+                seen.push(observation("unique_fraction", (distinct / non_null as f64).min(1.0)));
+            }
         }
         if let Some(js) = drift.js_distance {
             seen.push(observation("js_distance", js));
@@ -84,6 +88,7 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
                     seen.push(observation("p95", d.quantile(0.95)));
                     if *attnum != window::TIME_IN_WINDOW_ATTNUM {
                         seen.push(observation("decimals", d.resolution())); // times are not written by hand
+                        seen.push(observation("top_share", d.top_share()));
                     }
                 }
             }
@@ -94,6 +99,9 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
                 }
                 if let Some(new) = drift.new_category_fraction {
                     seen.push(observation("new_category_fraction", new));
+                }
+                if let Some(linf) = drift.linf {
+                    seen.push(observation("category_linf", linf));
                 }
             }
         }

@@ -64,7 +64,7 @@ pub struct Observation {
 }
 
 /// Every statistic windows are scored on, with its scale; its position is its code in memos.
-pub const STATISTICS: [(&str, Scale); 13] = [
+pub const STATISTICS: [(&str, Scale); 15] = [
     ("row_count", Scale::LogCount),
     ("null_fraction", Scale::Fraction),
     ("distinct_values", Scale::LogCount),
@@ -79,6 +79,12 @@ pub const STATISTICS: [(&str, Scale); 13] = [
     ("top_share", Scale::Fraction),
     ("new_category_fraction", Scale::Fraction),
     ("decimals", Scale::Digits),
+    // Distinct values per non-NULL value: a key's is 1, and a load written twice halves it
+    // (continuous measurements' too) however much the volume varies by nature.
+    ("unique_fraction", Scale::Fraction),
+    // The largest change of any category's share against the reference: a source missing
+    // from a load, or one category's share jumping.
+    ("category_linf", Scale::Fraction),
 ];
 
 /// The logarithm a spread is scored as; an exact 0 (a frozen column) stays finite, far below
@@ -198,10 +204,10 @@ fn trimmed_deviation(sorted: &[f64]) -> f64 {
     (middle.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / middle.len() as f64).sqrt()
 }
 
-/// How unusual `value` is against `history` (finite values), in robust deviations: the larger
-/// of 1.4826 × MAD and half the trimmed standard deviation, floored by `scale` so that a
-/// constant history does not make every change infinite. Returns (score, historical median).
-fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>) -> (f64, f64) {
+/// The center (median) and robust deviation of `history` (finite values, sorted here): the
+/// larger of 1.4826 × MAD and half the trimmed standard deviation, floored by `scale` so that a
+/// constant history does not make every change infinite.
+fn center_and_deviation(history: &mut [f64], scale: Scale, unit: Option<f64>) -> (f64, f64) {
     history.sort_by(f64::total_cmp);
     let center = median(history);
     let floor = match scale {
@@ -213,8 +219,53 @@ fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>)
             _ => (0.02 * center.abs()).max(1e-9),
         },
     };
-    let deviation = robust_deviation(history, center).max(0.5 * trimmed_deviation(history)).max(floor);
-    (((value - center).abs() / deviation).min(SCORE_CAP), center)
+    (center, robust_deviation(history, center).max(0.5 * trimmed_deviation(history)).max(floor))
+}
+
+/// How unusual `value` is against `history`, in robust deviations (see
+/// `center_and_deviation`). Returns (score, historical median).
+fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>) -> (f64, f64) {
+    let (center, deviation) = center_and_deviation(history, scale, unit);
+    ((value - center).abs() / deviation, center)
+}
+
+/// A day and a week in the units of window starts (microseconds).
+pub const DAY: i64 = 86_400_000_000;
+pub const WEEK: i64 = 7 * DAY;
+/// The cycles a statistic may follow: the week (daily or shorter windows) and the day
+/// (sub-daily windows). A cycle counts only when it holds 2 to MAX_PHASES windows.
+const CYCLES: [i64; 2] = [WEEK, DAY];
+const MAX_PHASES: i64 = 24;
+/// How many of its cycles back a statistic's rhythm is learned from (8 weeks of daily windows).
+const SEASON_CYCLES: i64 = 8;
+/// Same-phase windows among them needed before a phase's level is trusted.
+const MIN_PHASE_WINDOWS: usize = 3;
+/// The share of a statistic's variation its rhythm must explain to be compared by phase
+/// (the strength of seasonality: 1 − var(residual) / var(values), robustly).
+const SEASONAL_STRENGTH: f64 = 0.4;
+/// A lasting change: once this many windows in a row after the last normal one have moved the
+/// same way, each as far as a breakage, the statistic is judged against their level (the new
+/// normal) rather than the older history.
+const NEW_LEVEL_WINDOWS: usize = 2;
+
+/// Robust spread of a sample without a floor (see `unusualness`), sorting it.
+fn spread_of(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let center = median(values);
+    robust_deviation(values, center).max(0.5 * trimmed_deviation(values))
+}
+
+/// A statistic's rhythm: per phase of `cycle` (the window start modulo the cycle), how far its
+/// usual level lies from the overall one.
+struct Rhythm {
+    cycle: i64,
+    offsets: rustc_hash::FxHashMap<i64, f64>,
+}
+
+impl Rhythm {
+    fn offset(&self, start: i64) -> f64 {
+        self.offsets.get(&start.rem_euclid(self.cycle)).copied().unwrap_or(0.0)
+    }
 }
 
 /// Every statistic of every column as a series over the windows (NaN where absent), so that a
@@ -225,6 +276,9 @@ struct Series<'a> {
     /// Per column: its spread in each window.
     spreads: Vec<Vec<f64>>,
     columns: Vec<&'a str>,
+    starts: Vec<i64>,
+    /// The windows' length (the smallest step between two starts).
+    window: i64,
 }
 
 impl<'a> Series<'a> {
@@ -248,13 +302,67 @@ impl<'a> Series<'a> {
                 }
             }
         }
-        Series { values, spreads, columns }
+        let starts: Vec<i64> = windows.iter().map(|w| w.start).collect();
+        let window = starts.windows(2).map(|p| p[1] - p[0]).filter(|&d| d > 0).min().unwrap_or(DAY);
+        Series { values, spreads, columns, starts, window }
+    }
+
+    /// The rhythm `series` follows before window `i`, learned from the valid windows of
+    /// `long_history` in the last SEASON_CYCLES cycles: the cycle that explains the most of its
+    /// variation, if it explains at least SEASONAL_STRENGTH and window `i`'s phase has been
+    /// seen MIN_PHASE_WINDOWS times.
+    fn rhythm(&self, series: &[f64], i: usize, long_history: &[usize]) -> Option<Rhythm> {
+        let mut best: Option<(f64, Rhythm)> = None;
+        for cycle in CYCLES {
+            let phases = cycle / self.window;
+            if !(2..=MAX_PHASES).contains(&phases) || cycle % self.window != 0 {
+                continue;
+            }
+            let since = self.starts[i] - SEASON_CYCLES * cycle;
+            let recent: Vec<(i64, f64)> = long_history
+                .iter()
+                .rev()
+                .take_while(|&&h| self.starts[h] >= since)
+                .map(|&h| (self.starts[h].rem_euclid(cycle), series[h]))
+                .filter(|(_, v)| v.is_finite())
+                .collect();
+            let mut by_phase: rustc_hash::FxHashMap<i64, Vec<f64>> = Default::default();
+            for &(phase, v) in &recent {
+                by_phase.entry(phase).or_default().push(v);
+            }
+            let phase = self.starts[i].rem_euclid(cycle);
+            if by_phase.len() < 2 || by_phase.get(&phase).is_none_or(|v| v.len() < MIN_PHASE_WINDOWS) {
+                continue;
+            }
+            let mut all: Vec<f64> = recent.iter().map(|r| r.1).collect();
+            let total = spread_of(&mut all);
+            if total <= 0.0 {
+                continue;
+            }
+            let overall = median(&all);
+            let offsets: rustc_hash::FxHashMap<i64, f64> = by_phase
+                .iter_mut()
+                .filter(|(_, v)| v.len() >= MIN_PHASE_WINDOWS)
+                .map(|(&p, v)| {
+                    v.sort_by(f64::total_cmp);
+                    (p, median(v) - overall)
+                })
+                .collect();
+            let rhythm = Rhythm { cycle, offsets };
+            let mut residuals: Vec<f64> = recent.iter().map(|&(p, v)| v - rhythm.offsets.get(&p).copied().unwrap_or(0.0)).collect();
+            let strength = 1.0 - (spread_of(&mut residuals) / total).powi(2);
+            if strength >= SEASONAL_STRENGTH && best.as_ref().is_none_or(|(s, _)| strength > *s) {
+                best = Some((strength, rhythm));
+            }
+        }
+        best.map(|(_, rhythm)| rhythm)
     }
 
     /// Raw scores of every statistic of window `i`'s columns against the windows `history`.
     fn column_scores(&self, window: &WindowObservations, i: usize, history: &[usize], long_history: &[usize]) -> Vec<ColumnScore> {
         let mut scores = Vec::new();
         let mut values: Vec<f64> = Vec::with_capacity(history.len());
+        let mut adjusted: Vec<f64> = Vec::new();
         for column in &window.columns {
             let Some(c) = self.columns.iter().position(|&name| name == column.column) else { continue };
             // The column's typical spread (the mean of its windows' spreads: a column constant
@@ -262,28 +370,68 @@ impl<'a> Series<'a> {
             let spreads: Vec<f64> = history.iter().map(|&h| self.spreads[c][h]).filter(|s| s.is_finite()).collect();
             let unit = (!spreads.is_empty()).then(|| spreads.iter().sum::<f64>() / spreads.len() as f64);
             for observation in column.observations.iter().filter(|o| o.value.is_finite()) {
-                let series = &self.values[&(c, observation.statistic)];
-                values.clear();
-                values.extend(history.iter().map(|&h| series[h]).filter(|v| v.is_finite()));
-                if values.len() < MIN_HISTORY {
+                let raw_series = &self.values[&(c, observation.statistic)];
+                if history.iter().filter(|&&h| raw_series[h].is_finite()).count() < MIN_HISTORY {
                     continue;
                 }
-                let (mut raw, usual) = unusualness(series[i], &mut values, observation.scale, unit);
+                // A statistic with a rhythm is compared with its own phase: each window's value
+                // less its phase's usual offset.
+                let series: &[f64] = match self.rhythm(raw_series, i, long_history) {
+                    Some(rhythm) => {
+                        adjusted.clear();
+                        adjusted.extend(raw_series.iter().zip(&self.starts).map(|(v, &s)| v - rhythm.offset(s)));
+                        &adjusted
+                    }
+                    None => raw_series,
+                };
+                values.clear();
+                values.extend(history.iter().map(|&h| series[h]).filter(|v| v.is_finite()));
+                let (mut raw, mut usual) = unusualness(series[i], &mut values, observation.scale, unit);
+                if raw > SCORE_FLOOR {
+                    if let Some((level, deviation)) = new_level(series, history, observation.scale, unit, series[i]) {
+                        // A lasting change: judged against its new level, with the old spread.
+                        raw = (series[i] - level).abs() / deviation;
+                        usual = level;
+                    }
+                }
                 if raw > SCORE_FLOOR && precedented(series, series[i], usual, long_history) {
                     raw = 0.0; // the statistic has gone this far before, often enough: by nature
                 }
+                // Shown in the statistic's own terms: the phase's usual level.
+                let shown_usual = usual + (raw_series[i] - series[i]);
                 scores.push(ColumnScore {
                     column: column.column.clone(),
                     score: 0.0,
-                    raw,
+                    raw: raw.min(SCORE_CAP),
                     statistic: observation.statistic,
                     value: observation.value,
-                    usual,
+                    usual: shown_usual,
                 });
             }
         }
         scores
     }
+}
+
+/// Whether the statistic has settled at a new level: the last NEW_LEVEL_WINDOWS valid windows
+/// of `history` and `value` all lie beyond SCORE_FLOOR deviations of the older history, on the
+/// same side. Returns the new level (the median of those windows) and the older history's
+/// deviation, the scale `value` is then judged on.
+fn new_level(series: &[f64], history: &[usize], scale: Scale, unit: Option<f64>, value: f64) -> Option<(f64, f64)> {
+    let (older, recent) = history.split_at(history.len().checked_sub(NEW_LEVEL_WINDOWS)?);
+    let mut old: Vec<f64> = older.iter().map(|&h| series[h]).filter(|v| v.is_finite()).collect();
+    let mut recent: Vec<f64> = recent.iter().map(|&h| series[h]).collect();
+    if old.len() < MIN_HISTORY || recent.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let (center, deviation) = center_and_deviation(&mut old, scale, unit);
+    let side = (value - center).signum();
+    let moved = |v: f64| (v - center).signum() == side && (v - center).abs() / deviation > SCORE_FLOOR;
+    if !recent.iter().all(|&v| moved(v)) {
+        return None;
+    }
+    recent.sort_by(f64::total_cmp);
+    Some((median(&recent), deviation))
 }
 
 /// Whether `value` is an excursion the statistic has made before, often enough to be its nature
@@ -525,69 +673,91 @@ mod offline {
         era * 146097 + doe - 719468
     }
 
+    /// One window's start as the database gives it: microseconds since 2000-01-01.
+    fn micros(day: i64) -> i64 {
+        (day - 10957) * DAY
+    }
+
     #[test]
     #[ignore = "needs ALERTS_EXPORT from bench/alerts.sh"]
     fn alert_benchmark_offline() {
         let dir = std::env::var("ALERTS_EXPORT").expect("ALERTS_EXPORT: the directory bench/alerts.sh exported to");
+        let verbose = std::env::var("ALERTS_VERBOSE").is_ok();
         let observed = std::fs::read_to_string(format!("{dir}/observed.tsv")).unwrap();
         let bugs = std::fs::read_to_string(format!("{dir}/bugs.tsv")).unwrap();
-        let mut seeds: BTreeMap<i64, BTreeMap<i64, WindowObservations>> = BTreeMap::new();
+        // Per (feed, seed): the windows by start.
+        let mut runs: BTreeMap<(String, i64), BTreeMap<i64, WindowObservations>> = BTreeMap::new();
         for line in observed.lines() {
             let f: Vec<&str> = line.split('\t').collect();
-            let (seed, day) = (f[0].parse::<i64>().unwrap(), day_number(f[1]));
-            let window = seeds.entry(seed).or_default().entry(day).or_insert_with(|| WindowObservations { start: day, valid: f[2] == "t", columns: Vec::new() });
-            let spread = f[4].parse::<f64>().ok().filter(|s| s.is_finite());
-            let column = match window.columns.iter().position(|c| c.column == f[3]) {
+            let (run, day) = ((f[0].to_string(), f[1].parse::<i64>().unwrap()), micros(day_number(f[2])));
+            let window = runs.entry(run).or_default().entry(day).or_insert_with(|| WindowObservations { start: day, valid: f[3] == "t", columns: Vec::new() });
+            let spread = f[5].parse::<f64>().ok().filter(|s| s.is_finite());
+            let column = match window.columns.iter().position(|c| c.column == f[4]) {
                 Some(i) => &mut window.columns[i],
                 None => {
-                    window.columns.push(ColumnObservations { column: f[3].to_string(), spread, observations: Vec::new() });
+                    window.columns.push(ColumnObservations { column: f[4].to_string(), spread, observations: Vec::new() });
                     window.columns.last_mut().unwrap()
                 }
             };
-            column.observations.push(Observation::of(f[5], f[6].parse().unwrap()));
+            if statistic_code(f[6]).is_some() {
+                column.observations.push(Observation::of(f[6], f[7].parse().unwrap()));
+            }
         }
-        let mut bug_days: HashMap<(i64, i64), (String, Vec<String>)> = HashMap::new();
+        let mut bug_days: HashMap<(String, i64, i64), (String, Vec<String>)> = HashMap::new();
         for line in bugs.lines() {
             let f: Vec<&str> = line.split('\t').collect();
-            bug_days.insert((f[0].parse().unwrap(), day_number(f[1])), (f[2].to_string(), f[3].split('|').map(String::from).collect()));
+            bug_days.insert((f[0].to_string(), f[1].parse().unwrap(), micros(day_number(f[2]))), (f[3].to_string(), f[4].split('|').map(String::from).collect()));
         }
-        let (mut precision_sum, mut recall_sum) = (0.0, 0.0);
-        let mut missed: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        // Per feed: sums of precision, recall, top column right, and the seeds.
+        let mut per_feed: BTreeMap<String, (f64, f64, f64, usize)> = BTreeMap::new();
+        let mut caught_by_bug: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
         let mut false_alarms: BTreeMap<String, usize> = BTreeMap::new();
-        for (seed, windows) in &seeds {
+        for ((feed, seed), windows) in &runs {
             let windows: Vec<WindowObservations> = windows.values().cloned().collect();
             let first = windows[0].start;
             let scores = score_windows(&windows);
-            let (mut alerts, mut caught, mut bugs_judged) = (0, 0, 0);
-            for s in scores.iter().filter(|s| s.start > first + 28) {
-                let bug = bug_days.get(&(*seed, s.start));
+            let (mut alerts, mut caught, mut bugs_judged, mut top_right) = (0, 0, 0, 0);
+            for s in scores.iter().filter(|s| s.start > first + 28 * DAY) {
+                let bug = bug_days.get(&(feed.clone(), *seed, s.start));
                 let alerted = s.status == Status::Alert;
                 alerts += alerted as usize;
-                if let Some((kind, _)) = bug {
-                    if !alerted && std::env::var("ALERTS_VERBOSE").is_ok() {
+                let day = (s.start - first) / DAY;
+                if let Some((kind, columns)) = bug {
+                    if !alerted && verbose {
                         let top = s.columns.first().map(|c| format!("{}:{} score {:.2} raw {:.1}", c.column, c.statistic, c.score, c.raw)).unwrap_or_default();
-                        println!("  missed day {} {kind}: {top}", s.start - first);
+                        println!("  {feed} {seed} missed day {day} {kind} {columns:?}: {top}");
                     }
                     bugs_judged += 1;
                     caught += alerted as usize;
-                    let entry = missed.entry(kind.clone()).or_default();
+                    if alerted {
+                        let right = columns.contains(&s.columns[0].column);
+                        top_right += right as usize;
+                        if !right && verbose {
+                            println!("  {feed} {seed} wrong top day {day} {kind} {columns:?}: {}:{}", s.columns[0].column, s.columns[0].statistic);
+                        }
+                    }
+                    let entry = caught_by_bug.entry((feed.clone(), kind.clone())).or_default();
                     entry.0 += 1;
                     entry.1 += alerted as usize;
                 } else if alerted {
-                    *false_alarms.entry(format!("{}:{}", s.columns[0].column, s.columns[0].statistic)).or_default() += 1;
-                    if std::env::var("ALERTS_VERBOSE").is_ok() {
-                        println!("  false alarm day {} {}:{} score {:.2} raw {:.1} value {:.3} usual {:.3}", s.start - first, s.columns[0].column, s.columns[0].statistic, s.columns[0].score, s.columns[0].raw, s.columns[0].value, s.columns[0].usual);
+                    *false_alarms.entry(format!("{feed} {}:{}", s.columns[0].column, s.columns[0].statistic)).or_default() += 1;
+                    if verbose {
+                        let c = &s.columns[0];
+                        println!("  {feed} {seed} false alarm day {day} {}:{} score {:.2} raw {:.1} value {:.3} usual {:.3}", c.column, c.statistic, c.score, c.raw, c.value, c.usual);
                     }
                 }
             }
             let (p, r) = (caught as f64 / alerts.max(1) as f64, caught as f64 / bugs_judged.max(1) as f64);
-            println!("seed {seed}: alerts {alerts}, bug days {bugs_judged}, precision {p:.3}, recall {r:.3}");
-            precision_sum += p;
-            recall_sum += r;
+            let t = top_right as f64 / caught.max(1) as f64;
+            println!("{feed} seed {seed}: alerts {alerts}, bug days {bugs_judged}, precision {p:.3}, recall {r:.3}, top column right {t:.3}");
+            let e = per_feed.entry(feed.clone()).or_default();
+            (e.0, e.1, e.2, e.3) = (e.0 + p, e.1 + r, e.2 + t, e.3 + 1);
         }
-        let n = seeds.len() as f64;
-        println!("mean precision {:.3} recall {:.3}", precision_sum / n, recall_sum / n);
-        println!("caught per bug: {missed:?}");
+        for (feed, (p, r, t, n)) in &per_feed {
+            let n = *n as f64;
+            println!("{feed}: mean precision {:.3} recall {:.3} top column right {:.3}", p / n, r / n, t / n);
+        }
+        println!("caught per bug: {caught_by_bug:?}");
         let mut fa: Vec<_> = false_alarms.into_iter().collect();
         fa.sort_by(|a, b| b.1.cmp(&a.1));
         println!("false alarms by top statistic: {fa:?}");

@@ -815,6 +815,19 @@ impl Distribution {
         digits[((digits.len() - 1) as f64 * 0.9).round() as usize]
     }
 
+    /// The share of the most frequent value (a default, a sentinel or a frozen value shows as
+    /// one value's weight), within the sketch's rank error.
+    pub fn top_share(&self) -> f64 {
+        let (mut best, mut run, mut previous) = (0u64, 0u64, None);
+        for (i, &v) in self.values.iter().enumerate() {
+            let weight = self.cumulative[i] - if i == 0 { 0 } else { self.cumulative[i - 1] };
+            run = if previous == Some(v) { run + weight } else { weight };
+            best = best.max(run);
+            previous = Some(v);
+        }
+        best as f64 / self.total as f64
+    }
+
     pub fn quantile(&self, rank: f64) -> f64 {
         let rank = rank.clamp(0.0, 1.0);
         if rank == 0.0 {
