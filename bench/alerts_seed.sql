@@ -30,7 +30,7 @@ SELECT vigil.watch('w', time_column => 'ts') > 0 AS watched;
 SELECT format('DO $do$ DECLARE d date; p record; BEGIN FOR d IN SELECT DISTINCT day FROM %I ORDER BY 1 LOOP '
               'SELECT * INTO p FROM plan WHERE plan.day = d; PERFORM load_day(%L, %L, d, p.bug, p.columns); END LOOP; END $do$',
               :'raw', :'feed', 'w') AS load \gset
-:load
+:load;
 
 -- The days the systems judge: after the warm-up, with data.
 CREATE TEMP TABLE judged_days AS

@@ -158,10 +158,10 @@ CREATE FUNCTION cells(f text, tbl regclass) RETURNS TABLE (day date, name text, 
 DECLARE
     parts text[];
 BEGIN
-    SELECT array_agg(format('(%L, %L, %s, %s)', col, kind,
-                            CASE kind WHEN 'num' THEN format('w.%I::float8', col) ELSE 'NULL::float8' END,
-                            CASE kind WHEN 'num' THEN 'NULL::text' ELSE format('w.%I::text', col) END) ORDER BY position)
-      INTO parts FROM feed_column WHERE feed = f;
+    SELECT array_agg(format('(%L, %L, %s, %s)', fc.col, fc.kind,
+                            CASE fc.kind WHEN 'num' THEN format('w.%I::float8', fc.col) ELSE 'NULL::float8' END,
+                            CASE fc.kind WHEN 'num' THEN 'NULL::text' ELSE format('w.%I::text', fc.col) END) ORDER BY fc.position)
+      INTO parts FROM feed_column fc WHERE fc.feed = f;
     RETURN QUERY EXECUTE format('SELECT w.ts::date, c.name, c.kind, c.num, c.label FROM %s w, LATERAL (VALUES %s) AS c(name, kind, num, label)',
                                 tbl, array_to_string(parts, ', '));
 END $$;

@@ -229,6 +229,11 @@ fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>)
     ((value - center).abs() / deviation, center)
 }
 
+/// The statistics that count a window's rows and NULLs; the others describe its values.
+const COUNT_STATISTICS: [&str; 2] = ["row_count", "null_fraction"];
+/// Values a window's column needs before the statistics of its values are judged.
+const MIN_VALUES: f64 = 10.0;
+
 /// A day and a week in the units of window starts (microseconds).
 pub const DAY: i64 = 86_400_000_000;
 pub const WEEK: i64 = 7 * DAY;
@@ -279,6 +284,8 @@ struct Series<'a> {
     starts: Vec<i64>,
     /// The windows' length (the smallest step between two starts).
     window: i64,
+    /// Each window's row count (NaN where unknown).
+    rows: Vec<f64>,
 }
 
 impl<'a> Series<'a> {
@@ -304,7 +311,17 @@ impl<'a> Series<'a> {
         }
         let starts: Vec<i64> = windows.iter().map(|w| w.start).collect();
         let window = starts.windows(2).map(|p| p[1] - p[0]).filter(|&d| d > 0).min().unwrap_or(DAY);
-        Series { values, spreads, columns, starts, window }
+        let rows = windows
+            .iter()
+            .map(|w| w.columns.iter().flat_map(|c| &c.observations).find(|o| o.statistic == "row_count").map_or(f64::NAN, |o| o.value.exp()))
+            .collect();
+        Series { values, spreads, columns, starts, window, rows }
+    }
+
+    /// How many values column `c` had in window `h`: its rows less its NULLs.
+    fn values_in(&self, c: usize, h: usize) -> f64 {
+        let nulls = self.values.get(&(c, "null_fraction")).map_or(0.0, |f| f[h]);
+        self.rows[h] * (1.0 - if nulls.is_finite() { nulls } else { 0.0 })
     }
 
     /// The rhythm `series` follows before window `i`, learned from the valid windows of
@@ -369,9 +386,24 @@ impl<'a> Series<'a> {
             // in most windows still has one), the unit of its location statistics.
             let spreads: Vec<f64> = history.iter().map(|&h| self.spreads[c][h]).filter(|s| s.is_finite()).collect();
             let unit = (!spreads.is_empty()).then(|| spreads.iter().sum::<f64>() / spreads.len() as f64);
+            // Statistics of a column's values (all but its counts) vary by chance as 1/sqrt of
+            // how many values they were taken from: a window with fewer values than usual is
+            // judged on that wider spread, and one with a handful is not judged on them at all.
+            let values_now = self.values_in(c, i);
+            let mut usual_values: Vec<f64> = history.iter().map(|&h| self.values_in(c, h)).filter(|n| n.is_finite()).collect();
+            usual_values.sort_by(f64::total_cmp);
+            let sampling = if values_now.is_finite() && !usual_values.is_empty() {
+                (values_now / median(&usual_values)).min(1.0).sqrt()
+            } else {
+                1.0
+            };
             for observation in column.observations.iter().filter(|o| o.value.is_finite()) {
                 let raw_series = &self.values[&(c, observation.statistic)];
                 if history.iter().filter(|&&h| raw_series[h].is_finite()).count() < MIN_HISTORY {
+                    continue;
+                }
+                let of_values = !COUNT_STATISTICS.contains(&observation.statistic);
+                if of_values && values_now < MIN_VALUES {
                     continue;
                 }
                 // A statistic with a rhythm is compared with its own phase: each window's value
@@ -393,6 +425,9 @@ impl<'a> Series<'a> {
                         raw = (series[i] - level).abs() / deviation;
                         usual = level;
                     }
+                }
+                if of_values {
+                    raw *= sampling;
                 }
                 if raw > SCORE_FLOOR && precedented(series, series[i], usual, long_history) {
                     raw = 0.0; // the statistic has gone this far before, often enough: by nature
@@ -453,7 +488,7 @@ fn precedented(series: &[f64], value: f64, center: f64, long_history: &[usize]) 
 
 /// See `precedented`: a year of daily windows needs 15 precedents, a month 3.
 const PRECEDENTS: usize = 3;
-const PRECEDENT_SHARE: f64 = 0.04;
+const PRECEDENT_SHARE: f64 = 0.02;
 const PRECEDENT_REACH: f64 = 0.5;
 
 /// A statistic's past deviations, kept in order of arrival (to drop the oldest past
