@@ -676,6 +676,36 @@ mod tests {
     }
 
     #[test]
+    fn a_weekly_rhythm_is_compared_phase_by_phase() {
+        let mut noise = Noise(5);
+        // f3 is 30 higher on two days of every week: a weekday at the weekend's level is a
+        // breakage, which the weekends' precedents would hide without the rhythm.
+        let windows: Vec<_> = (0..100)
+            .map(|d| {
+                let weekend = d % 7 < 2;
+                let shift = if weekend || d == 90 { 30.0 } else { 0.0 };
+                window(d * DAY, &mut noise, shift, 0.0, 1000.0)
+            })
+            .collect();
+        let scores = score_windows(&windows);
+        let weekend_alerts: Vec<i64> = (40..100).filter(|d| d % 7 < 2 && scores[*d as usize].status == Status::Alert).collect();
+        assert!(weekend_alerts.is_empty(), "weekends alerted: {weekend_alerts:?}");
+        assert_eq!(scores[90].status, Status::Alert);
+        assert_eq!(scores[90].responsible()[0].column, "f3");
+    }
+
+    #[test]
+    fn a_lasting_change_is_normal_from_its_third_window() {
+        let mut noise = Noise(6);
+        let windows: Vec<_> = (0..90).map(|d| window(d, &mut noise, if d >= 50 { 40.0 } else { 0.0 }, 0.0, 1000.0)).collect();
+        let scores = score_windows(&windows);
+        assert_eq!(scores[50].status, Status::Alert);
+        assert_eq!(scores[50].responsible()[0].column, "f3");
+        let later: Vec<usize> = (52..90).filter(|&d| scores[d].status == Status::Alert).collect();
+        assert!(later.is_empty(), "still alerting on: {later:?}");
+    }
+
+    #[test]
     fn invalid_windows_are_scored_but_never_history() {
         let mut noise = Noise(3);
         let mut windows: Vec<_> = (0..40).map(|d| window(d, &mut noise, 0.0, 0.0, 1000.0)).collect();
