@@ -18,9 +18,13 @@ ALTER TABLE plan ADD COLUMN columns text[];
 UPDATE plan SET columns = (SELECT t FROM (SELECT t, row_number() OVER () AS i, count(*) OVER () AS n FROM bug_targets(:'feed', plan.bug) t) x
                             WHERE i = 1 + floor(plan.col * n)::int);
 INSERT INTO bug_day SELECT :'feed', :seed, day, bug, columns FROM plan;
+-- The feed's own defects are bug days too, where nothing was injected (see source_defect).
+INSERT INTO bug_day SELECT :'feed', :seed, day, 'source_defect', columns FROM source_defect
+ WHERE feed = :'feed' AND day NOT IN (SELECT day FROM plan);
 -- Shifted times move the evening's rows into the next day: it holds corrupted data too.
 INSERT INTO bug_day SELECT :'feed', :seed, p.day + 1, p.bug, p.columns FROM plan p
  WHERE p.bug = 'shifted_time' AND p.day + 1 NOT IN (SELECT day FROM plan)
+   AND p.day + 1 NOT IN (SELECT day FROM bug_day WHERE feed = :'feed' AND seed = :seed)
    AND EXISTS (SELECT FROM :raw r WHERE r.day = p.day AND (r.ts + interval '5 hours')::date > p.day);
 
 DROP TABLE IF EXISTS w;

@@ -40,6 +40,10 @@ pub(crate) fn column_names(tbl: Oid) -> HashMap<i16, String> {
     .unwrap_or_default()
 }
 
+/// Categorical columns with at most this many distinct values in a window are scored on how
+/// many appeared (counted exactly: up to 256 distinct values are kept as hashes).
+const FEW_CATEGORIES: f64 = 100.0;
+
 /// What is scored of each window: per column its coverage, location, spread, shape and
 /// categories and its drift from the reference, plus the window's row count.
 pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -> WindowObservations {
@@ -50,6 +54,14 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
         spread: None,
         observations: vec![observation("row_count", (rows.max(1) as f64).ln())],
     }];
+    // Rows per distinct time: a load written twice doubles it, however much the volume
+    // varies by nature (hourly readings, orders of a busy day), and whatever the columns hold.
+    if let Some((_, times, _, _)) = window.columns.iter().find(|c| c.0 == window::TIME_IN_WINDOW_ATTNUM) {
+        let distinct = times.distinct_estimate();
+        if times.rows > times.nulls && distinct >= 1.0 {
+            columns[0].observations.push(observation("rows_per_time", ((times.rows - times.nulls) as f64 / distinct).max(1.0).ln()));
+        }
+    }
     for (attnum, profile, drift, _) in &window.columns {
         let Some(name) = names.get(attnum) else { continue };
         let mut seen = Vec::new();
@@ -57,13 +69,14 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
             seen.push(observation("null_fraction", f));
         }
         let non_null = profile.rows - profile.nulls;
-        if non_null > 0 {
+        // Where the rows' times fall is a share of the window, not a column's values: its
+        // locations are judged as shares (`time_*`), and its distinct times as rows_per_time.
+        let times = *attnum == window::TIME_IN_WINDOW_ATTNUM;
+        if non_null > 0 && !times {
             // As a log count: a frozen column (one value) stands out however many rows there are.
             let distinct = profile.distinct_estimate().max(1.0);
             seen.push(observation("distinct_values", distinct.ln()));
-            if *attnum != window::TIME_IN_WINDOW_ATTNUM {
-                seen.push(observation("unique_fraction", (distinct / non_null as f64).min(1.0)));
-            }
+            seen.push(observation("unique_fraction", (distinct / non_null as f64).min(1.0)));
         }
         if let Some(js) = drift.js_distance {
             seen.push(observation("js_distance", js));
@@ -76,17 +89,18 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
                     seen.push(observation("nonfinite_fraction", (profile.nan + profile.infinite) as f64 / profile.rows as f64));
                 }
                 if let Some(mean) = m.mean() {
-                    seen.push(observation("mean", mean));
+                    seen.push(observation(if times { "time_mean" } else { "mean" }, mean));
                 }
                 if let Some(sd) = m.stddev_samp() {
                     seen.push(observation("stddev", crate::drift::score::log_spread(sd, m.mean)));
                     spread = Some(sd);
                 }
                 if let Some(d) = profile.distribution() {
-                    seen.push(observation("p05", d.quantile(0.05)));
-                    seen.push(observation("p50", d.quantile(0.5)));
-                    seen.push(observation("p95", d.quantile(0.95)));
-                    if *attnum != window::TIME_IN_WINDOW_ATTNUM {
+                    let [p05, p50, p95] = if times { ["time_p05", "time_p50", "time_p95"] } else { ["p05", "p50", "p95"] };
+                    seen.push(observation(p05, d.quantile(0.05)));
+                    seen.push(observation(p50, d.quantile(0.5)));
+                    seen.push(observation(p95, d.quantile(0.95)));
+                    if !times {
                         seen.push(observation("decimals", d.resolution())); // times are not written by hand
                         seen.push(observation("top_share", d.top_share()));
                     }
@@ -96,6 +110,11 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
                 if non_null > 0 {
                     let top = profile.top_values(1).first().map_or(0, |t| t.1);
                     seen.push(observation("top_share", top as f64 / non_null as f64));
+                    // A column of few categories: how many appeared (one source of 51 missing).
+                    let categories = profile.distinct_estimate().round();
+                    if categories <= FEW_CATEGORIES {
+                        seen.push(observation("categories", categories));
+                    }
                 }
                 if let Some(new) = drift.new_category_fraction {
                     seen.push(observation("new_category_fraction", new));

@@ -38,7 +38,7 @@ const RESPONSIBLE_SCORE: f64 = 0.5;
 /// Scores are capped here (a statistic that was constant and changed would be infinitely far).
 const SCORE_CAP: f64 = 1000.0;
 /// The smallest change in a location statistic that counts, as a share of the column's typical spread.
-const UNITS_FLOOR: f64 = 0.02;
+const UNITS_FLOOR: f64 = 0.5;
 
 /// How a statistic's smallest meaningful change is judged when its history hardly varies.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,6 +50,10 @@ pub enum Scale {
     Units,
     /// The logarithm of a count or a spread: a 5% change.
     LogCount,
+    /// A place in the window, as a share of it: 0.005 (7 minutes of a day).
+    WindowShare,
+    /// A small count (categories seen): a change by one counts when the history never varied.
+    Count,
     /// Decimal digits: a tenth of a digit (a column written with the same precision every time
     /// that changes it by one digit is ten deviations out).
     Digits,
@@ -64,7 +68,7 @@ pub struct Observation {
 }
 
 /// Every statistic windows are scored on, with its scale; its position is its code in memos.
-pub const STATISTICS: [(&str, Scale); 15] = [
+pub const STATISTICS: [(&str, Scale); 21] = [
     ("row_count", Scale::LogCount),
     ("null_fraction", Scale::Fraction),
     ("distinct_values", Scale::LogCount),
@@ -85,6 +89,16 @@ pub const STATISTICS: [(&str, Scale); 15] = [
     // The largest change of any category's share against the reference: a source missing
     // from a load, or one category's share jumping.
     ("category_linf", Scale::Fraction),
+    // Rows per distinct time in the window (the table's): a load written twice doubles it.
+    ("rows_per_time", Scale::LogCount),
+    // How many categories a column of few appeared with: a usual one vanishing.
+    ("categories", Scale::Count),
+    // Where the rows' times fall in their window (shares of it): a load stamped hours late,
+    // or missing its last hours.
+    ("time_mean", Scale::WindowShare),
+    ("time_p05", Scale::WindowShare),
+    ("time_p50", Scale::WindowShare),
+    ("time_p95", Scale::WindowShare),
 ];
 
 /// The logarithm a spread is scored as; an exact 0 (a frozen column) stays finite, far below
@@ -214,6 +228,8 @@ fn center_and_deviation(history: &mut [f64], scale: Scale, unit: Option<f64>) ->
         Scale::Fraction => 0.02,
         Scale::LogCount => 0.05,
         Scale::Digits => 0.1,
+        Scale::Count => 0.1,
+        Scale::WindowShare => 0.005,
         Scale::Units => match unit {
             Some(u) if u > 0.0 && u.is_finite() => UNITS_FLOOR * u,
             _ => (0.02 * center.abs()).max(1e-9),
@@ -231,6 +247,11 @@ fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>)
 
 /// The statistics that count a window's rows and NULLs; the others describe its values.
 const COUNT_STATISTICS: [&str; 2] = ["row_count", "null_fraction"];
+/// The statistics that compare a window with the reference (the merged history before it).
+const AGAINST_REFERENCE: [&str; 3] = ["js_distance", "new_category_fraction", "category_linf"];
+/// Statistics judged in one direction only: a column of few categories alerts when a usual one
+/// vanishes, while a rare one turning up is its nature (and a new one has its own statistic).
+const ONLY_DOWNWARDS: [&str; 1] = ["categories"];
 /// Values a window's column needs before the statistics of its values are judged.
 const MIN_VALUES: f64 = 10.0;
 
@@ -376,7 +397,7 @@ impl<'a> Series<'a> {
     }
 
     /// Raw scores of every statistic of window `i`'s columns against the windows `history`.
-    fn column_scores(&self, window: &WindowObservations, i: usize, history: &[usize], long_history: &[usize]) -> Vec<ColumnScore> {
+    fn column_scores(&self, window: &WindowObservations, i: usize, history: &[usize], long_history: &[usize], scored: &[usize]) -> Vec<ColumnScore> {
         let mut scores = Vec::new();
         let mut values: Vec<f64> = Vec::with_capacity(history.len());
         let mut adjusted: Vec<f64> = Vec::new();
@@ -419,6 +440,9 @@ impl<'a> Series<'a> {
                 values.clear();
                 values.extend(history.iter().map(|&h| series[h]).filter(|v| v.is_finite()));
                 let (mut raw, mut usual) = unusualness(series[i], &mut values, observation.scale, unit);
+                if ONLY_DOWNWARDS.contains(&observation.statistic) && series[i] >= usual {
+                    raw = 0.0;
+                }
                 if raw > SCORE_FLOOR {
                     if let Some((level, deviation)) = new_level(series, history, observation.scale, unit, series[i]) {
                         // A lasting change: judged against its new level, with the old spread.
@@ -429,7 +453,7 @@ impl<'a> Series<'a> {
                 if of_values {
                     raw *= sampling;
                 }
-                if raw > SCORE_FLOOR && precedented(series, series[i], usual, long_history) {
+                if raw > SCORE_FLOOR && precedented(series, series[i], usual, if AGAINST_REFERENCE.contains(&observation.statistic) { scored } else { long_history }) {
                     raw = 0.0; // the statistic has gone this far before, often enough: by nature
                 }
                 // Shown in the statistic's own terms: the phase's usual level.
@@ -535,7 +559,10 @@ pub fn raw_scores(windows: &[WindowObservations], from: usize) -> Vec<Vec<Column
     for (i, window) in windows.iter().enumerate().skip(from) {
         let history = &valid[valid.len().saturating_sub(HISTORY_WINDOWS)..];
         let long_history = &valid[valid.len().saturating_sub(CALIBRATION_WINDOWS)..];
-        out.push(if history.len() < MIN_HISTORY { Vec::new() } else { series.column_scores(window, i, history, long_history) });
+        // Precedents of statistics taken against the reference come from windows that were
+        // scored themselves: in the first ones, against a history of days, every category is new.
+        let scored = &long_history[MIN_HISTORY.saturating_sub(valid.len() - long_history.len()).min(long_history.len())..];
+        out.push(if history.len() < MIN_HISTORY { Vec::new() } else { series.column_scores(window, i, history, long_history, scored) });
         if window.valid {
             valid.push(i);
         }
@@ -764,8 +791,16 @@ mod offline {
                     window.columns.last_mut().unwrap()
                 }
             };
-            if statistic_code(f[6]).is_some() {
-                column.observations.push(Observation::of(f[6], f[7].parse().unwrap()));
+            let statistic = match (f[4], f[6]) {
+                ("(time in window)", "distinct_values" | "unique_fraction") => "",
+                ("(time in window)", "mean") => "time_mean",
+                ("(time in window)", "p05") => "time_p05",
+                ("(time in window)", "p50") => "time_p50",
+                ("(time in window)", "p95") => "time_p95",
+                (_, s) => s,
+            };
+            if statistic_code(statistic).is_some() {
+                column.observations.push(Observation::of(statistic, f[7].parse().unwrap()));
             }
         }
         let mut bug_days: HashMap<(String, i64, i64), (String, Vec<String>)> = HashMap::new();
@@ -773,8 +808,8 @@ mod offline {
             let f: Vec<&str> = line.split('\t').collect();
             bug_days.insert((f[0].to_string(), f[1].parse().unwrap(), micros(day_number(f[2]))), (f[3].to_string(), f[4].split('|').map(String::from).collect()));
         }
-        // Per feed: sums of precision, recall, top column right, and the seeds.
-        let mut per_feed: BTreeMap<String, (f64, f64, f64, usize)> = BTreeMap::new();
+        // Per feed: sums of precision, recall, top column right, average precision, and the seeds.
+        let mut per_feed: BTreeMap<String, (f64, f64, f64, f64, usize)> = BTreeMap::new();
         let mut caught_by_bug: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
         let mut false_alarms: BTreeMap<String, usize> = BTreeMap::new();
         for ((feed, seed), windows) in &runs {
@@ -782,6 +817,21 @@ mod offline {
             let first = windows[0].start;
             let scores = score_windows(&windows);
             let (mut alerts, mut caught, mut bugs_judged, mut top_right) = (0, 0, 0, 0);
+            // Average precision: days ranked by score (learning ones at 0), as the benchmark does.
+            let mut ranked: Vec<(f64, i64, bool)> = scores
+                .iter()
+                .filter(|s| s.start > first + 28 * DAY)
+                .map(|s| (s.score.unwrap_or(0.0), s.start, bug_days.contains_key(&(feed.clone(), *seed, s.start))))
+                .collect();
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let (mut bugs_so_far, mut precision_sum) = (0usize, 0.0);
+            for (rank, &(_, _, bug)) in ranked.iter().enumerate() {
+                if bug {
+                    bugs_so_far += 1;
+                    precision_sum += bugs_so_far as f64 / (rank + 1) as f64;
+                }
+            }
+            let average_precision = precision_sum / bugs_so_far.max(1) as f64;
             for s in scores.iter().filter(|s| s.start > first + 28 * DAY) {
                 let bug = bug_days.get(&(feed.clone(), *seed, s.start));
                 let alerted = s.status == Status::Alert;
@@ -814,13 +864,14 @@ mod offline {
             }
             let (p, r) = (caught as f64 / alerts.max(1) as f64, caught as f64 / bugs_judged.max(1) as f64);
             let t = top_right as f64 / caught.max(1) as f64;
-            println!("{feed} seed {seed}: alerts {alerts}, bug days {bugs_judged}, precision {p:.3}, recall {r:.3}, top column right {t:.3}");
+            let ap = average_precision;
+            println!("{feed} seed {seed}: alerts {alerts}, bug days {bugs_judged}, precision {p:.3}, recall {r:.3}, average precision {ap:.3}, top column right {t:.3}");
             let e = per_feed.entry(feed.clone()).or_default();
-            (e.0, e.1, e.2, e.3) = (e.0 + p, e.1 + r, e.2 + t, e.3 + 1);
+            (e.0, e.1, e.2, e.3, e.4) = (e.0 + p, e.1 + r, e.2 + t, e.3 + ap, e.4 + 1);
         }
-        for (feed, (p, r, t, n)) in &per_feed {
+        for (feed, (p, r, t, ap, n)) in &per_feed {
             let n = *n as f64;
-            println!("{feed}: mean precision {:.3} recall {:.3} top column right {:.3}", p / n, r / n, t / n);
+            println!("{feed}: mean precision {:.3} recall {:.3} average precision {:.3} top column right {:.3}", p / n, r / n, ap / n, t / n);
         }
         println!("caught per bug: {caught_by_bug:?}");
         let mut fa: Vec<_> = false_alarms.into_iter().collect();
