@@ -159,15 +159,28 @@ pub struct CategoricalDrift {
     pub chi2_df: u64,
     pub chi2_pvalue: f64,
     pub js_distance_ln: f64,
-    /// Share of current rows whose category the reference lacks.
+    /// Share of current rows whose category the reference lacks (or has at under a twentieth
+    /// of its current share).
     pub new_category_fraction: f64,
 }
+
+/// See `categorical`: how many times its reference share a category's share must be to be new.
+const NOVEL_RATIO: f64 = 20.0;
 
 pub fn categorical(reference: &[u64], current: &[u64]) -> CategoricalDrift {
     let p = proportions(reference);
     let q = proportions(current);
     let cur_total: u64 = current.iter().sum();
-    let new_rows: u64 = reference.iter().zip(current).filter(|(&r, _)| r == 0).map(|(_, &c)| c).sum();
+    // A category counts as new when the reference never saw it, or saw it at under a
+    // NOVEL_RATIO-th of its share now: labels a broken load wrote before (a relabelling that
+    // recurred without its windows being marked) stay new, while a rare category stays rare.
+    let ref_total: u64 = reference.iter().sum();
+    let new_rows: u64 = reference
+        .iter()
+        .zip(current)
+        .filter(|(&r, &c)| r == 0 || (r as f64 / ref_total as f64) * NOVEL_RATIO < c as f64 / cur_total as f64)
+        .map(|(_, &c)| c)
+        .sum();
     // Goodness of fit: expected = reference proportions (unseen categories at 1e-4, then
     // renormalised) times the current total.
     let floored: Vec<f64> = p.iter().map(|&x| floor_empty(x)).collect();

@@ -20,9 +20,11 @@ pub const HISTORY_WINDOWS: usize = 28;
 /// Raw scores of a column in preceding windows needed to calibrate its threshold; until some
 /// column has them the window is still 'learning'.
 pub const MIN_CALIBRATION: usize = 7;
-/// Raw scores at or below this never alert: a statistic 8 robust deviations out is unusual but
+/// Raw scores at or below this never alert: a statistic 6 robust deviations out is unusual but
 /// happens by chance among hundreds of statistics.
-const SCORE_FLOOR: f64 = 8.0;
+const SCORE_FLOOR: f64 = 6.0;
+/// See `Calibration::fence`: with 16 past deviations a fence is twice as high, with 160 10%.
+const THIN_CALIBRATION: f64 = 16.0;
 /// Preceding valid windows whose deviations set a statistic's fence: a year of daily windows,
 /// long enough to have seen the kinds of excursions the data has by nature (storms, holidays).
 pub const CALIBRATION_WINDOWS: usize = 365;
@@ -38,7 +40,11 @@ const RESPONSIBLE_SCORE: f64 = 0.5;
 /// Scores are capped here (a statistic that was constant and changed would be infinitely far).
 const SCORE_CAP: f64 = 1000.0;
 /// The smallest change in a location statistic that counts, as a share of the column's typical spread.
-const UNITS_FLOOR: f64 = 0.5;
+const UNITS_FLOOR: f64 = 0.02;
+/// The same for a location that sat on one value in most windows (a quantile on an atom of a
+/// discrete column: the menu's top price, no rain, visibility at its cap): moving to the next
+/// value is its nature, and counts in the column's spread, here half of it.
+const ATOM_FLOOR: f64 = 0.5;
 
 /// How a statistic's smallest meaningful change is judged when its history hardly varies.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -224,6 +230,7 @@ fn trimmed_deviation(sorted: &[f64]) -> f64 {
 fn center_and_deviation(history: &mut [f64], scale: Scale, unit: Option<f64>) -> (f64, f64) {
     history.sort_by(f64::total_cmp);
     let center = median(history);
+    let robust = robust_deviation(history, center);
     let floor = match scale {
         Scale::Fraction => 0.02,
         Scale::LogCount => 0.05,
@@ -231,11 +238,11 @@ fn center_and_deviation(history: &mut [f64], scale: Scale, unit: Option<f64>) ->
         Scale::Count => 0.1,
         Scale::WindowShare => 0.005,
         Scale::Units => match unit {
-            Some(u) if u > 0.0 && u.is_finite() => UNITS_FLOOR * u,
+            Some(u) if u > 0.0 && u.is_finite() => if robust == 0.0 { ATOM_FLOOR * u } else { UNITS_FLOOR * u },
             _ => (0.02 * center.abs()).max(1e-9),
         },
     };
-    (center, robust_deviation(history, center).max(0.5 * trimmed_deviation(history)).max(floor))
+    (center, robust.max(0.5 * trimmed_deviation(history)).max(floor))
 }
 
 /// How unusual `value` is against `history`, in robust deviations (see
@@ -245,8 +252,9 @@ fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>)
     ((value - center).abs() / deviation, center)
 }
 
-/// The statistics that count a window's rows and NULLs; the others describe its values.
-const COUNT_STATISTICS: [&str; 2] = ["row_count", "null_fraction"];
+/// The statistics that count a window's rows, NULLs, times and categories (not sampled from
+/// its values: not damped by how few there are); the others describe its values.
+const COUNT_STATISTICS: [&str; 4] = ["row_count", "null_fraction", "rows_per_time", "categories"];
 /// The statistics that compare a window with the reference (the merged history before it).
 const AGAINST_REFERENCE: [&str; 3] = ["js_distance", "new_category_fraction", "category_linf"];
 /// Statistics judged in one direction only: a column of few categories alerts when a usual one
@@ -537,9 +545,12 @@ impl Calibration {
     }
 
     /// FENCE_FACTOR × the FENCE_QUANTILE of the past deviations, and never below SCORE_FLOOR.
-    /// A statistic that jumps by nature (rain on some days) gets a fence to match.
+    /// A statistic that jumps by nature (rain on some days) gets a fence to match. Few past
+    /// deviations have not yet shown how far the statistic goes by nature (the 99th percentile
+    /// of ten is their largest): the fence starts higher by THIN_CALIBRATION / their number.
     fn fence(&self) -> f64 {
-        (FENCE_FACTOR * quantile_sorted(&self.sorted, FENCE_QUANTILE)).max(SCORE_FLOOR)
+        let seen = self.sorted.len() as f64;
+        (FENCE_FACTOR * quantile_sorted(&self.sorted, FENCE_QUANTILE)).max(SCORE_FLOOR) * (1.0 + THIN_CALIBRATION / seen)
     }
 }
 
