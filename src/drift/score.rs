@@ -518,8 +518,8 @@ fn precedented(series: &[f64], value: f64, center: f64, long_history: &[usize]) 
     precedents as f64 >= (PRECEDENT_SHARE * long_history.len() as f64).max(PRECEDENTS as f64)
 }
 
-/// See `precedented`: a year of daily windows needs 8 precedents, a month 3.
-const PRECEDENTS: usize = 3;
+/// See `precedented`: a year of daily windows needs 8 precedents, a quarter 6.
+const PRECEDENTS: usize = 6;
 const PRECEDENT_SHARE: f64 = 0.02;
 const PRECEDENT_REACH: f64 = 0.5;
 
