@@ -103,6 +103,9 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
                     if !times {
                         seen.push(observation("decimals", d.resolution())); // times are not written by hand
                         seen.push(observation("top_share", d.top_share()));
+                        if let Some(new) = drift.new_value_fraction {
+                            seen.push(observation("new_value_fraction", new));
+                        }
                     }
                 }
             }

@@ -4,7 +4,7 @@
 //! both), so each is within the sketches' rank error of the exact value; categorical metrics
 //! use the frequent-items counts.
 
-use super::{categorical, js_distance_ln, psi};
+use super::{categorical, js_distance_ln, psi, NOVEL_RATIO};
 use crate::profile::{ColumnProfile, Distribution, ProfileKind};
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -17,7 +17,18 @@ pub struct DriftReport {
     pub chi2_pvalue: Option<f64>,
     pub null_fraction_delta: Option<f64>,
     pub new_category_fraction: Option<f64>,
+    /// Numbers: the share of the window's values on its largest value that carries at least
+    /// ATOM_SHARE of them, lies OUTSIDE the reference's range and that the reference holds at
+    /// under a NOVEL_RATIO-th of that share (a default or a sentinel filled in): a new
+    /// category, for numbers.
+    pub new_value_fraction: Option<f64>,
 }
+
+/// The smallest share of a window's values one value must carry to count as filled in.
+const ATOM_SHARE: f64 = 0.1;
+/// A filled-in value lies outside what the column holds: below the reference's 1st percentile
+/// or above its 99th (a steady wind's one direction lies inside and is weather).
+const OUTSIDE: f64 = 0.01;
 
 /// Proportions of a distribution in the bins cut by sorted `edges` ([e(i-1), e(i)), open ends).
 fn binned(d: &Distribution, edges: &[f64]) -> Vec<f64> {
@@ -98,6 +109,14 @@ impl Reference {
         let (p, q) = (binned(b, edges), binned(&c, edges));
         report.psi = Some(psi(&p, &q));
         report.js_distance = Some(js_distance_ln(&p, &q));
+        let (low, high) = (b.quantile(OUTSIDE), b.quantile(1.0 - OUTSIDE));
+        report.new_value_fraction = Some(
+            c.atoms(ATOM_SHARE)
+                .into_iter()
+                .filter(|&(v, share)| (v < low || v > high) && b.share_at(v) * NOVEL_RATIO < share)
+                .map(|(_, share)| share)
+                .fold(0.0, f64::max),
+        );
         if !distances {
             return;
         }

@@ -9,7 +9,7 @@
 use super::compare::DriftReport;
 use super::score::{statistic_code, ColumnObservations, ColumnScore, Observation, WindowObservations, STATISTICS};
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const COMPARED_TO: [&str; 3] = ["none", "baseline", "history"];
 
 /// One scored window.
@@ -31,8 +31,8 @@ impl std::fmt::Display for MemoError {
     }
 }
 
-fn report_fields(r: &DriftReport) -> [Option<f64>; 8] {
-    [r.psi, r.js_distance, r.ks_statistic, r.wasserstein_norm, r.linf, r.chi2_pvalue, r.null_fraction_delta, r.new_category_fraction]
+fn report_fields(r: &DriftReport) -> [Option<f64>; 9] {
+    [r.psi, r.js_distance, r.ks_statistic, r.wasserstein_norm, r.linf, r.chi2_pvalue, r.null_fraction_delta, r.new_category_fraction, r.new_value_fraction]
 }
 
 fn put_f64(out: &mut Vec<u8>, v: Option<f64>) {
@@ -125,13 +125,22 @@ pub fn decode(bytes: &[u8], start: i64, valid: bool, name_of: &dyn Fn(i16) -> Op
     for _ in 0..r.u16()? {
         let attnum = r.i16()?;
         let compared_to = *COMPARED_TO.get(r.u8()? as usize).ok_or(MemoError("unknown reference"))?;
-        let mut f = [None; 8];
+        let mut f = [None; 9];
         for v in f.iter_mut() {
             *v = r.optional()?;
         }
-        let [psi, js_distance, ks_statistic, wasserstein_norm, linf, chi2_pvalue, null_fraction_delta, new_category_fraction] = f;
-        let report =
-            DriftReport { psi, js_distance, ks_statistic, wasserstein_norm, linf, chi2_pvalue, null_fraction_delta, new_category_fraction };
+        let [psi, js_distance, ks_statistic, wasserstein_norm, linf, chi2_pvalue, null_fraction_delta, new_category_fraction, new_value_fraction] = f;
+        let report = DriftReport {
+            psi,
+            js_distance,
+            ks_statistic,
+            wasserstein_norm,
+            linf,
+            chi2_pvalue,
+            null_fraction_delta,
+            new_category_fraction,
+            new_value_fraction,
+        };
         drift.push((attnum, compared_to, report));
     }
     let mut columns = Vec::new();

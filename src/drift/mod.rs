@@ -165,7 +165,7 @@ pub struct CategoricalDrift {
 }
 
 /// See `categorical`: how many times its reference share a category's share must be to be new.
-const NOVEL_RATIO: f64 = 20.0;
+pub(crate) const NOVEL_RATIO: f64 = 20.0;
 
 pub fn categorical(reference: &[u64], current: &[u64]) -> CategoricalDrift {
     let p = proportions(reference);

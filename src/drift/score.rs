@@ -74,7 +74,7 @@ pub struct Observation {
 }
 
 /// Every statistic windows are scored on, with its scale; its position is its code in memos.
-pub const STATISTICS: [(&str, Scale); 21] = [
+pub const STATISTICS: [(&str, Scale); 22] = [
     ("row_count", Scale::LogCount),
     ("null_fraction", Scale::Fraction),
     ("distinct_values", Scale::LogCount),
@@ -105,6 +105,9 @@ pub const STATISTICS: [(&str, Scale); 21] = [
     ("time_p05", Scale::WindowShare),
     ("time_p50", Scale::WindowShare),
     ("time_p95", Scale::WindowShare),
+    // Numbers on values the reference (nearly) never had, each carrying 5% of the window: a
+    // default or a sentinel filled in.
+    ("new_value_fraction", Scale::Fraction),
 ];
 
 /// The logarithm a spread is scored as; an exact 0 (a frozen column) stays finite, far below
@@ -256,7 +259,7 @@ fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>)
 /// its values: not damped by how few there are); the others describe its values.
 const COUNT_STATISTICS: [&str; 4] = ["row_count", "null_fraction", "rows_per_time", "categories"];
 /// The statistics that compare a window with the reference (the merged history before it).
-const AGAINST_REFERENCE: [&str; 3] = ["js_distance", "new_category_fraction", "category_linf"];
+const AGAINST_REFERENCE: [&str; 4] = ["js_distance", "new_category_fraction", "category_linf", "new_value_fraction"];
 /// Statistics judged in one direction only: a column of few categories alerts when a usual one
 /// vanishes, while a rare one turning up is its nature (and a new one has its own statistic).
 const ONLY_DOWNWARDS: [&str; 1] = ["categories"];
@@ -882,6 +885,10 @@ mod offline {
                 }
             }
             let average_precision = precision_sum / bugs_so_far.max(1) as f64;
+            // The other columns that stood out in a window (verbose output).
+            let others = |s: &WindowScore| {
+                s.columns.iter().skip(1).filter(|c| c.score >= 0.3).map(|c| format!("{}:{} {:.2}", c.column, c.statistic, c.score)).collect::<Vec<_>>().join(", ")
+            };
             for s in scores.iter().filter(|s| s.start > first + 28 * DAY) {
                 let bug = bug_days.get(&(feed.clone(), *seed, s.start));
                 let alerted = s.status == Status::Alert;
@@ -890,10 +897,13 @@ mod offline {
                 if let Some((kind, columns)) = bug {
                     if !alerted && verbose {
                         let top = s.columns.first().map(|c| format!("{}:{} score {:.2} raw {:.1}", c.column, c.statistic, c.score, c.raw)).unwrap_or_default();
-                        println!("  {feed} {seed} missed day {day} {kind} {columns:?}: {top}");
+                        println!("  {feed} {seed} missed day {day} {kind} {columns:?}: {top}; also {}", others(s));
                     }
                     bugs_judged += 1;
                     caught += alerted as usize;
+                    if alerted && verbose {
+                        println!("  {feed} {seed} caught day {day} {kind} {columns:?}: {}:{} score {:.2}; also {}", s.columns[0].column, s.columns[0].statistic, s.columns[0].score, others(s));
+                    }
                     if alerted {
                         let right = columns.contains(&s.columns[0].column);
                         top_right += right as usize;
@@ -908,7 +918,7 @@ mod offline {
                     *false_alarms.entry(format!("{feed} {}:{}", s.columns[0].column, s.columns[0].statistic)).or_default() += 1;
                     if verbose {
                         let c = &s.columns[0];
-                        println!("  {feed} {seed} false alarm day {day} {}:{} score {:.2} raw {:.1} value {:.3} usual {:.3}", c.column, c.statistic, c.score, c.raw, c.value, c.usual);
+                        println!("  {feed} {seed} false alarm day {day} {}:{} score {:.2} raw {:.1} value {:.3} usual {:.3}; also {}", c.column, c.statistic, c.score, c.raw, c.value, c.usual, others(s));
                     }
                 }
             }

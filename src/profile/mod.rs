@@ -818,14 +818,30 @@ impl Distribution {
     /// The share of the most frequent value (a default, a sentinel or a frozen value shows as
     /// one value's weight), within the sketch's rank error.
     pub fn top_share(&self) -> f64 {
-        let (mut best, mut run, mut previous) = (0u64, 0u64, None);
-        for (i, &v) in self.values.iter().enumerate() {
-            let weight = self.cumulative[i] - if i == 0 { 0 } else { self.cumulative[i - 1] };
-            run = if previous == Some(v) { run + weight } else { weight };
-            best = best.max(run);
-            previous = Some(v);
-        }
-        best as f64 / self.total as f64
+        self.runs().map(|(_, weight)| weight).max().unwrap_or(0) as f64 / self.total as f64
+    }
+
+    /// The values that carry at least `min_share` of the total each, with their shares.
+    pub fn atoms(&self, min_share: f64) -> Vec<(f64, f64)> {
+        let total = self.total as f64;
+        self.runs().map(|(v, weight)| (v, weight as f64 / total)).filter(|&(_, share)| share >= min_share).collect()
+    }
+
+    /// The share of the total that sits exactly on `x`.
+    pub fn share_at(&self, x: f64) -> f64 {
+        self.at_or_below(x) - self.below(x)
+    }
+
+    /// Each distinct value with its weight, in order.
+    fn runs(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let mut i = 0;
+        std::iter::from_fn(move || {
+            let v = *self.values.get(i)?;
+            let before = if i == 0 { 0 } else { self.cumulative[i - 1] };
+            let end = i + self.values[i..].partition_point(|&w| w == v);
+            i = end;
+            Some((v, self.cumulative[end - 1] - before))
+        })
     }
 
     pub fn quantile(&self, rank: f64) -> f64 {
