@@ -230,7 +230,15 @@ fn trimmed_deviation(sorted: &[f64]) -> f64 {
 /// The center (median) and robust deviation of `history` (finite values, sorted here): the
 /// larger of 1.4826 × MAD and half the trimmed standard deviation, floored by `scale` so that a
 /// constant history does not make every change infinite.
-fn center_and_deviation(history: &mut [f64], scale: Scale, unit: Option<f64>) -> (f64, f64) {
+/// A column's units: its typical spread within a window, and its spread over the whole history
+/// (within and between windows), against which a location on an atom moves.
+#[derive(Debug, Clone, Copy)]
+struct Units {
+    typical: f64,
+    overall: f64,
+}
+
+fn center_and_deviation(history: &mut [f64], scale: Scale, unit: Option<Units>) -> (f64, f64) {
     history.sort_by(f64::total_cmp);
     let center = median(history);
     let robust = robust_deviation(history, center);
@@ -241,7 +249,7 @@ fn center_and_deviation(history: &mut [f64], scale: Scale, unit: Option<f64>) ->
         Scale::Count => 0.1,
         Scale::WindowShare => 0.005,
         Scale::Units => match unit {
-            Some(u) if u > 0.0 && u.is_finite() => if robust == 0.0 { ATOM_FLOOR * u } else { UNITS_FLOOR * u },
+            Some(u) if u.typical > 0.0 && u.typical.is_finite() => if robust == 0.0 { ATOM_FLOOR * u.overall } else { UNITS_FLOOR * u.typical },
             _ => (0.02 * center.abs()).max(1e-9),
         },
     };
@@ -250,7 +258,7 @@ fn center_and_deviation(history: &mut [f64], scale: Scale, unit: Option<f64>) ->
 
 /// How unusual `value` is against `history`, in robust deviations (see
 /// `center_and_deviation`). Returns (score, historical median).
-fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<f64>) -> (f64, f64) {
+fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<Units>) -> (f64, f64) {
     let (center, deviation) = center_and_deviation(history, scale, unit);
     ((value - center).abs() / deviation, center)
 }
@@ -262,7 +270,7 @@ const COUNT_STATISTICS: [&str; 4] = ["row_count", "null_fraction", "rows_per_tim
 const AGAINST_REFERENCE: [&str; 4] = ["js_distance", "new_category_fraction", "category_linf", "new_value_fraction"];
 /// Statistics judged in one direction only: a column of few categories alerts when a usual one
 /// vanishes, while a rare one turning up is its nature (and a new one has its own statistic).
-const ONLY_DOWNWARDS: [&str; 1] = ["categories"];
+const ONLY_DOWNWARDS: [&str; 2] = ["categories", "distinct_values"];
 /// Values a window's column needs before the statistics of its values are judged.
 const MIN_VALUES: f64 = 10.0;
 
@@ -417,7 +425,21 @@ impl<'a> Series<'a> {
             // The column's typical spread (the mean of its windows' spreads: a column constant
             // in most windows still has one), the unit of its location statistics.
             let spreads: Vec<f64> = history.iter().map(|&h| self.spreads[c][h]).filter(|s| s.is_finite()).collect();
-            let unit = (!spreads.is_empty()).then(|| spreads.iter().sum::<f64>() / spreads.len() as f64);
+            let unit = (!spreads.is_empty()).then(|| {
+                let typical = spreads.iter().sum::<f64>() / spreads.len() as f64;
+                // Over the long history, by the law of total variance: the mean variance within
+                // windows plus the variance of their means.
+                let long: Vec<f64> = long_history.iter().map(|&h| self.spreads[c][h]).filter(|s| s.is_finite()).collect();
+                let within = long.iter().map(|s| s * s).sum::<f64>() / long.len().max(1) as f64;
+                let means: Vec<f64> = self.values.get(&(c, "mean")).map_or(Vec::new(), |m| long_history.iter().map(|&h| m[h]).filter(|v| v.is_finite()).collect());
+                let between = if means.len() > 1 {
+                    let mean = means.iter().sum::<f64>() / means.len() as f64;
+                    means.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (means.len() - 1) as f64
+                } else {
+                    0.0
+                };
+                Units { typical, overall: (within + between).sqrt() }
+            });
             // Statistics of a column's values (all but its counts) vary by chance as 1/sqrt of
             // how many values they were taken from: a window with fewer values than usual is
             // judged on that wider spread, and one with a handful is not judged on them at all.
@@ -487,7 +509,7 @@ impl<'a> Series<'a> {
 /// of `history` and `value` all lie beyond SCORE_FLOOR deviations of the older history, on the
 /// same side. Returns the new level (the median of those windows) and the older history's
 /// deviation, the scale `value` is then judged on.
-fn new_level(series: &[f64], history: &[usize], scale: Scale, unit: Option<f64>, value: f64) -> Option<(f64, f64)> {
+fn new_level(series: &[f64], history: &[usize], scale: Scale, unit: Option<Units>, value: f64) -> Option<(f64, f64)> {
     let (older, recent) = history.split_at(history.len().checked_sub(NEW_LEVEL_WINDOWS)?);
     let mut old: Vec<f64> = older.iter().map(|&h| series[h]).filter(|v| v.is_finite()).collect();
     let mut recent: Vec<f64> = recent.iter().map(|&h| series[h]).collect();
