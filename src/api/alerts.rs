@@ -378,12 +378,18 @@ fn set_state(alert_id: Option<i64>, state: &'static str) -> bool {
     if current == state {
         return false; // acknowledging twice changes nothing
     }
+    // Acknowledging makes the alert's shift normal from its next window on: the windows after
+    // it are scored again (their memos go), and read so from then on.
     as_extension_owner(|| {
         Spi::run_with_args(
-            "UPDATE vigil.alert SET state = $2,
-                    acknowledged_at = CASE WHEN $2 = 'acknowledged' THEN now() ELSE acknowledged_at END,
-                    resolved_at = CASE WHEN $2 = 'resolved' THEN now() ELSE resolved_at END
-              WHERE alert_id = $1",
+            "WITH updated AS (
+                UPDATE vigil.alert SET state = $2,
+                       acknowledged_at = CASE WHEN $2 = 'acknowledged' THEN now() ELSE acknowledged_at END,
+                       resolved_at = CASE WHEN $2 = 'resolved' THEN now() ELSE resolved_at END
+                 WHERE alert_id = $1
+             RETURNING relid, window_start, acknowledged_at IS NOT NULL AS acknowledged)
+             DELETE FROM vigil.window_memo m USING updated u
+              WHERE $2 = 'acknowledged' AND m.relid = u.relid AND m.window_start > u.window_start",
             &[id.into(), state.into()],
         )
     })

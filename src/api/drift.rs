@@ -95,6 +95,8 @@ const HISTORY_REFRESH: f64 = 1.05;
 pub(crate) struct Settings {
     pub baseline: Option<(i64, i64)>,
     pub invalid: HashSet<i64>,
+    /// The first windows of acknowledged alerts: their shifts are normal from then on.
+    pub acknowledged: HashSet<i64>,
 }
 
 pub(crate) fn settings(relid: Oid) -> Settings {
@@ -109,7 +111,11 @@ pub(crate) fn settings(relid: Oid) -> Settings {
                 .select("SELECT window_start FROM vigil.window_mark WHERE relid = $1 AND NOT valid", None, &[relid.into()])?
                 .filter_map(|r| usecs(&r, 1))
                 .collect();
-            Ok::<_, pgrx::spi::Error>(Settings { baseline, invalid })
+            let acknowledged = client
+                .select("SELECT window_start FROM vigil.alert WHERE relid = $1 AND acknowledged_at IS NOT NULL", None, &[relid.into()])?
+                .filter_map(|r| usecs(&r, 1))
+                .collect();
+            Ok::<_, pgrx::spi::Error>(Settings { baseline, invalid, acknowledged })
         })
     })
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read drift settings: {e}"), None, None))

@@ -9,7 +9,7 @@ use super::watch::merged_profiles;
 use crate::catalog::{query_as_owner, run_as_owner, timestamptz};
 use crate::drift::compare::DriftReport;
 use crate::drift::memo::{self, Memo};
-use crate::drift::score::{judge, raw_scores, score_windows, ColumnObservations, ColumnScore, Observation, WindowObservations, WindowScore};
+use crate::drift::score::{judge, raw_scores_acknowledged, score_windows, ColumnObservations, ColumnScore, Observation, WindowObservations, WindowScore};
 use crate::error::raise;
 use crate::profile::window;
 use crate::profile::{ColumnProfile, ProfileKind};
@@ -249,7 +249,7 @@ pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<
         raws.push(m.raws);
     }
     observed.extend(fresh.iter().map(|w| observations(w, &names)));
-    raws.extend(raw_scores(&observed, from_memos));
+    raws.extend(raw_scores_acknowledged(&observed, from_memos, &settings.acknowledged));
     let scores = judge(&observed, &raws);
 
     let rows_of: HashMap<i64, i64> = counts.into_iter().collect();

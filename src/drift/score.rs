@@ -416,7 +416,17 @@ impl<'a> Series<'a> {
     }
 
     /// Raw scores of every statistic of window `i`'s columns against the windows `history`.
-    fn column_scores(&self, window: &WindowObservations, i: usize, history: &[usize], long_history: &[usize], scored: &[usize]) -> Vec<ColumnScore> {
+    /// `acknowledged`: the position in `history` of the latest window whose alert was
+    /// acknowledged, if any.
+    fn column_scores(
+        &self,
+        window: &WindowObservations,
+        i: usize,
+        history: &[usize],
+        long_history: &[usize],
+        scored: &[usize],
+        acknowledged: Option<usize>,
+    ) -> Vec<ColumnScore> {
         let mut scores = Vec::new();
         let mut values: Vec<f64> = Vec::with_capacity(history.len());
         let mut adjusted: Vec<f64> = Vec::new();
@@ -477,7 +487,7 @@ impl<'a> Series<'a> {
                     raw = 0.0;
                 }
                 if raw > SCORE_FLOOR {
-                    if let Some((level, deviation)) = new_level(series, history, observation.scale, unit, series[i]) {
+                    if let Some((level, deviation)) = new_level(series, history, observation.scale, unit, series[i], acknowledged) {
                         // A lasting change: judged against its new level, with the old spread.
                         raw = (series[i] - level).abs() / deviation;
                         usual = level;
@@ -506,11 +516,16 @@ impl<'a> Series<'a> {
 }
 
 /// Whether the statistic has settled at a new level: the last NEW_LEVEL_WINDOWS valid windows
-/// of `history` and `value` all lie beyond SCORE_FLOOR deviations of the older history, on the
-/// same side. Returns the new level (the median of those windows) and the older history's
+/// of `history` (or those from an acknowledged window at position `acknowledged` on, if fewer)
+/// and `value` all lie beyond SCORE_FLOOR deviations of the older history, on the same side. Returns the new level (the median of those windows) and the older history's
 /// deviation, the scale `value` is then judged on.
-fn new_level(series: &[f64], history: &[usize], scale: Scale, unit: Option<Units>, value: f64) -> Option<(f64, f64)> {
-    let (older, recent) = history.split_at(history.len().checked_sub(NEW_LEVEL_WINDOWS)?);
+fn new_level(series: &[f64], history: &[usize], scale: Scale, unit: Option<Units>, value: f64, acknowledged: Option<usize>) -> Option<(f64, f64)> {
+    // An acknowledged alert's shift is normal at once: its windows are the new level already.
+    let recent = match acknowledged {
+        Some(at) if history.len() - at <= NEW_LEVEL_WINDOWS => history.len() - at,
+        _ => NEW_LEVEL_WINDOWS,
+    };
+    let (older, recent) = history.split_at(history.len().checked_sub(recent)?);
     let mut old: Vec<f64> = older.iter().map(|&h| series[h]).filter(|v| v.is_finite()).collect();
     let mut recent: Vec<f64> = recent.iter().map(|&h| series[h]).collect();
     if old.len() < MIN_HISTORY || recent.iter().any(|v| !v.is_finite()) {
@@ -589,6 +604,12 @@ pub fn score_windows(windows: &[WindowObservations]) -> Vec<WindowScore> {
 /// with too little history. A window's raw scores depend only on it and the windows before it,
 /// so they can be kept (see `memo`) while those windows do not change.
 pub fn raw_scores(windows: &[WindowObservations], from: usize) -> Vec<Vec<ColumnScore>> {
+    raw_scores_acknowledged(windows, from, &Default::default())
+}
+
+/// `raw_scores`, where the windows starting at `acknowledged` had an alert acknowledged: the
+/// shift it alerted on is normal from the window after it (see `new_level`).
+pub fn raw_scores_acknowledged(windows: &[WindowObservations], from: usize, acknowledged: &std::collections::HashSet<i64>) -> Vec<Vec<ColumnScore>> {
     let series = Series::new(windows);
     let mut valid: Vec<usize> = windows[..from.min(windows.len())].iter().enumerate().filter(|(_, w)| w.valid).map(|(i, _)| i).collect();
     let mut out = Vec::with_capacity(windows.len().saturating_sub(from));
@@ -598,7 +619,8 @@ pub fn raw_scores(windows: &[WindowObservations], from: usize) -> Vec<Vec<Column
         // Precedents of statistics taken against the reference come from windows that were
         // scored themselves: in the first ones, against a history of days, every category is new.
         let scored = &long_history[MIN_HISTORY.saturating_sub(valid.len() - long_history.len()).min(long_history.len())..];
-        out.push(if history.len() < MIN_HISTORY { Vec::new() } else { series.column_scores(window, i, history, long_history, scored) });
+        let acknowledged_at = history.iter().rposition(|&h| acknowledged.contains(&windows[h].start));
+        out.push(if history.len() < MIN_HISTORY { Vec::new() } else { series.column_scores(window, i, history, long_history, scored, acknowledged_at) });
         if window.valid {
             valid.push(i);
         }
@@ -805,6 +827,18 @@ mod tests {
         assert!(busy.is_empty(), "the next price up alerted on {busy:?}");
         assert_eq!(scores[80].status, Status::Alert);
         assert_eq!(scores[80].responsible()[0].column, "price");
+    }
+
+    #[test]
+    fn an_acknowledged_shift_is_normal_from_the_next_window() {
+        let mut noise = Noise(9);
+        let windows: Vec<_> = (0..70).map(|d| window(d, &mut noise, if d >= 50 { 40.0 } else { 0.0 }, 0.0, 1000.0)).collect();
+        let alerts = |scores: &[WindowScore]| (50..60).filter(|&d| scores[d].status == Status::Alert).collect::<Vec<usize>>();
+        // Left alone, a lasting change alerts on its first two windows (normal from the third).
+        assert_eq!(alerts(&score_windows(&windows)), vec![50, 51]);
+        // Acknowledged on its first window, it is normal from the second.
+        let acknowledged: std::collections::HashSet<i64> = [50].into_iter().collect();
+        assert_eq!(alerts(&judge(&windows, &raw_scores_acknowledged(&windows, 0, &acknowledged))), vec![50]);
     }
 
     #[test]
