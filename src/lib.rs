@@ -8,8 +8,10 @@ pub mod api;
 pub mod catalog;
 pub mod drift;
 pub mod error;
+pub mod monitor;
 pub mod profile;
 pub mod rules;
+pub mod stats;
 pub mod trigger;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -1,11 +1,11 @@
-//! SQL-facing functions. The user-facing signatures live in sql/api.sql (they normalise
-//! polymorphic arguments and defaults); the Rust functions here do the work.
+//! SQL entry points: they check arguments and privileges and hand the work to the catalog,
+//! the statistics store (src/stats) or the monitoring layer (src/monitor). The user-facing
+//! signatures live in sql/api.sql (they normalise polymorphic arguments and defaults).
 
 pub mod alerts;
 pub mod declare;
 pub mod drift;
 pub mod profile_agg;
 pub mod quarantine;
-pub mod scoring;
 pub mod validate;
 pub mod watch;

@@ -134,12 +134,12 @@ fn validate_aggregate(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
 /// expect_no_drift over the table's statistics: every window is judged as evaluation judges
 /// finished ones; it succeeds when none drifts, listing the drifting windows.
 fn validate_drift(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
-    let windows = super::drift::table_drift(tbl);
-    let scores = super::scoring::score_drift(&super::scoring::column_names(tbl), &windows);
+    let windows = crate::monitor::reference::table_drift(tbl);
+    let scores = crate::monitor::scoring::score_drift(&crate::monitor::scoring::column_names(tbl), &windows);
     let drifting: Vec<serde_json::Value> = windows
         .iter()
         .zip(&scores)
-        .flat_map(|(w, s)| super::alerts::judge_drift(&[a], w, s))
+        .flat_map(|(w, s)| crate::monitor::evaluate::judge_drift(&[a], w, s))
         .map(|v| v.sample())
         .collect();
     let rows: i64 = windows.iter().map(|w| w.rows as i64).sum();

@@ -4,13 +4,12 @@ use super::declare::{check_table, required, sync_triggers};
 use crate::catalog::{as_extension_owner, cache, qualified_name, require_owner, require_privilege, timestamptz, type_name, Repr};
 use pgrx::datum::TimestampWithTimeZone;
 use crate::error::raise;
-use crate::profile::window::{decode, USECS_PER_DAY};
-use crate::profile::{merge_into, ColumnProfile};
+use crate::profile::window::USECS_PER_DAY;
+use crate::profile::ColumnProfile;
 use pgrx::datum::Interval;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use std::collections::BTreeMap;
 
 const PROFILED_TYPES: &str =
     "smallint, integer, bigint, real, double precision, numeric (numeric profiles); text, varchar, char, boolean (categorical)";
@@ -202,42 +201,6 @@ fn compact(tbl: Option<Oid>) -> i64 {
     tables.into_iter().map(|relid| crate::catalog::compact::compact(relid, None, crate::catalog::compact::Policy::Full).unwrap_or(0)).sum()
 }
 
-/// The statistics of `tbl`'s current epoch, merged per (column, window); with `from`, only
-/// the windows starting then or later (and not the NULL-time bucket).
-pub(crate) fn merged_profiles(tbl: Oid, from: Option<i64>) -> BTreeMap<(i16, Option<i64>), ColumnProfile> {
-    let deltas: Vec<(Option<i64>, Vec<u8>)> = as_extension_owner(|| {
-        Spi::connect(|client| {
-            client
-                .select(
-                    "SELECT d.window_start, d.payload
-                       FROM vigil.profile_delta d JOIN vigil.watch_def w ON w.relid = d.relid AND w.epoch = d.epoch
-                      WHERE d.relid = $1 AND ($2::timestamptz IS NULL OR d.window_start >= $2)",
-                    None,
-                    &[tbl.into(), from.map(timestamptz).into()],
-                )?
-                .map(|r| Ok((r.get::<TimestampWithTimeZone>(1)?.map(i64::from), r.get::<Vec<u8>>(2)?.unwrap_or_default())))
-                .collect::<Result<Vec<_>, pgrx::spi::Error>>()
-        })
-    })
-    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None));
-
-    let mut merged: BTreeMap<(i16, Option<i64>), ColumnProfile> = BTreeMap::new();
-    for (window, payload) in deltas {
-        let columns = decode(&payload).unwrap_or_else(|e| {
-            raise(
-                PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-                format!("pg_vigil statistics of {} are unreadable: {e}", qualified_name(tbl)),
-                None,
-                None,
-            )
-        });
-        for (attnum, profile) in columns {
-            merge_into(&mut merged, (attnum, window), profile);
-        }
-    }
-    merged
-}
-
 /// Ranks reported by vigil.column_stats (p01 … p99).
 const RANKS: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 
@@ -259,7 +222,7 @@ fn column_stats(tbl: Oid) -> TableIterator<'static, (
     name!(top_values, Option<JsonB>),
 )> {
     require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its statistics");
-    let merged = merged_profiles(tbl, None);
+    let merged = crate::stats::merged_profiles(tbl, None);
     let rows: Vec<_> = merged
         .into_iter()
         .map(|((attnum, window), p)| {

@@ -92,7 +92,7 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut s
     match event {
         pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT => {
             PENDING.with(|p| *p.borrow_mut() = Pending::default());
-            crate::api::alerts::forget_evaluations();
+            crate::monitor::evaluate::forget_evaluations();
         }
         pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT | pg_sys::XactEvent::XACT_EVENT_PRE_PREPARE => {
             let stranded = PENDING.with(|p| {
@@ -124,8 +124,8 @@ unsafe extern "C-unwind" fn on_subxact(
     _arg: *mut std::ffi::c_void,
 ) {
     match event {
-        pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB => crate::api::alerts::end_of_subxact(my_subid, parent_subid, false),
-        pg_sys::SubXactEvent::SUBXACT_EVENT_COMMIT_SUB => crate::api::alerts::end_of_subxact(my_subid, parent_subid, true),
+        pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB => crate::monitor::evaluate::end_of_subxact(my_subid, parent_subid, false),
+        pg_sys::SubXactEvent::SUBXACT_EVENT_COMMIT_SUB => crate::monitor::evaluate::end_of_subxact(my_subid, parent_subid, true),
         _ => {}
     }
     PENDING.with(|p| {

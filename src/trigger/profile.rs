@@ -223,7 +223,7 @@ impl<'a> ProfileBatch<'a> {
         }
         let touched: Vec<WindowKey> = self.windows.iter().map(|w| (epoch, w.start)).collect();
         if let Some(newest) = self.windows.iter().filter_map(|w| w.start).max() {
-            crate::api::alerts::evaluate_if_due(relid, newest, self.watch.window_usecs);
+            crate::monitor::evaluate::evaluate_if_due(relid, newest, self.watch.window_usecs);
         }
         let xid = unsafe { pg_sys::GetTopTransactionId() };
         let sweep = SWEEPS.with(|s| {

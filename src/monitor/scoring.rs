@@ -4,8 +4,8 @@
 //! year of memos and the reference kept with the newest, instead of merging and comparing a
 //! year of profiles again.
 
-use super::drift::{by_window, compare_windows, settings, ByWindow, Reference, WindowDrift};
-use super::watch::merged_profiles;
+use super::reference::{compare_windows, settings, Reference, WindowDrift};
+use crate::stats::{by_window, merged_profiles, window_rows, ByWindow};
 use crate::catalog::{query_as_owner, run_as_owner, timestamptz};
 use crate::drift::compare::DriftReport;
 use crate::drift::memo::{self, Memo};
@@ -149,21 +149,6 @@ pub(crate) struct ScoredWindow {
     pub score: WindowScore,
     /// Its profiles and drift, when compared now rather than read from its memo.
     pub fresh: Option<WindowDrift>,
-}
-
-/// Rows per window of the current epoch, in time order (what a memo must still match).
-fn window_rows(relid: Oid, epoch: i32) -> Vec<(i64, i64)> {
-    query_as_owner(
-        "SELECT window_start, sum(row_count)::bigint FROM vigil.profile_delta
-          WHERE relid = $1 AND epoch = $2 AND window_start IS NOT NULL GROUP BY 1 ORDER BY 1",
-        &[pg_sys::OIDOID, pg_sys::INT4OID],
-        &[relid.into(), epoch.into()],
-        |rows| {
-            rows.map(|r| Ok((r.get::<TimestampWithTimeZone>(1)?.map(i64::from).unwrap_or(0), r.get::<i64>(2)?.unwrap_or(0))))
-                .collect()
-        },
-    )
-    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None))
 }
 
 struct StoredMemo {
@@ -334,31 +319,4 @@ fn remember(
         )
         .unwrap_or_else(|e| failed(e));
     }
-}
-
-/// What each window of `tbl` is scored on (drift::score): per column its statistics, with the
-/// column's spread. For explaining a score, and for tuning scoring offline (bench/alerts).
-#[pg_extern(name = "_window_observations")]
-#[search_path(pg_catalog, pg_temp)]
-fn window_observations(tbl: Oid) -> TableIterator<'static, (
-    name!(window_start, TimestampWithTimeZone),
-    name!(valid, bool),
-    name!(column_name, String),
-    name!(spread, Option<f64>),
-    name!(statistic, String),
-    name!(value, f64),
-)> {
-    crate::catalog::require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its window statistics");
-    let names = column_names(tbl);
-    let compared = super::drift::table_drift(tbl);
-    let mut rows = Vec::new();
-    for window in &compared {
-        let observed = observations(window, &names);
-        for column in observed.columns {
-            for o in column.observations {
-                rows.push((timestamptz(window.start), window.valid, column.column.clone(), column.spread, o.statistic.to_string(), o.value));
-            }
-        }
-    }
-    TableIterator::new(rows)
 }

@@ -1,0 +1,76 @@
+//! The statistics store: the delta rows the write path appends (src/trigger/profile.rs), read
+//! back and merged per column and window for the monitoring layer (src/monitor) and
+//! vigil.column_stats. Compaction, which merges them in place, is src/catalog/compact.rs.
+
+use crate::catalog::{as_extension_owner, qualified_name, query_as_owner, timestamptz};
+use crate::error::raise;
+use crate::profile::window::decode;
+use crate::profile::{merge_into, ColumnProfile};
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
+use pgrx::prelude::*;
+use std::collections::BTreeMap;
+
+/// The statistics of `tbl`'s current epoch, merged per (column, window); with `from`, only
+/// the windows starting then or later (and not the NULL-time bucket).
+pub(crate) fn merged_profiles(tbl: Oid, from: Option<i64>) -> BTreeMap<(i16, Option<i64>), ColumnProfile> {
+    let deltas: Vec<(Option<i64>, Vec<u8>)> = as_extension_owner(|| {
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT d.window_start, d.payload
+                       FROM vigil.profile_delta d JOIN vigil.watch_def w ON w.relid = d.relid AND w.epoch = d.epoch
+                      WHERE d.relid = $1 AND ($2::timestamptz IS NULL OR d.window_start >= $2)",
+                    None,
+                    &[tbl.into(), from.map(timestamptz).into()],
+                )?
+                .map(|r| Ok((r.get::<TimestampWithTimeZone>(1)?.map(i64::from), r.get::<Vec<u8>>(2)?.unwrap_or_default())))
+                .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+        })
+    })
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None));
+
+    let mut merged: BTreeMap<(i16, Option<i64>), ColumnProfile> = BTreeMap::new();
+    for (window, payload) in deltas {
+        let columns = decode(&payload).unwrap_or_else(|e| {
+            raise(
+                PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+                format!("pg_vigil statistics of {} are unreadable: {e}", qualified_name(tbl)),
+                None,
+                None,
+            )
+        });
+        for (attnum, profile) in columns {
+            merge_into(&mut merged, (attnum, window), profile);
+        }
+    }
+    merged
+}
+
+/// Profiles per window, in time order (the NULL-time bucket is not a window in time).
+pub(crate) type ByWindow = BTreeMap<i64, Vec<(i16, ColumnProfile)>>;
+
+pub(crate) fn by_window(profiles: BTreeMap<(i16, Option<i64>), ColumnProfile>) -> ByWindow {
+    let mut by_window = ByWindow::new();
+    for ((attnum, window), profile) in profiles {
+        if let Some(w) = window {
+            by_window.entry(w).or_default().push((attnum, profile));
+        }
+    }
+    by_window
+}
+
+/// Rows per window of the current epoch, in time order (what a memo must still match).
+pub(crate) fn window_rows(relid: Oid, epoch: i32) -> Vec<(i64, i64)> {
+    query_as_owner(
+        "SELECT window_start, sum(row_count)::bigint FROM vigil.profile_delta
+          WHERE relid = $1 AND epoch = $2 AND window_start IS NOT NULL GROUP BY 1 ORDER BY 1",
+        &[pg_sys::OIDOID, pg_sys::INT4OID],
+        &[relid.into(), epoch.into()],
+        |rows| {
+            rows.map(|r| Ok((r.get::<TimestampWithTimeZone>(1)?.map(i64::from).unwrap_or(0), r.get::<i64>(2)?.unwrap_or(0))))
+                .collect()
+        },
+    )
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None))
+}
