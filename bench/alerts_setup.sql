@@ -184,7 +184,8 @@ END $$;
 
 -- Day-level precision, recall, F1 and average precision (days ranked by score) per system, feed
 -- and seed, over the days after the warm-up; and how often the top-ranked column is a corrupted
--- one on the bug days a system caught (for systems that name columns).
+-- one on the bug days a system caught (for systems that name columns; a pair of columns, "a < b",
+-- is right when either is).
 CREATE VIEW alert_quality AS
 WITH judged AS (
     SELECT a.system, a.feed, a.seed, a.day, a.score, a.alerted, a.top_column, b.day IS NOT NULL AS bug, b.columns
@@ -197,7 +198,9 @@ SELECT system, feed, seed,
        count(*) FILTER (WHERE alerted AND bug)::float8 / nullif(count(*) FILTER (WHERE alerted), 0) AS precision,
        count(*) FILTER (WHERE alerted AND bug)::float8 / nullif(count(*) FILTER (WHERE bug), 0) AS recall,
        avg(bugs_so_far::float8 / rank) FILTER (WHERE bug) AS average_precision,
-       count(*) FILTER (WHERE alerted AND bug AND top_column = ANY (columns))::float8
+       count(*) FILTER (WHERE alerted AND bug AND (top_column = ANY (columns)
+                                                   OR split_part(top_column, ' < ', 1) = ANY (columns)
+                                                   OR split_part(top_column, ' < ', 2) = ANY (columns)))::float8
          / nullif(count(*) FILTER (WHERE alerted AND bug AND top_column IS NOT NULL), 0) AS top_column_right,
        count(*) FILTER (WHERE alerted) AS alerts, count(*) FILTER (WHERE bug) AS bug_days
   FROM ranked GROUP BY system, feed, seed;

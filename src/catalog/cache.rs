@@ -81,6 +81,9 @@ pub struct Watch {
     /// The time column (0-based position, layout); None: the window of the write's time.
     pub time: Option<(usize, Repr)>,
     pub columns: Vec<WatchedColumn>,
+    /// The columns whose pairs' row order is counted (profile::relations): positions in
+    /// `columns` of the first numeric ones stored as integers or floats.
+    pub paired: Vec<usize>,
 }
 
 thread_local! {
@@ -221,7 +224,14 @@ fn load_watch(relid: Oid) -> Option<Watch> {
                     columns.push(WatchedColumn { attno: (attno - 1) as usize, attnum, repr, kind });
                 }
             }
-            Ok::<_, pgrx::spi::Error>(Some(Watch { relid: watched, epoch, window_usecs, time, columns }))
+            let paired = columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| matches!(c.repr, Repr::Int2 | Repr::Int4 | Repr::Int8 | Repr::Float4 | Repr::Float8))
+                .map(|(i, _)| i)
+                .take(crate::profile::relations::MAX_COLUMNS)
+                .collect();
+            Ok::<_, pgrx::spi::Error>(Some(Watch { relid: watched, epoch, window_usecs, time, columns, paired }))
         })
         .unwrap_or_else(|e| {
             raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("pg_vigil: cannot read watch settings: {e}"), None, None)

@@ -74,7 +74,7 @@ pub struct Observation {
 }
 
 /// Every statistic windows are scored on, with its scale; its position is its code in memos.
-pub const STATISTICS: [(&str, Scale); 22] = [
+pub const STATISTICS: [(&str, Scale); 23] = [
     ("row_count", Scale::LogCount),
     ("null_fraction", Scale::Fraction),
     ("distinct_values", Scale::LogCount),
@@ -108,6 +108,9 @@ pub const STATISTICS: [(&str, Scale); 22] = [
     // Numbers on values the reference (nearly) never had, each carrying 5% of the window: a
     // default or a sentinel filled in.
     ("new_value_fraction", Scale::Fraction),
+    // Of a pair of numeric columns ("a < b"): the share of rows where a is below b. Related
+    // columns keep it (0 or 1 when they never cross); a swap or a unit mix-up turns it over.
+    ("order", Scale::Fraction),
 ];
 
 /// The logarithm a spread is scored as; an exact 0 (a frozen column) stays finite, far below
@@ -961,7 +964,9 @@ mod offline {
                         println!("  {feed} {seed} caught day {day} {kind} {columns:?}: {}:{} score {:.2}; also {}", s.columns[0].column, s.columns[0].statistic, s.columns[0].score, others(s));
                     }
                     if alerted {
-                        let right = columns.contains(&s.columns[0].column);
+                        // A pair of columns ("a < b") is right when either is.
+                        let top = &s.columns[0].column;
+                        let right = columns.contains(top) || top.split(" < ").any(|part| columns.iter().any(|c| c == part));
                         top_right += right as usize;
                         if !right && verbose {
                             println!("  {feed} {seed} wrong top day {day} {kind} {columns:?}: {}:{}", s.columns[0].column, s.columns[0].statistic);

@@ -6,7 +6,8 @@ use crate::catalog::as_extension_owner;
 use crate::drift::compare::{self, DriftReport};
 use crate::error::raise;
 use crate::profile::{merge_into, ColumnProfile};
-use crate::stats::{by_window, merged_profiles, ByWindow};
+use crate::profile::relations::PairOrders;
+use crate::stats::{by_window, merged_statistics, ByWindow};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys::{errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
@@ -53,6 +54,8 @@ pub(crate) struct WindowDrift {
     pub rows: u64,
     /// (attnum, profile, drift, what it was compared with: 'baseline', 'history' or 'none')
     pub columns: Vec<(i16, ColumnProfile, DriftReport, &'static str)>,
+    /// How its paired columns were ordered row by row (profile::relations).
+    pub orders: Option<PairOrders>,
 }
 
 impl WindowDrift {
@@ -88,9 +91,10 @@ impl Reference {
 /// or the trailing history.
 pub(crate) fn table_drift(tbl: Oid) -> Vec<WindowDrift> {
     let settings = settings(tbl);
-    let windows = by_window(merged_profiles(tbl, None));
+    let merged = merged_statistics(tbl, None);
+    let windows = by_window(merged.profiles);
     let mut reference = Reference::initial(&settings, &windows);
-    compare_windows(windows, &settings, &mut reference, true, None).0
+    compare_windows(windows, merged.orders, &settings, &mut reference, true, None).0
 }
 
 /// Compares `windows` (in time order) with `reference`, which grows with each valid window
@@ -100,6 +104,7 @@ pub(crate) fn table_drift(tbl: Oid) -> Vec<WindowDrift> {
 /// would see it.
 pub(crate) fn compare_windows(
     windows: ByWindow,
+    mut orders: BTreeMap<i64, PairOrders>,
     settings: &Settings,
     reference: &mut Reference,
     distances: bool,
@@ -141,7 +146,7 @@ pub(crate) fn compare_windows(
             snapshot = Some(reference.profiles.clone());
         }
         let rows = compared.iter().map(|c| c.1.rows).max().unwrap_or(0);
-        compared_windows.push(WindowDrift { start, valid, rows, columns: compared });
+        compared_windows.push(WindowDrift { start, valid, rows, columns: compared, orders: orders.remove(&start) });
     }
     (compared_windows, snapshot)
 }

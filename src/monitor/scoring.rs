@@ -5,7 +5,7 @@
 //! year of profiles again.
 
 use super::reference::{compare_windows, settings, Reference, WindowDrift};
-use crate::stats::{by_window, merged_profiles, window_rows, ByWindow};
+use crate::stats::{by_window, merged_statistics, window_rows, ByWindow};
 use crate::catalog::{query_as_owner, run_as_owner, timestamptz};
 use crate::drift::compare::DriftReport;
 use crate::drift::memo::{self, Memo};
@@ -24,6 +24,23 @@ pub const ROW_COUNT: &str = "(row count)";
 pub const TIME_IN_WINDOW: &str = "(time in window)";
 /// The row count's attnum in memos (no column has a negative one there).
 const ROW_COUNT_ATTNUM: i16 = -1;
+
+/// The pseudo-column of a pair of columns' row order (profile::relations): "a < b", its
+/// statistic `order` the share of rows where a is below b.
+fn pair_name(a: &str, b: &str) -> String {
+    format!("{a} < {b}")
+}
+
+/// A pair's attnum in memos: -(256 a + b), below the row count's; None outside the attnums
+/// that fit (the first numeric columns of tables of up to 127 columns), which are not memoized.
+fn pair_attnum(a: i16, b: i16) -> Option<i16> {
+    (0 < a && a < 128 && 0 < b && b < 256).then(|| -(a * 256 + b))
+}
+
+fn pair_of(attnum: i16) -> Option<(i16, i16)> {
+    let v = -(attnum as i32);
+    (v >= 257).then_some(((v / 256) as i16, (v % 256) as i16))
+}
 
 pub(crate) fn column_names(tbl: Oid) -> HashMap<i16, String> {
     Spi::connect(|client| {
@@ -129,6 +146,11 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
         }
         columns.push(ColumnObservations { column: name.clone(), spread, observations: seen });
     }
+    // Pairs of columns by their row order: swapped, or one in other units, it turns over.
+    for (a, b, order) in window.orders.iter().flat_map(|o| &o.pairs) {
+        let (Some(a), Some(b), Some(share)) = (names.get(a), names.get(b), order.share_below()) else { continue };
+        columns.push(ColumnObservations { column: pair_name(a, b), spread: None, observations: vec![observation("order", share)] });
+    }
     WindowObservations { start: window.start, valid: window.valid, columns }
 }
 
@@ -192,7 +214,11 @@ pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<
     let names = column_names(relid);
     let counts = window_rows(relid, epoch);
     let stored = stored_memos(relid, epoch);
-    let name_of = |attnum: i16| if attnum == ROW_COUNT_ATTNUM { Some(ROW_COUNT.to_string()) } else { names.get(&attnum).cloned() };
+    let name_of = |attnum: i16| match pair_of(attnum) {
+        _ if attnum == ROW_COUNT_ATTNUM => Some(ROW_COUNT.to_string()),
+        Some((a, b)) => Some(pair_name(names.get(&a)?, names.get(&b)?)),
+        None => names.get(&attnum).cloned(),
+    };
 
     // The memos that hold: a prefix of the windows, unchanged since, ending with a reference.
     // Against a baseline, only if the whole baseline lies in the windows they cover (a baseline
@@ -207,22 +233,27 @@ pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<
             Some((memos, Reference { profiles: last.into_iter().collect(), baseline: settings.baseline.is_some() }))
         })
         .flatten();
-    let (memos, windows, mut reference) = match resumed {
+    let (memos, windows, orders, mut reference) = match resumed {
         Some((memos, reference)) => {
-            let windows = match counts.get(memos.len()) {
-                Some(&(first, _)) => by_window(merged_profiles(relid, Some(first))),
-                None => ByWindow::new(),
+            let (windows, orders) = match counts.get(memos.len()) {
+                Some(&(first, _)) => {
+                    let merged = merged_statistics(relid, Some(first));
+                    (by_window(merged.profiles), merged.orders)
+                }
+                None => (ByWindow::new(), BTreeMap::new()),
             };
-            (memos, windows, reference)
+            (memos, windows, orders, reference)
         }
         None => {
-            let windows = by_window(merged_profiles(relid, None));
+            let merged = merged_statistics(relid, None);
+            let windows = by_window(merged.profiles);
             let reference = Reference::initial(&settings, &windows);
-            (Vec::new(), windows, reference)
+            (Vec::new(), windows, merged.orders, reference)
         }
     };
     let from_memos = memos.len();
-    let (fresh, snapshot) = compare_windows(windows, &settings, &mut reference, distances || remember_through.is_some(), remember_through);
+    let (fresh, snapshot) =
+        compare_windows(windows, orders, &settings, &mut reference, distances || remember_through.is_some(), remember_through);
 
     // The memos taken apart (moved, not copied: a year of them is most of a read).
     let mut observed: Vec<WindowObservations> = Vec::with_capacity(memos.len() + fresh.len());
@@ -295,10 +326,20 @@ fn remember(
         &[relid.into(), epoch.into(), timestamptz(first.start).into()],
     )
     .unwrap_or_else(|e| failed(e));
-    let attnum_of: HashMap<&str, i16> = names.iter().map(|(a, n)| (n.as_str(), *a)).chain([(ROW_COUNT, ROW_COUNT_ATTNUM)]).collect();
+    let pairs: HashMap<String, i16> = fresh
+        .iter()
+        .flat_map(|w| w.orders.iter().flat_map(|o| &o.pairs))
+        .filter_map(|&(a, b, _)| Some((pair_name(names.get(&a)?, names.get(&b)?), pair_attnum(a, b)?)))
+        .collect();
+    let attnum_of: HashMap<&str, i16> = names
+        .iter()
+        .map(|(a, n)| (n.as_str(), *a))
+        .chain([(ROW_COUNT, ROW_COUNT_ATTNUM)])
+        .chain(pairs.iter().map(|(n, a)| (n.as_str(), *a)))
+        .collect();
     let reference = snapshot.map(|profiles| {
         let columns: Vec<(i16, &ColumnProfile)> = profiles.iter().map(|(a, p)| (*a, p)).collect();
-        window::encode(&columns)
+        window::encode(&columns, None)
     });
     for &i in &finished {
         let w = &fresh[i];

@@ -5,6 +5,7 @@
 //! no pgrx here.
 
 pub mod batch_kll;
+pub mod relations;
 mod distinct;
 pub mod tiers;
 pub mod window;

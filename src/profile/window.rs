@@ -1,6 +1,7 @@
 //! Time windows and the payload of one statistics delta row (all watched columns of one table,
 //! one window, one statement), so a write adds one row per window it touches, not one per column.
 
+use super::relations::PairOrders;
 use super::{put_varint, ColumnProfile, ProfileError, Reader};
 
 /// Microseconds per day; windows are fixed durations aligned on PostgreSQL's epoch
@@ -44,15 +45,26 @@ pub fn finite_date(days: i32) -> Option<i64> {
     (days != i32::MAX && days != i32::MIN).then_some(days as i64 * USECS_PER_DAY)
 }
 
-/// `[n varint] ([attnum i16] [len varint] [profile])*`
-pub fn encode(columns: &[(i16, &ColumnProfile)]) -> Vec<u8> {
+/// The attnum under which a payload keeps its pairs' orders (relations::PairOrders): no
+/// column has a negative one, and the table's row count is -1 in memos.
+pub const RELATIONS_ATTNUM: i16 = -2;
+
+/// `[n varint] ([attnum i16] [len varint] [profile])*`, the pairs' orders (if any) as one more
+/// frame under RELATIONS_ATTNUM.
+pub fn encode(columns: &[(i16, &ColumnProfile)], relations: Option<&PairOrders>) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 * columns.len());
-    put_varint(&mut out, columns.len() as u64);
+    let relations = relations.filter(|r| !r.is_empty());
+    put_varint(&mut out, (columns.len() + relations.is_some() as usize) as u64);
     let mut bytes = Vec::new();
     for (attnum, profile) in columns {
         bytes.clear();
         profile.serialize_into(&mut bytes);
         put_frame(&mut out, *attnum, &bytes);
+    }
+    if let Some(relations) = relations {
+        bytes.clear();
+        relations.serialize_into(&mut bytes);
+        put_frame(&mut out, RELATIONS_ATTNUM, &bytes);
     }
     out
 }
@@ -76,8 +88,18 @@ fn frames(bytes: &[u8]) -> Result<Vec<(i16, &[u8])>, ProfileError> {
     Ok(frames)
 }
 
+/// The column profiles of a payload (its pairs' orders: `decode_relations`).
 pub fn decode(bytes: &[u8]) -> Result<Vec<(i16, ColumnProfile)>, ProfileError> {
-    frames(bytes)?.into_iter().map(|(attnum, p)| Ok((attnum, ColumnProfile::deserialize(p)?))).collect()
+    frames(bytes)?
+        .into_iter()
+        .filter(|(attnum, _)| *attnum != RELATIONS_ATTNUM)
+        .map(|(attnum, p)| Ok((attnum, ColumnProfile::deserialize(p)?)))
+        .collect()
+}
+
+/// The pairs' orders of a payload, if it has them.
+pub fn decode_relations(bytes: &[u8]) -> Result<Option<PairOrders>, ProfileError> {
+    frames(bytes)?.into_iter().find(|(attnum, _)| *attnum == RELATIONS_ATTNUM).map(|(_, p)| PairOrders::deserialize(p)).transpose()
 }
 
 /// Merges delta payloads of one window into one payload. Columns whose profiles are all small
@@ -105,7 +127,13 @@ pub fn merge_payloads(payloads: &[&[u8]]) -> Result<Vec<u8>, ProfileError> {
     let mut merged = Vec::new();
     for (attnum, profiles) in by_column {
         merged.clear();
-        if !super::merge_raw_into(&profiles, &mut merged)? {
+        if attnum == RELATIONS_ATTNUM {
+            let mut relations = PairOrders::deserialize(profiles[0])?;
+            for bytes in &profiles[1..] {
+                relations.merge(&PairOrders::deserialize(bytes)?);
+            }
+            relations.serialize_into(&mut merged);
+        } else if !super::merge_raw_into(&profiles, &mut merged)? {
             let mut profile = ColumnProfile::deserialize(profiles[0])?;
             for bytes in &profiles[1..] {
                 // Profiles of different kinds under one attnum (a column whose type changed)
@@ -145,11 +173,14 @@ mod tests {
         let mut b = ColumnProfile::new(ProfileKind::Categorical);
         b.push_text("x");
         b.push_null();
-        let bytes = encode(&[(3, &a), (7, &b)]);
+        let mut orders = PairOrders::for_columns(&[3, 4]);
+        orders.row(&[1.0, 2.0]);
+        let bytes = encode(&[(3, &a), (7, &b)], Some(&orders));
         let back = decode(&bytes).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!((back[0].0, back[0].1.moments()), (3, a.moments()));
         assert_eq!((back[1].0, back[1].1.rows, back[1].1.nulls), (7, 2, 1));
+        assert_eq!(decode_relations(&bytes).unwrap(), Some(orders));
         assert_eq!(decode(&bytes[..bytes.len() - 1]).unwrap_err(), ProfileError::Truncated);
     }
 
@@ -163,13 +194,17 @@ mod tests {
                 if i % 7 == 0 { x.push_null() } else { x.push_f64(i as f64 * 0.5) }
                 t.push_text(["a", "bb", "ü"][i % 3]);
             }
-            encode(&[(1, &x), (2, &t)])
+            let mut orders = PairOrders::for_columns(&[1, 2]);
+            (from..to).for_each(|i| orders.row(&[i as f64, 7.0]));
+            encode(&[(1, &x), (2, &t)], Some(&orders))
         };
         for (parts, total) in [(vec![(0, 1), (1, 2), (2, 40)], 40), (vec![(0, 200), (200, 300), (300, 301)], 301)] {
             let payloads: Vec<Vec<u8>> = parts.iter().map(|&(a, b)| rows(a, b)).collect();
             let refs: Vec<&[u8]> = payloads.iter().map(|p| p.as_slice()).collect();
-            let merged = decode(&merge_payloads(&refs).unwrap()).unwrap();
+            let merged_bytes = merge_payloads(&refs).unwrap();
+            let merged = decode(&merged_bytes).unwrap();
             let whole = decode(&rows(0, total)).unwrap();
+            assert_eq!(decode_relations(&merged_bytes).unwrap(), decode_relations(&rows(0, total)).unwrap());
             for ((a1, m), (a2, w)) in merged.iter().zip(&whole) {
                 assert_eq!((a1, m.rows, m.nulls, m.moments().n, m.is_raw()), (a2, w.rows, w.nulls, w.moments().n, w.is_raw()));
                 assert!((m.moments().mean - w.moments().mean).abs() < 1e-12);

@@ -4,16 +4,28 @@
 
 use crate::catalog::{as_extension_owner, qualified_name, query_as_owner, timestamptz};
 use crate::error::raise;
-use crate::profile::window::decode;
-use crate::profile::{merge_into, ColumnProfile};
+use crate::profile::relations::PairOrders;
+use crate::profile::window::{decode, decode_relations};
+use crate::profile::{merge_into, ColumnProfile, ProfileError};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use std::collections::BTreeMap;
 
+/// A table's statistics, merged: per (column, window) its profile, per window its pairs' orders.
+pub(crate) struct Merged {
+    pub profiles: BTreeMap<(i16, Option<i64>), ColumnProfile>,
+    pub orders: BTreeMap<i64, PairOrders>,
+}
+
+/// The column profiles of `tbl`'s current epoch (see `merged_statistics`).
+pub(crate) fn merged_profiles(tbl: Oid, from: Option<i64>) -> BTreeMap<(i16, Option<i64>), ColumnProfile> {
+    merged_statistics(tbl, from).profiles
+}
+
 /// The statistics of `tbl`'s current epoch, merged per (column, window); with `from`, only
 /// the windows starting then or later (and not the NULL-time bucket).
-pub(crate) fn merged_profiles(tbl: Oid, from: Option<i64>) -> BTreeMap<(i16, Option<i64>), ColumnProfile> {
+pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>) -> Merged {
     let deltas: Vec<(Option<i64>, Vec<u8>)> = as_extension_owner(|| {
         Spi::connect(|client| {
             client
@@ -31,20 +43,25 @@ pub(crate) fn merged_profiles(tbl: Oid, from: Option<i64>) -> BTreeMap<(i16, Opt
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None));
 
     let mut merged: BTreeMap<(i16, Option<i64>), ColumnProfile> = BTreeMap::new();
+    let mut orders: BTreeMap<i64, PairOrders> = BTreeMap::new();
+    let unreadable = |e: ProfileError| -> ! {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            format!("pg_vigil statistics of {} are unreadable: {e}", qualified_name(tbl)),
+            None,
+            None,
+        )
+    };
     for (window, payload) in deltas {
-        let columns = decode(&payload).unwrap_or_else(|e| {
-            raise(
-                PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-                format!("pg_vigil statistics of {} are unreadable: {e}", qualified_name(tbl)),
-                None,
-                None,
-            )
-        });
+        let columns = decode(&payload).unwrap_or_else(|e| unreadable(e));
         for (attnum, profile) in columns {
             merge_into(&mut merged, (attnum, window), profile);
         }
+        if let (Some(w), Some(pairs)) = (window, decode_relations(&payload).unwrap_or_else(|e| unreadable(e))) {
+            orders.entry(w).or_default().merge(&pairs);
+        }
     }
-    merged
+    Merged { profiles: merged, orders }
 }
 
 /// Profiles per window, in time order (the NULL-time bucket is not a window in time).

@@ -5,6 +5,7 @@ use crate::catalog::compact::{compact, compact_own, insert_delta, DeltaRef, Part
 use crate::catalog::cache::Watch;
 use crate::catalog::Repr;
 use crate::profile::window::{encode, finite_date, finite_timestamp, fraction_of_window, window_start, TIME_IN_WINDOW_ATTNUM};
+use crate::profile::relations::{PairOrders, MAX_COLUMNS};
 use crate::profile::{ColumnProfile, ProfileKind};
 use pgrx::pg_sys::{self, Datum};
 
@@ -94,6 +95,8 @@ struct OpenWindow {
     profiles: Vec<ColumnProfile>,
     /// Where the rows' times fall in the window (tables with a time column).
     times: ColumnProfile,
+    /// How the paired columns are ordered row by row.
+    orders: PairOrders,
 }
 
 thread_local! {
@@ -105,7 +108,12 @@ const SPARE_WINDOWS_KEPT: usize = 4;
 
 impl OpenWindow {
     fn open(watch: &Watch, start: Option<i64>) -> OpenWindow {
-        let fits = |w: &OpenWindow| w.profiles.len() == watch.columns.len() && w.profiles.iter().zip(&watch.columns).all(|(p, c)| p.kind == c.kind);
+        let fits = |w: &OpenWindow| {
+            w.profiles.len() == watch.columns.len()
+                && w.profiles.iter().zip(&watch.columns).all(|(p, c)| p.kind == c.kind)
+                && w.orders.pairs.len() == watch.paired.len() * watch.paired.len().saturating_sub(1) / 2
+                && w.orders.pairs.first().is_none_or(|p| p.0 == watch.columns[watch.paired[0]].attnum)
+        };
         match SPARE_WINDOWS.with(|s| s.borrow_mut().pop()) {
             Some(mut spare) if fits(&spare) => {
                 spare.start = start;
@@ -113,7 +121,8 @@ impl OpenWindow {
             }
             _ => {
                 let profiles = watch.columns.iter().map(|c| ColumnProfile::new(c.kind)).collect();
-                OpenWindow { start, rows: 0, profiles, times: ColumnProfile::new(ProfileKind::Numeric) }
+                let attnums: Vec<i16> = watch.paired.iter().map(|&i| watch.columns[i].attnum).collect();
+                OpenWindow { start, rows: 0, profiles, times: ColumnProfile::new(ProfileKind::Numeric), orders: PairOrders::for_columns(&attnums) }
             }
         }
     }
@@ -123,6 +132,7 @@ impl OpenWindow {
         self.rows = 0;
         self.profiles.iter_mut().for_each(ColumnProfile::clear);
         self.times.clear();
+        self.orders.clear();
         SPARE_WINDOWS.with(|s| {
             let mut spare = s.borrow_mut();
             if spare.len() < SPARE_WINDOWS_KEPT {
@@ -203,6 +213,16 @@ impl<'a> ProfileBatch<'a> {
             }
             push_value(profile, column.kind, column.repr, *values.add(column.attno));
         }
+        if self.watch.paired.len() > 1 {
+            let mut paired = [f64::NAN; MAX_COLUMNS];
+            for (value, &i) in paired.iter_mut().zip(&self.watch.paired) {
+                let column = &self.watch.columns[i];
+                if !*nulls.add(column.attno) {
+                    *value = as_f64(column.repr, *values.add(column.attno));
+                }
+            }
+            window.orders.row(&paired[..self.watch.paired.len()]);
+        }
     }
 
     /// Appends one delta row per open window, as the extension's owner, in the writer's
@@ -218,7 +238,7 @@ impl<'a> ProfileBatch<'a> {
             let times = (window.times.rows > 0).then_some((TIME_IN_WINDOW_ATTNUM, &window.times));
             let columns: Vec<(i16, &ColumnProfile)> = times.into_iter().chain(attnums.iter().copied().zip(window.profiles.iter())).collect();
             let key = (epoch, window.start);
-            let delta = insert_delta(Part::for_write(window.rows), relid, key, window.rows, &encode(&columns));
+            let delta = insert_delta(Part::for_write(window.rows), relid, key, window.rows, &encode(&columns, Some(&window.orders)));
             remember(relid, key, delta);
         }
         let touched: Vec<WindowKey> = self.windows.iter().map(|w| (epoch, w.start)).collect();
