@@ -469,6 +469,9 @@ impl<'a> Series<'a> {
                 if history.iter().filter(|&&h| raw_series[h].is_finite()).count() < MIN_HISTORY {
                     continue;
                 }
+                if observation.statistic == "order" && !stable_order(raw_series, long_history) {
+                    continue;
+                }
                 let of_values = !COUNT_STATISTICS.contains(&observation.statistic);
                 if of_values && values_now < MIN_VALUES {
                     continue;
@@ -560,6 +563,24 @@ fn precedented(series: &[f64], value: f64, center: f64, long_history: &[usize]) 
         .count();
     precedents as f64 >= (PRECEDENT_SHARE * long_history.len() as f64).max(PRECEDENTS as f64)
 }
+
+/// Whether a pair of columns keeps its row order: in all but STABLE_ORDER_EXCEPTIONS of the
+/// windows of `history`, at most STABLE_ORDER_CROSSING of its rows crossed the usual way. Only
+/// such pairs are judged on their order; pairs that cross by nature (dew point and humidity in
+/// different units) are not related closely enough to tell a swap from the weather.
+fn stable_order(series: &[f64], history: &[usize]) -> bool {
+    let values: Vec<f64> = history.iter().map(|&h| series[h]).filter(|v| v.is_finite()).collect();
+    if values.len() < MIN_HISTORY {
+        return false;
+    }
+    let low = values.iter().filter(|&&v| v <= STABLE_ORDER_CROSSING).count();
+    let high = values.iter().filter(|&&v| v >= 1.0 - STABLE_ORDER_CROSSING).count();
+    let exceptions = values.len() - low.max(high);
+    (exceptions as f64) <= STABLE_ORDER_EXCEPTIONS * values.len() as f64
+}
+
+const STABLE_ORDER_CROSSING: f64 = 0.02;
+const STABLE_ORDER_EXCEPTIONS: f64 = 0.01;
 
 /// See `precedented`: a year of daily windows needs 8 precedents, a quarter 6.
 const PRECEDENTS: usize = 6;

@@ -24,11 +24,12 @@ pub struct Order {
 }
 
 impl Order {
-    /// The share of rows where the first lies below the second, ties counting half: 0 or 1 for
-    /// a pair that never crosses. None without rows.
+    /// Of the rows where the two differ, the share where the first lies below the second: 0 or
+    /// 1 for a pair that never crosses (ties, a saturated dew point, do not count). None
+    /// without such rows.
     pub fn share_below(&self) -> Option<f64> {
-        let ties = self.both - self.below - self.above;
-        (self.both > 0).then(|| (self.below as f64 + 0.5 * ties as f64) / self.both as f64)
+        let differ = self.below + self.above;
+        (differ > 0).then(|| self.below as f64 / differ as f64)
     }
 
     fn add(&mut self, other: &Order) {
@@ -135,6 +136,7 @@ mod tests {
         assert_eq!(x.pairs[1], (2, 5, Order { both: 1, below: 0, above: 1 }));
         assert_eq!(x.pairs[2], (3, 5, Order { both: 1, below: 0, above: 1 }));
         assert_eq!(x.pairs[0].2.share_below(), Some(0.5));
+        assert_eq!(x.pairs[1].2.share_below(), Some(0.0));
         let mut bytes = Vec::new();
         x.serialize_into(&mut bytes);
         let mut back = PairOrders::deserialize(&bytes).unwrap();
