@@ -13,6 +13,12 @@ use super::{put_varint, ProfileError, Reader};
 /// Numeric columns whose pairs are counted (8 columns: 28 pairs).
 pub const MAX_COLUMNS: usize = 8;
 
+const FORM_PAIRS: u8 = 1;
+const FORM_COUNTS: u8 = 2;
+const FORM_ONE_ROW: u8 = 3;
+/// Columns a serialized form may list (more is corrupt data, not a table).
+const MAX_ATTNUMS: usize = 1600;
+
 /// A pair's counts in one window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Order {
@@ -58,18 +64,19 @@ impl PairOrders {
     }
 
     /// One row: `values[i]` of the i-th column given to `for_columns` (NaN when NULL).
+    /// Branch-free per pair: a NaN or an infinity (a NULL) counts for none of its pairs.
     #[inline]
     pub fn row(&mut self, values: &[f64]) {
-        let mut pair = self.pairs.iter_mut();
+        let mut k = 0;
         for (i, &a) in values.iter().enumerate() {
+            let a_finite = a.is_finite() as u64;
             for &b in &values[i + 1..] {
-                let Some((_, _, order)) = pair.next() else { return };
-                // NaN and infinities compare as not finite: the row does not count for the pair.
-                if (a - b).is_finite() {
-                    order.both += 1;
-                    order.below += (a < b) as u64;
-                    order.above += (a > b) as u64;
-                }
+                let Some((_, _, order)) = self.pairs.get_mut(k) else { return };
+                k += 1;
+                let both = a_finite & b.is_finite() as u64;
+                order.both += both;
+                order.below += both & (a < b) as u64;
+                order.above += both & (a > b) as u64;
             }
         }
     }
@@ -92,32 +99,90 @@ impl PairOrders {
         }
     }
 
-    /// `[n varint] ([a i16] [b i16] [both varint] [below varint] [above varint])*`
+    /// The columns whose every pair, in `for_columns` order, these are (the usual layout).
+    fn columns(&self) -> Option<Vec<i16>> {
+        let first = self.pairs.first()?.0;
+        let mut columns = vec![first];
+        columns.extend(self.pairs.iter().take_while(|p| p.0 == first).map(|p| p.1));
+        let all = columns.iter().enumerate().flat_map(|(i, &a)| columns[i + 1..].iter().map(move |&b| (a, b)));
+        (all.clone().count() == self.pairs.len() && all.zip(&self.pairs).all(|((a, b), p)| p.0 == a && p.1 == b)).then_some(columns)
+    }
+
+    /// Three forms, by the first byte. A single-row write's (the commonest delta) takes two bits
+    /// a pair: 7 bytes for 28 pairs, after the 8 columns.
+    /// - ONE_ROW: `[n varint] [attnum i16]*n` then per pair 2 bits (0 none, 1 below, 2 above,
+    ///   3 equal), four to a byte;
+    /// - COUNTS: `[n varint] [attnum i16]*n` then per pair `[both] [below] [above]` varints;
+    /// - PAIRS (any other layout): `[pairs varint]` then per pair `[a i16] [b i16]` and the counts.
     pub fn serialize_into(&self, out: &mut Vec<u8>) {
-        put_varint(out, self.pairs.len() as u64);
-        for &(a, b, order) in &self.pairs {
-            out.extend_from_slice(&a.to_le_bytes());
-            out.extend_from_slice(&b.to_le_bytes());
-            put_varint(out, order.both);
-            put_varint(out, order.below);
-            put_varint(out, order.above);
+        let put_counts = |out: &mut Vec<u8>, o: &Order| {
+            put_varint(out, o.both);
+            put_varint(out, o.below);
+            put_varint(out, o.above);
+        };
+        let Some(columns) = self.columns() else {
+            out.push(FORM_PAIRS);
+            put_varint(out, self.pairs.len() as u64);
+            for (a, b, order) in &self.pairs {
+                out.extend_from_slice(&a.to_le_bytes());
+                out.extend_from_slice(&b.to_le_bytes());
+                put_counts(out, order);
+            }
+            return;
+        };
+        let one_row = self.pairs.iter().all(|p| p.2.both <= 1);
+        out.push(if one_row { FORM_ONE_ROW } else { FORM_COUNTS });
+        put_varint(out, columns.len() as u64);
+        columns.iter().for_each(|a| out.extend_from_slice(&a.to_le_bytes()));
+        if one_row {
+            for chunk in self.pairs.chunks(4) {
+                let state = |o: &Order| if o.both == 0 { 0 } else if o.below == 1 { 1 } else if o.above == 1 { 2 } else { 3 };
+                out.push(chunk.iter().enumerate().fold(0u8, |byte, (i, p)| byte | (state(&p.2) << (2 * i))));
+            }
+        } else {
+            self.pairs.iter().for_each(|p| put_counts(out, &p.2));
         }
     }
 
     pub fn deserialize(bytes: &[u8]) -> Result<PairOrders, ProfileError> {
         let mut r = Reader(bytes);
-        let n = r.varint()? as usize;
-        let mut pairs = Vec::with_capacity(n.min(1024));
-        for _ in 0..n {
-            let a = i16::from_le_bytes(r.take(2)?.try_into().expect("2 bytes"));
-            let b = i16::from_le_bytes(r.take(2)?.try_into().expect("2 bytes"));
+        let form = r.take(1)?[0];
+        let counts = |r: &mut Reader| -> Result<Order, ProfileError> {
             let order = Order { both: r.varint()?, below: r.varint()?, above: r.varint()? };
             if order.below + order.above > order.both {
                 return Err(ProfileError::Sketch("pair order counts exceed their rows".into()));
             }
-            pairs.push((a, b, order));
+            Ok(order)
+        };
+        let attnum = |r: &mut Reader| -> Result<i16, ProfileError> { Ok(i16::from_le_bytes(r.take(2)?.try_into().expect("2 bytes"))) };
+        if form == FORM_PAIRS {
+            let n = r.varint()? as usize;
+            let mut pairs = Vec::with_capacity(n.min(1024));
+            for _ in 0..n {
+                let (a, b) = (attnum(&mut r)?, attnum(&mut r)?);
+                pairs.push((a, b, counts(&mut r)?));
+            }
+            return Ok(PairOrders { pairs });
         }
-        Ok(PairOrders { pairs })
+        let n = r.varint()? as usize;
+        let columns: Vec<i16> = (0..n.min(MAX_ATTNUMS)).map(|_| attnum(&mut r)).collect::<Result<_, _>>()?;
+        let mut orders = PairOrders::for_columns(&columns);
+        match form {
+            FORM_COUNTS => {
+                for p in orders.pairs.iter_mut() {
+                    p.2 = counts(&mut r)?;
+                }
+            }
+            FORM_ONE_ROW => {
+                let packed = r.take(orders.pairs.len().div_ceil(4))?;
+                for (k, p) in orders.pairs.iter_mut().enumerate() {
+                    let state = (packed[k / 4] >> (2 * (k % 4))) & 3;
+                    p.2 = Order { both: (state > 0) as u64, below: (state == 1) as u64, above: (state == 2) as u64 };
+                }
+            }
+            other => return Err(ProfileError::BadVersion(other)),
+        }
+        Ok(orders)
     }
 }
 
@@ -144,5 +209,27 @@ mod tests {
         back.merge(&x);
         assert_eq!(back.pairs[0].2, Order { both: 6, below: 2, above: 2 });
         assert!(PairOrders::deserialize(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn every_form_round_trips() {
+        let round_trip = |x: &PairOrders| {
+            let mut bytes = Vec::new();
+            x.serialize_into(&mut bytes);
+            (PairOrders::deserialize(&bytes).unwrap(), bytes.len())
+        };
+        // One row of 8 columns: 2 bits a pair after the columns.
+        let mut one = PairOrders::for_columns(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        one.row(&[1.0, 2.0, 2.0, f64::NAN, 0.0, 9.0, -1.0, 3.0]);
+        let (back, size) = round_trip(&one);
+        assert_eq!(back, one);
+        assert_eq!(size, 1 + 1 + 16 + 7);
+        // Counts, and a layout that is not every pair of a column list (merged from two).
+        one.row(&[2.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(round_trip(&one).0, one);
+        let mut odd = PairOrders::for_columns(&[1, 2]);
+        odd.merge(&PairOrders::for_columns(&[5, 9]));
+        odd.row(&[1.0, 0.0]);
+        assert_eq!(round_trip(&odd).0, odd);
     }
 }
