@@ -97,10 +97,11 @@ INSERT INTO bug_kind VALUES ('null_spike'), ('unit_change'), ('sentinel'), ('zer
     ('relabel'), ('missing_source'), ('duplicate'), ('truncate'), ('frozen'), ('shifted_time'), ('precision_loss');
 
 -- The feeds' own defects, found by rule in the raw data (not by any system): a load of an hourly
--- feed missing two hours or more (three days of weather), and a key repeated within a day (seven
--- days of births, where 29 to 31 February were moved to 1 to 3 March and other month starts hold
--- a state twice). They are pipeline bugs as real as the injected ones: the benchmark counts them
--- as bug days of kind source_defect, on which an alert is right and no alert a miss.
+-- feed missing two hours or more (three days of weather), a key repeated within a day (seven days
+-- of births, where 29 to 31 February were moved to 1 to 3 March and other month starts hold a
+-- state twice) and a sensor glitch (below). They are pipeline bugs as real as the injected ones:
+-- the benchmark counts them as bug days of kind source_defect, on which an alert is right and no
+-- alert a miss.
 CREATE TABLE source_defect (feed text, day date, columns text[]);
 INSERT INTO source_defect
 SELECT 'weather', day, ARRAY['(row count)', '(time in window)'] FROM raw_weather
@@ -108,6 +109,22 @@ SELECT 'weather', day, ARRAY['(row count)', '(time in window)'] FROM raw_weather
 UNION ALL
 SELECT 'births', day, ARRAY['state', '(row count)'] FROM raw_births
  GROUP BY day HAVING count(*) > count(DISTINCT state);
+-- And a value ten times beyond the 99th percentile of its column's magnitude over the year (a
+-- sensor glitch: weather's 1,048 mph wind on 2013-02-12, the only one in the three feeds).
+DO $$
+DECLARE c record;
+BEGIN
+    FOR c IN SELECT * FROM feed_column WHERE kind = 'num' LOOP
+        EXECUTE format(
+            'INSERT INTO source_defect
+             SELECT %L, r.day, ARRAY[%L] FROM %I r,
+                    (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY abs(%I)) AS p99 FROM %I) q
+              WHERE abs(r.%I) > 10 * q.p99 AND q.p99 > 0
+                AND r.day NOT IN (SELECT day FROM source_defect WHERE feed = %L)
+              GROUP BY r.day',
+            c.feed, c.col, 'raw_' || c.feed, c.col, 'raw_' || c.feed, c.col, c.feed);
+    END LOOP;
+END $$;
 
 -- Per system, feed, seed and day: the score it gave the day and whether it alerted.
 CREATE TABLE alert_day (system text, feed text, seed int, day date, score float8, alerted boolean, top_column text);
