@@ -729,6 +729,17 @@ mod tests {
         WindowObservations { start, valid: true, columns }
     }
 
+    /// `days` daily windows of noise, plus `column` observed on `statistic` as `value(day)`.
+    fn days_with(noise: &mut Noise, days: i64, column: &str, spread: Option<f64>, statistic: &str, value: impl Fn(i64) -> f64) -> Vec<WindowObservations> {
+        (0..days)
+            .map(|d| {
+                let mut w = window(d * DAY, noise, 0.0, 0.0, 1000.0);
+                w.columns.push(ColumnObservations { column: column.into(), spread, observations: vec![Observation::of(statistic, value(d))] });
+                w
+            })
+            .collect()
+    }
+
     #[test]
     fn quiet_history_is_learning_then_ok() {
         let mut noise = Noise(1);
@@ -818,15 +829,8 @@ mod tests {
     fn a_usual_category_vanishing_alerts_while_a_rare_one_turning_up_does_not() {
         let mut noise = Noise(7);
         // 51 states every day; a rare 52nd turns up every ninth day; on day 70 one goes missing.
-        let windows: Vec<_> = (0..90)
-            .map(|d| {
-                let mut w = window(d * DAY, &mut noise, 0.0, 0.0, 1000.0);
-                let categories = if d == 70 { 50.0 } else if d % 9 == 4 { 52.0 } else { 51.0 };
-                w.columns.push(ColumnObservations { column: "state".into(), spread: None, observations: vec![Observation::of("categories", categories)] });
-                w
-            })
-            .collect();
-        let scores = score_windows(&windows);
+        let categories = |d: i64| if d == 70 { 50.0 } else if d % 9 == 4 { 52.0 } else { 51.0 };
+        let scores = score_windows(&days_with(&mut noise, 90, "state", None, "categories", categories));
         let rare: Vec<i64> = (30..90).filter(|d| d % 9 == 4 && scores[*d as usize].status == Status::Alert).collect();
         assert!(rare.is_empty(), "a rare category alerted on {rare:?}");
         assert_eq!(scores[70].status, Status::Alert);
@@ -838,15 +842,8 @@ mod tests {
         let mut noise = Noise(8);
         // A menu's p95 sits on its top price; busy days take it to the next price up (by less
         // than the column's spread); on day 80 prices are written in cents.
-        let windows: Vec<_> = (0..90)
-            .map(|d| {
-                let mut w = window(d * DAY, &mut noise, 0.0, 0.0, 1000.0);
-                let p95 = if d == 80 { 2075.0 } else if d % 11 == 6 { 23.65 } else { 20.75 };
-                w.columns.push(ColumnObservations { column: "price".into(), spread: Some(3.6), observations: vec![Observation::of("p95", p95)] });
-                w
-            })
-            .collect();
-        let scores = score_windows(&windows);
+        let p95 = |d: i64| if d == 80 { 2075.0 } else if d % 11 == 6 { 23.65 } else { 20.75 };
+        let scores = score_windows(&days_with(&mut noise, 90, "price", Some(3.6), "p95", p95));
         let busy: Vec<i64> = (30..90).filter(|d| d % 11 == 6 && scores[*d as usize].status == Status::Alert).collect();
         assert!(busy.is_empty(), "the next price up alerted on {busy:?}");
         assert_eq!(scores[80].status, Status::Alert);
