@@ -105,8 +105,8 @@ pub const STATISTICS: [(&str, Scale); 23] = [
     ("time_p05", Scale::WindowShare),
     ("time_p50", Scale::WindowShare),
     ("time_p95", Scale::WindowShare),
-    // Numbers on values the reference (nearly) never had, each carrying 5% of the window: a
-    // default or a sentinel filled in.
+    // Numbers on a value outside the reference's range that it (nearly) never had, carrying at
+    // least a tenth of the window: a default or a sentinel filled in (drift::compare).
     ("new_value_fraction", Scale::Fraction),
     // Of a pair of numeric columns ("a < b"): the share of rows where a is below b. Related
     // columns keep it (0 or 1 when they never cross); a swap or a unit mix-up turns it over.
@@ -523,7 +523,8 @@ impl<'a> Series<'a> {
 
 /// Whether the statistic has settled at a new level: the last NEW_LEVEL_WINDOWS valid windows
 /// of `history` (or those from an acknowledged window at position `acknowledged` on, if fewer)
-/// and `value` all lie beyond SCORE_FLOOR deviations of the older history, on the same side. Returns the new level (the median of those windows) and the older history's
+/// and `value` all lie beyond SCORE_FLOOR deviations of the older history, on the same side.
+/// Returns the new level (the median of those windows) and the older history's
 /// deviation, the scale `value` is then judged on.
 fn new_level(series: &[f64], history: &[usize], scale: Scale, unit: Option<Units>, value: f64, acknowledged: Option<usize>) -> Option<(f64, f64)> {
     // An acknowledged alert's shift is normal at once: its windows are the new level already.
@@ -923,16 +924,8 @@ mod offline {
                     window.columns.last_mut().unwrap()
                 }
             };
-            let statistic = match (f[4], f[6]) {
-                ("(time in window)", "distinct_values" | "unique_fraction") => "",
-                ("(time in window)", "mean") => "time_mean",
-                ("(time in window)", "p05") => "time_p05",
-                ("(time in window)", "p50") => "time_p50",
-                ("(time in window)", "p95") => "time_p95",
-                (_, s) => s,
-            };
-            if statistic_code(statistic).is_some() {
-                column.observations.push(Observation::of(statistic, f[7].parse().unwrap()));
+            if statistic_code(f[6]).is_some() {
+                column.observations.push(Observation::of(f[6], f[7].parse().unwrap()));
             }
         }
         let mut bug_days: HashMap<(String, i64, i64), (String, Vec<String>)> = HashMap::new();

@@ -349,7 +349,7 @@ pub(crate) fn set_state(id: i64, state: &'static str) -> bool {
                        acknowledged_at = CASE WHEN $2 = 'acknowledged' THEN now() ELSE acknowledged_at END,
                        resolved_at = CASE WHEN $2 = 'resolved' THEN now() ELSE resolved_at END
                  WHERE alert_id = $1
-             RETURNING relid, window_start, acknowledged_at IS NOT NULL AS acknowledged)
+             RETURNING relid, window_start)
              DELETE FROM vigil.window_memo m USING updated u
               WHERE $2 = 'acknowledged' AND m.relid = u.relid AND m.window_start > u.window_start",
             &[id.into(), state.into()],
