@@ -360,7 +360,7 @@ fn backfill(tbl: Option<Oid>) -> i64 {
             .filter(|(a, _)| *a != crate::profile::window::TIME_IN_WINDOW_ATTNUM || start.is_some())
             .collect();
         let key = (epoch, start.or(write_window));
-        crate::catalog::compact::insert_delta(crate::catalog::compact::Part::Indexed, relid, key, rows, &crate::profile::window::encode(&columns, None));
+        crate::catalog::compact::insert_delta(crate::catalog::compact::Part::Indexed, relid, key, rows, &crate::profile::window::encode(&columns, None, None));
         total += rows;
     }
     total

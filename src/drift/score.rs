@@ -74,7 +74,7 @@ pub struct Observation {
 }
 
 /// Every statistic windows are scored on, with its scale; its position is its code in memos.
-pub const STATISTICS: [(&str, Scale); 23] = [
+pub const STATISTICS: [(&str, Scale); 24] = [
     ("row_count", Scale::LogCount),
     ("null_fraction", Scale::Fraction),
     ("distinct_values", Scale::LogCount),
@@ -111,6 +111,10 @@ pub const STATISTICS: [(&str, Scale); 23] = [
     // Of a pair of numeric columns ("a < b"): the share of rows where a is below b. Related
     // columns keep it (0 or 1 when they never cross); a swap or a unit mix-up turns it over.
     ("order", Scale::Fraction),
+    // The share of rows where the column was the only NULL among the watched columns: near 0
+    // for a column NULL by nature only with others (a cancelled flight's times), however many
+    // such rows a day brings; a load that drops that column alone raises it.
+    ("lone_null_fraction", Scale::Fraction),
 ];
 
 /// The logarithm a spread is scored as; an exact 0 (a frozen column) stays finite, far below
@@ -268,7 +272,7 @@ fn unusualness(value: f64, history: &mut [f64], scale: Scale, unit: Option<Units
 
 /// The statistics that count a window's rows, NULLs, times and categories (not sampled from
 /// its values: not damped by how few there are); the others describe its values.
-const COUNT_STATISTICS: [&str; 4] = ["row_count", "null_fraction", "rows_per_time", "categories"];
+const COUNT_STATISTICS: [&str; 5] = ["row_count", "null_fraction", "rows_per_time", "categories", "lone_null_fraction"];
 /// The statistics that compare a window with the reference (the merged history before it).
 const AGAINST_REFERENCE: [&str; 4] = ["js_distance", "new_category_fraction", "category_linf", "new_value_fraction"];
 /// Statistics judged in one direction only: a column of few categories alerts when a usual one
@@ -767,6 +771,37 @@ mod tests {
         // A breakage hardly raises the bar for the windows after it (the fence is robust).
         assert_eq!(scores[41].status, Status::Ok);
         assert!(scores[40].score.unwrap() > 3.0);
+    }
+
+    #[test]
+    fn a_column_going_null_alone_alerts_where_its_null_share_is_a_storm_days() {
+        let mut noise = Noise(11);
+        // arr_delay is NULL with the other times of cancelled flights: a few percent of rows,
+        // up to 40% on a storm day every ten days; NULL alone (a diverted flight) hardly ever.
+        let mut observed = |d: i64, nulls: f64, lone: f64| {
+            let mut w = window(d * DAY, &mut noise, 0.0, 0.0, 1000.0);
+            w.columns.push(ColumnObservations {
+                column: "arr_delay".into(),
+                spread: Some(30.0),
+                observations: vec![Observation::of("null_fraction", nulls), Observation::of("lone_null_fraction", lone)],
+            });
+            w
+        };
+        let storm = |d: i64| d % 10 == 3;
+        let mut windows: Vec<_> =
+            (0..150).map(|d| if storm(d) { observed(d, 0.2 + 0.02 * (d % 11) as f64, 0.003) } else { observed(d, 0.02, 0.002) }).collect();
+        // The bug: 30% of one day's arr_delay dropped, the other columns whole.
+        windows[135] = observed(135, 0.31, 0.30);
+        let scores = score_windows(&windows);
+        assert_eq!(scores[135].status, Status::Alert);
+        assert_eq!((scores[135].columns[0].column.as_str(), scores[135].columns[0].statistic), ("arr_delay", "lone_null_fraction"));
+        let storm_alerts: Vec<i64> = (80..150).filter(|&d| storm(d) && scores[d as usize].status == Status::Alert).collect();
+        assert!(storm_alerts.is_empty(), "storm days alert: {storm_alerts:?}");
+        // On its NULL share alone, the bug is a storm day like any other.
+        for w in &mut windows {
+            w.columns.last_mut().unwrap().observations.pop();
+        }
+        assert_eq!(score_windows(&windows)[135].status, Status::Ok);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::catalog::as_extension_owner;
 use crate::drift::compare::{self, DriftReport};
 use crate::error::raise;
 use crate::profile::{merge_into, ColumnProfile};
-use crate::profile::relations::PairOrders;
+use crate::profile::relations::Relations;
 use crate::stats::{by_window, merged_statistics, ByWindow};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys::{errcodes::PgSqlErrorCode, Oid};
@@ -54,8 +54,9 @@ pub(crate) struct WindowDrift {
     pub rows: u64,
     /// (attnum, profile, drift, what it was compared with: 'baseline', 'history' or 'none')
     pub columns: Vec<(i16, ColumnProfile, DriftReport, &'static str)>,
-    /// How its paired columns were ordered row by row (profile::relations).
-    pub orders: Option<PairOrders>,
+    /// How its paired columns were ordered row by row, and its columns' lone NULLs
+    /// (profile::relations).
+    pub relations: Option<Relations>,
 }
 
 impl WindowDrift {
@@ -94,7 +95,7 @@ pub(crate) fn table_drift(tbl: Oid) -> Vec<WindowDrift> {
     let merged = merged_statistics(tbl, None);
     let windows = by_window(merged.profiles);
     let mut reference = Reference::initial(&settings, &windows);
-    compare_windows(windows, merged.orders, &settings, &mut reference, true, None).0
+    compare_windows(windows, merged.relations, &settings, &mut reference, true, None).0
 }
 
 /// Compares `windows` (in time order) with `reference`, which grows with each valid window
@@ -104,7 +105,7 @@ pub(crate) fn table_drift(tbl: Oid) -> Vec<WindowDrift> {
 /// would see it.
 pub(crate) fn compare_windows(
     windows: ByWindow,
-    mut orders: BTreeMap<i64, PairOrders>,
+    mut relations: BTreeMap<i64, Relations>,
     settings: &Settings,
     reference: &mut Reference,
     distances: bool,
@@ -146,7 +147,7 @@ pub(crate) fn compare_windows(
             snapshot = Some(reference.profiles.clone());
         }
         let rows = compared.iter().map(|c| c.1.rows).max().unwrap_or(0);
-        compared_windows.push(WindowDrift { start, valid, rows, columns: compared, orders: orders.remove(&start) });
+        compared_windows.push(WindowDrift { start, valid, rows, columns: compared, relations: relations.remove(&start) });
     }
     (compared_windows, snapshot)
 }

@@ -85,6 +85,10 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
         if let Some(f) = profile.null_fraction() {
             seen.push(observation("null_fraction", f));
         }
+        let lone_nulls = window.relations.as_ref().and_then(|r| r.lone_nulls.as_ref());
+        if let (Some(lone), true) = (lone_nulls, profile.rows > 0 && *attnum != window::TIME_IN_WINDOW_ATTNUM) {
+            seen.push(observation("lone_null_fraction", lone.of(*attnum) as f64 / profile.rows as f64));
+        }
         let non_null = profile.rows - profile.nulls;
         // Where the rows' times fall is a share of the window, not a column's values: its
         // locations are judged as shares (`time_*`), and its distinct times as rows_per_time.
@@ -147,7 +151,7 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
         columns.push(ColumnObservations { column: name.clone(), spread, observations: seen });
     }
     // Pairs of columns by their row order: swapped, or one in other units, it turns over.
-    for (a, b, order) in window.orders.iter().flat_map(|o| &o.pairs) {
+    for (a, b, order) in window.relations.iter().flat_map(|r| &r.orders.pairs) {
         let (Some(a), Some(b), Some(share)) = (names.get(a), names.get(b), order.share_below()) else { continue };
         columns.push(ColumnObservations { column: pair_name(a, b), spread: None, observations: vec![observation("order", share)] });
     }
@@ -233,27 +237,27 @@ pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<
             Some((memos, Reference { profiles: last.into_iter().collect(), baseline: settings.baseline.is_some() }))
         })
         .flatten();
-    let (memos, windows, orders, mut reference) = match resumed {
+    let (memos, windows, relations, mut reference) = match resumed {
         Some((memos, reference)) => {
-            let (windows, orders) = match counts.get(memos.len()) {
+            let (windows, relations) = match counts.get(memos.len()) {
                 Some(&(first, _)) => {
                     let merged = merged_statistics(relid, Some(first));
-                    (by_window(merged.profiles), merged.orders)
+                    (by_window(merged.profiles), merged.relations)
                 }
                 None => (ByWindow::new(), BTreeMap::new()),
             };
-            (memos, windows, orders, reference)
+            (memos, windows, relations, reference)
         }
         None => {
             let merged = merged_statistics(relid, None);
             let windows = by_window(merged.profiles);
             let reference = Reference::initial(&settings, &windows);
-            (Vec::new(), windows, merged.orders, reference)
+            (Vec::new(), windows, merged.relations, reference)
         }
     };
     let from_memos = memos.len();
     let (fresh, snapshot) =
-        compare_windows(windows, orders, &settings, &mut reference, distances || remember_through.is_some(), remember_through);
+        compare_windows(windows, relations, &settings, &mut reference, distances || remember_through.is_some(), remember_through);
 
     // The memos taken apart (moved, not copied: a year of them is most of a read).
     let mut observed: Vec<WindowObservations> = Vec::with_capacity(memos.len() + fresh.len());
@@ -328,7 +332,7 @@ fn remember(
     .unwrap_or_else(|e| failed(e));
     let pairs: HashMap<String, i16> = fresh
         .iter()
-        .flat_map(|w| w.orders.iter().flat_map(|o| &o.pairs))
+        .flat_map(|w| w.relations.iter().flat_map(|r| &r.orders.pairs))
         .filter_map(|&(a, b, _)| Some((pair_name(names.get(&a)?, names.get(&b)?), pair_attnum(a, b)?)))
         .collect();
     let attnum_of: HashMap<&str, i16> = names
@@ -339,7 +343,7 @@ fn remember(
         .collect();
     let reference = snapshot.map(|profiles| {
         let columns: Vec<(i16, &ColumnProfile)> = profiles.iter().map(|(a, p)| (*a, p)).collect();
-        window::encode(&columns, None)
+        window::encode(&columns, None, None)
     });
     for &i in &finished {
         let w = &fresh[i];

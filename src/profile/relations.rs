@@ -4,6 +4,11 @@
 //! start); a load that swaps them, or writes one in other units, turns it over while each column
 //! alone may look normal. Counts only, so deltas merge by adding.
 //!
+//! Which columns are NULL together is counted per column too: in how many rows it was the
+//! only NULL (`LoneNulls`). A column that is NULL by nature with others (every time column of a
+//! cancelled flight) keeps that near zero however many NULLs a stormy day brings; a load that
+//! drops the values of that one column raises it.
+//!
 //! The pairs are bounded: those among the first MAX_COLUMNS numeric columns a table watches
 //! (at most 28), counted in one pass over the statement's rows with the other statistics. Which
 //! of them hold a stable order is learned from the table's history when windows are scored.
@@ -186,6 +191,89 @@ impl PairOrders {
     }
 }
 
+/// What a window holds of the relationships between its columns (a payload's frames under
+/// window::RELATIONS_ATTNUM and window::LONE_NULLS_ATTNUM; either may be absent).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Relations {
+    pub orders: PairOrders,
+    pub lone_nulls: Option<LoneNulls>,
+}
+
+impl Relations {
+    pub fn merge(&mut self, other: &Relations) {
+        self.orders.merge(&other.orders);
+        match (&mut self.lone_nulls, &other.lone_nulls) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (mine @ None, Some(theirs)) => *mine = Some(theirs.clone()),
+            _ => {}
+        }
+    }
+}
+
+/// Per watched column (by attnum): the rows of one window where it was the only NULL among
+/// the watched columns. Counts only, merged by adding; serialized as `[n varint]
+/// ([attnum i16] [rows varint])*`, columns with none left out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoneNulls {
+    pub counts: Vec<(i16, u64)>,
+}
+
+impl LoneNulls {
+    /// Empty counts for `attnums` (every watched column, in the order rows are given).
+    pub fn for_columns(attnums: &[i16]) -> LoneNulls {
+        LoneNulls { counts: attnums.iter().map(|&a| (a, 0)).collect() }
+    }
+
+    /// A row whose only NULL was the column at position `i` of `for_columns`.
+    #[inline]
+    pub fn lone(&mut self, i: usize) {
+        if let Some(c) = self.counts.get_mut(i) {
+            c.1 += 1;
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.counts.iter_mut().for_each(|c| c.1 = 0);
+    }
+
+    /// The rows where `attnum` was the only NULL (0 for a column not listed).
+    pub fn of(&self, attnum: i16) -> u64 {
+        self.counts.iter().find(|c| c.0 == attnum).map_or(0, |c| c.1)
+    }
+
+    pub fn merge(&mut self, other: &LoneNulls) {
+        for &(a, n) in &other.counts {
+            match self.counts.iter_mut().find(|c| c.0 == a) {
+                Some(c) => c.1 += n,
+                None => self.counts.push((a, n)),
+            }
+        }
+    }
+
+    pub fn serialize_into(&self, out: &mut Vec<u8>) {
+        let listed = || self.counts.iter().filter(|c| c.1 > 0);
+        put_varint(out, listed().count() as u64);
+        for &(a, n) in listed() {
+            out.extend_from_slice(&a.to_le_bytes());
+            put_varint(out, n);
+        }
+    }
+
+    pub fn deserialize(bytes: &[u8]) -> Result<LoneNulls, ProfileError> {
+        let mut r = Reader(bytes);
+        let n = r.varint()? as usize;
+        if n > MAX_ATTNUMS {
+            return Err(ProfileError::Sketch("more lone NULL counts than columns".into()));
+        }
+        let mut counts = Vec::with_capacity(n);
+        for _ in 0..n {
+            let attnum = i16::from_le_bytes(r.take(2)?.try_into().expect("2 bytes"));
+            counts.push((attnum, r.varint()?));
+        }
+        Ok(LoneNulls { counts })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +319,24 @@ mod tests {
         odd.merge(&PairOrders::for_columns(&[5, 9]));
         odd.row(&[1.0, 0.0]);
         assert_eq!(round_trip(&odd).0, odd);
+    }
+
+    #[test]
+    fn lone_nulls_count_merge_and_round_trip() {
+        let mut x = LoneNulls::for_columns(&[1, 4, 6]);
+        x.lone(1);
+        x.lone(1);
+        x.lone(9); // no such column: ignored
+        let mut bytes = Vec::new();
+        x.serialize_into(&mut bytes);
+        // Only the column with lone NULLs is written.
+        assert_eq!(bytes.len(), 1 + 2 + 1);
+        let mut back = LoneNulls::deserialize(&bytes).unwrap();
+        assert_eq!((back.of(4), back.of(1), back.of(6)), (2, 0, 0));
+        let mut y = LoneNulls::for_columns(&[1, 4, 6]);
+        y.lone(0);
+        back.merge(&y);
+        assert_eq!((back.of(4), back.of(1)), (2, 1));
+        assert!(LoneNulls::deserialize(&bytes[..bytes.len() - 1]).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! Time windows and the payload of one statistics delta row (all watched columns of one table,
 //! one window, one statement), so a write adds one row per window it touches, not one per column.
 
-use super::relations::PairOrders;
+use super::relations::{LoneNulls, PairOrders, Relations};
 use super::{put_varint, ColumnProfile, ProfileError, Reader};
 
 /// Microseconds per day; windows are fixed durations aligned on PostgreSQL's epoch
@@ -48,23 +48,30 @@ pub fn finite_date(days: i32) -> Option<i64> {
 /// The attnum under which a payload keeps its pairs' orders (relations::PairOrders): no
 /// column has a negative one, and the table's row count is -1 in memos.
 pub const RELATIONS_ATTNUM: i16 = -2;
+/// The attnum under which a payload keeps its columns' lone NULLs (relations::LoneNulls).
+pub const LONE_NULLS_ATTNUM: i16 = -3;
 
-/// `[n varint] ([attnum i16] [len varint] [profile])*`, the pairs' orders (if any) as one more
-/// frame under RELATIONS_ATTNUM.
-pub fn encode(columns: &[(i16, &ColumnProfile)], relations: Option<&PairOrders>) -> Vec<u8> {
+/// `[n varint] ([attnum i16] [len varint] [profile])*`, then the pairs' orders (if any) and the
+/// lone NULLs (if counted) as frames under RELATIONS_ATTNUM and LONE_NULLS_ATTNUM.
+pub fn encode(columns: &[(i16, &ColumnProfile)], orders: Option<&PairOrders>, lone_nulls: Option<&LoneNulls>) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 * columns.len());
-    let relations = relations.filter(|r| !r.is_empty());
-    put_varint(&mut out, (columns.len() + relations.is_some() as usize) as u64);
+    let orders = orders.filter(|r| !r.is_empty());
+    put_varint(&mut out, (columns.len() + orders.is_some() as usize + lone_nulls.is_some() as usize) as u64);
     let mut bytes = Vec::new();
+    // Frames in ascending attnum order, as merged payloads list them.
+    if let Some(lone_nulls) = lone_nulls {
+        lone_nulls.serialize_into(&mut bytes);
+        put_frame(&mut out, LONE_NULLS_ATTNUM, &bytes);
+    }
+    if let Some(orders) = orders {
+        bytes.clear();
+        orders.serialize_into(&mut bytes);
+        put_frame(&mut out, RELATIONS_ATTNUM, &bytes);
+    }
     for (attnum, profile) in columns {
         bytes.clear();
         profile.serialize_into(&mut bytes);
         put_frame(&mut out, *attnum, &bytes);
-    }
-    if let Some(relations) = relations {
-        bytes.clear();
-        relations.serialize_into(&mut bytes);
-        put_frame(&mut out, RELATIONS_ATTNUM, &bytes);
     }
     out
 }
@@ -88,18 +95,26 @@ fn frames(bytes: &[u8]) -> Result<Vec<(i16, &[u8])>, ProfileError> {
     Ok(frames)
 }
 
-/// The column profiles of a payload (its pairs' orders: `decode_relations`).
+/// The column profiles of a payload (its relations: `decode_relations`).
 pub fn decode(bytes: &[u8]) -> Result<Vec<(i16, ColumnProfile)>, ProfileError> {
     frames(bytes)?
         .into_iter()
-        .filter(|(attnum, _)| *attnum != RELATIONS_ATTNUM)
+        .filter(|(attnum, _)| *attnum >= TIME_IN_WINDOW_ATTNUM)
         .map(|(attnum, p)| Ok((attnum, ColumnProfile::deserialize(p)?)))
         .collect()
 }
 
-/// The pairs' orders of a payload, if it has them.
-pub fn decode_relations(bytes: &[u8]) -> Result<Option<PairOrders>, ProfileError> {
-    frames(bytes)?.into_iter().find(|(attnum, _)| *attnum == RELATIONS_ATTNUM).map(|(_, p)| PairOrders::deserialize(p)).transpose()
+/// The relations between columns a payload holds, if any.
+pub fn decode_relations(bytes: &[u8]) -> Result<Option<Relations>, ProfileError> {
+    let mut relations: Option<Relations> = None;
+    for (attnum, p) in frames(bytes)? {
+        match attnum {
+            RELATIONS_ATTNUM => relations.get_or_insert_with(Default::default).orders = PairOrders::deserialize(p)?,
+            LONE_NULLS_ATTNUM => relations.get_or_insert_with(Default::default).lone_nulls = Some(LoneNulls::deserialize(p)?),
+            _ => {}
+        }
+    }
+    Ok(relations)
 }
 
 /// Merges delta payloads of one window into one payload. Columns whose profiles are all small
@@ -133,6 +148,12 @@ pub fn merge_payloads(payloads: &[&[u8]]) -> Result<Vec<u8>, ProfileError> {
                 relations.merge(&PairOrders::deserialize(bytes)?);
             }
             relations.serialize_into(&mut merged);
+        } else if attnum == LONE_NULLS_ATTNUM {
+            let mut lone = LoneNulls::deserialize(profiles[0])?;
+            for bytes in &profiles[1..] {
+                lone.merge(&LoneNulls::deserialize(bytes)?);
+            }
+            lone.serialize_into(&mut merged);
         } else if !super::merge_raw_into(&profiles, &mut merged)? {
             let mut profile = ColumnProfile::deserialize(profiles[0])?;
             for bytes in &profiles[1..] {
@@ -175,12 +196,14 @@ mod tests {
         b.push_null();
         let mut orders = PairOrders::for_columns(&[3, 4]);
         orders.row(&[1.0, 2.0]);
-        let bytes = encode(&[(3, &a), (7, &b)], Some(&orders));
+        let mut lone = LoneNulls::for_columns(&[3, 7]);
+        lone.lone(1);
+        let bytes = encode(&[(3, &a), (7, &b)], Some(&orders), Some(&lone));
         let back = decode(&bytes).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!((back[0].0, back[0].1.moments()), (3, a.moments()));
         assert_eq!((back[1].0, back[1].1.rows, back[1].1.nulls), (7, 2, 1));
-        assert_eq!(decode_relations(&bytes).unwrap(), Some(orders));
+        assert_eq!(decode_relations(&bytes).unwrap(), Some(Relations { orders, lone_nulls: Some(LoneNulls { counts: vec![(7, 1)] }) }));
         assert_eq!(decode(&bytes[..bytes.len() - 1]).unwrap_err(), ProfileError::Truncated);
     }
 
@@ -195,8 +218,10 @@ mod tests {
                 t.push_text(["a", "bb", "ü"][i % 3]);
             }
             let mut orders = PairOrders::for_columns(&[1, 2]);
+            let mut lone = LoneNulls::for_columns(&[1, 2]);
             (from..to).for_each(|i| orders.row(&[i as f64, 7.0]));
-            encode(&[(1, &x), (2, &t)], Some(&orders))
+            (from..to).filter(|i| i % 7 == 0).for_each(|_| lone.lone(0));
+            encode(&[(1, &x), (2, &t)], Some(&orders), Some(&lone))
         };
         for (parts, total) in [(vec![(0, 1), (1, 2), (2, 40)], 40), (vec![(0, 200), (200, 300), (300, 301)], 301)] {
             let payloads: Vec<Vec<u8>> = parts.iter().map(|&(a, b)| rows(a, b)).collect();

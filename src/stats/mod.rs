@@ -4,7 +4,7 @@
 
 use crate::catalog::{as_extension_owner, qualified_name, query_as_owner, timestamptz};
 use crate::error::raise;
-use crate::profile::relations::PairOrders;
+use crate::profile::relations::Relations;
 use crate::profile::window::{decode, decode_relations};
 use crate::profile::{merge_into, ColumnProfile, ProfileError};
 use pgrx::datum::TimestampWithTimeZone;
@@ -12,10 +12,11 @@ use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use std::collections::BTreeMap;
 
-/// A table's statistics, merged: per (column, window) its profile, per window its pairs' orders.
+/// A table's statistics, merged: per (column, window) its profile, per window the relations
+/// between its columns.
 pub(crate) struct Merged {
     pub profiles: BTreeMap<(i16, Option<i64>), ColumnProfile>,
-    pub orders: BTreeMap<i64, PairOrders>,
+    pub relations: BTreeMap<i64, Relations>,
 }
 
 /// The column profiles of `tbl`'s current epoch (see `merged_statistics`).
@@ -43,7 +44,7 @@ pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>) -> Merged {
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None));
 
     let mut merged: BTreeMap<(i16, Option<i64>), ColumnProfile> = BTreeMap::new();
-    let mut orders: BTreeMap<i64, PairOrders> = BTreeMap::new();
+    let mut relations: BTreeMap<i64, Relations> = BTreeMap::new();
     let unreadable = |e: ProfileError| -> ! {
         raise(
             PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
@@ -57,11 +58,11 @@ pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>) -> Merged {
         for (attnum, profile) in columns {
             merge_into(&mut merged, (attnum, window), profile);
         }
-        if let (Some(w), Some(pairs)) = (window, decode_relations(&payload).unwrap_or_else(|e| unreadable(e))) {
-            orders.entry(w).or_default().merge(&pairs);
+        if let (Some(w), Some(found)) = (window, decode_relations(&payload).unwrap_or_else(|e| unreadable(e))) {
+            relations.entry(w).or_default().merge(&found);
         }
     }
-    Merged { profiles: merged, orders }
+    Merged { profiles: merged, relations }
 }
 
 /// Profiles per window, in time order (the NULL-time bucket is not a window in time).

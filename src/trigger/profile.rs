@@ -5,7 +5,7 @@ use crate::catalog::compact::{compact, compact_own, insert_delta, DeltaRef, Part
 use crate::catalog::cache::Watch;
 use crate::catalog::Repr;
 use crate::profile::window::{encode, finite_date, finite_timestamp, fraction_of_window, window_start, TIME_IN_WINDOW_ATTNUM};
-use crate::profile::relations::{PairOrders, MAX_COLUMNS};
+use crate::profile::relations::{LoneNulls, PairOrders, MAX_COLUMNS};
 use crate::profile::{ColumnProfile, ProfileKind};
 use pgrx::pg_sys::{self, Datum};
 
@@ -97,6 +97,8 @@ struct OpenWindow {
     times: ColumnProfile,
     /// How the paired columns are ordered row by row.
     orders: PairOrders,
+    /// Per watched column, the rows where it was the only NULL.
+    lone_nulls: LoneNulls,
 }
 
 thread_local! {
@@ -113,6 +115,7 @@ impl OpenWindow {
                 && w.profiles.iter().zip(&watch.columns).all(|(p, c)| p.kind == c.kind)
                 && w.orders.pairs.len() == watch.paired.len() * watch.paired.len().saturating_sub(1) / 2
                 && w.orders.pairs.first().is_none_or(|p| p.0 == watch.columns[watch.paired[0]].attnum)
+                && w.lone_nulls.counts.iter().map(|c| c.0).eq(watch.columns.iter().map(|c| c.attnum))
         };
         match SPARE_WINDOWS.with(|s| s.borrow_mut().pop()) {
             Some(mut spare) if fits(&spare) => {
@@ -121,8 +124,16 @@ impl OpenWindow {
             }
             _ => {
                 let profiles = watch.columns.iter().map(|c| ColumnProfile::new(c.kind)).collect();
-                let attnums: Vec<i16> = watch.paired.iter().map(|&i| watch.columns[i].attnum).collect();
-                OpenWindow { start, rows: 0, profiles, times: ColumnProfile::new(ProfileKind::Numeric), orders: PairOrders::for_columns(&attnums) }
+                let paired: Vec<i16> = watch.paired.iter().map(|&i| watch.columns[i].attnum).collect();
+                let watched: Vec<i16> = watch.columns.iter().map(|c| c.attnum).collect();
+                OpenWindow {
+                    start,
+                    rows: 0,
+                    profiles,
+                    times: ColumnProfile::new(ProfileKind::Numeric),
+                    orders: PairOrders::for_columns(&paired),
+                    lone_nulls: LoneNulls::for_columns(&watched),
+                }
             }
         }
     }
@@ -133,6 +144,7 @@ impl OpenWindow {
         self.profiles.iter_mut().for_each(ColumnProfile::clear);
         self.times.clear();
         self.orders.clear();
+        self.lone_nulls.clear();
         SPARE_WINDOWS.with(|s| {
             let mut spare = s.borrow_mut();
             if spare.len() < SPARE_WINDOWS_KEPT {
@@ -206,12 +218,19 @@ impl<'a> ProfileBatch<'a> {
             window.times.push_f64(fraction_of_window(t, start, self.watch.window_usecs));
         }
         let profiles = &mut window.profiles;
-        for (column, profile) in self.watch.columns.iter().zip(profiles.iter_mut()) {
+        // The row's NULLs among the watched columns, and the last of them (see LoneNulls).
+        let (mut row_nulls, mut null_at) = (0u32, 0usize);
+        for (i, (column, profile)) in self.watch.columns.iter().zip(profiles.iter_mut()).enumerate() {
             if *nulls.add(column.attno) {
                 profile.push_null();
+                row_nulls += 1;
+                null_at = i;
                 continue;
             }
             push_value(profile, column.kind, column.repr, *values.add(column.attno));
+        }
+        if row_nulls == 1 {
+            window.lone_nulls.lone(null_at);
         }
         if self.watch.paired.len() > 1 {
             count_pairs(self.watch, &mut window.orders, values, nulls);
@@ -226,12 +245,15 @@ impl<'a> ProfileBatch<'a> {
         }
         let attnums: Vec<i16> = self.watch.columns.iter().map(|c| c.attnum).collect();
         let (relid, epoch) = (self.watch.relid, self.watch.epoch);
+        // With one column watched, its lone NULLs are all its NULLs: not worth a frame.
+        let count_lone = self.watch.columns.len() > 1;
         for window in &self.windows {
+            let lone_nulls = count_lone.then_some(&window.lone_nulls);
             // Ascending attnums, as merged payloads list them (merges then pair columns by place).
             let times = (window.times.rows > 0).then_some((TIME_IN_WINDOW_ATTNUM, &window.times));
             let columns: Vec<(i16, &ColumnProfile)> = times.into_iter().chain(attnums.iter().copied().zip(window.profiles.iter())).collect();
             let key = (epoch, window.start);
-            let delta = insert_delta(Part::for_write(window.rows), relid, key, window.rows, &encode(&columns, Some(&window.orders)));
+            let delta = insert_delta(Part::for_write(window.rows), relid, key, window.rows, &encode(&columns, Some(&window.orders), lone_nulls));
             remember(relid, key, delta);
         }
         let touched: Vec<WindowKey> = self.windows.iter().map(|w| (epoch, w.start)).collect();
