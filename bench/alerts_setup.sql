@@ -185,6 +185,24 @@ BEGIN
                    tbl, array_to_string(names, ', '), t, array_to_string(exprs, ', '), 'raw_' || f, d, copies, keep);
 END $$;
 
+-- Whether a bug left the values of its columns as they were on day `d` (the multiset of each
+-- column in `tbl` equals the raw feed's): a unit change of a dry day's rainfall (0 mm is 0 in),
+-- a frozen column that was constant anyway. Such a day holds no corrupted data, so it is no bug
+-- day: no system could see it, and an alert on it would be a false one.
+CREATE FUNCTION changed_nothing(f text, tbl regclass, d date, cols text[]) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    c text;
+    differs boolean;
+BEGIN
+    FOREACH c IN ARRAY cols LOOP
+        EXECUTE format('SELECT EXISTS (SELECT %1$I::text FROM %2$s WHERE ts::date = %3$L EXCEPT ALL SELECT %1$I::text FROM %4$I WHERE day = %3$L)
+                            OR EXISTS (SELECT %1$I::text FROM %4$I WHERE day = %3$L EXCEPT ALL SELECT %1$I::text FROM %2$s WHERE ts::date = %3$L)',
+                       c, tbl, d, 'raw_' || f) INTO differs;
+        IF differs THEN RETURN false; END IF;
+    END LOOP;
+    RETURN true;
+END $$;
+
 -- The watched table's values in long form, for the baselines: per day and column, each value
 -- (numbers in `num`, labels in `label`).
 CREATE FUNCTION cells(f text, tbl regclass) RETURNS TABLE (day date, name text, kind text, num float8, label text) LANGUAGE plpgsql AS $$
