@@ -506,7 +506,10 @@ impl<'a> Series<'a> {
                 if of_values {
                     raw *= sampling;
                 }
-                if raw > SCORE_FLOOR && precedented(series, series[i], usual, if AGAINST_REFERENCE.contains(&observation.statistic) { scored } else { long_history }) {
+                if raw > SCORE_FLOOR
+                    && !pinned(raw_series, long_history, observation.statistic)
+                    && precedented(series, series[i], usual, if AGAINST_REFERENCE.contains(&observation.statistic) { scored } else { long_history })
+                {
                     raw = 0.0; // the statistic has gone this far before, often enough: by nature
                 }
                 // Shown in the statistic's own terms: the phase's usual level.
@@ -583,6 +586,27 @@ fn stable_order(series: &[f64], history: &[usize]) -> bool {
     let exceptions = values.len() - low.max(high);
     (exceptions as f64) <= STABLE_ORDER_EXCEPTIONS * values.len() as f64
 }
+
+/// Whether a statistic held one exact value in all but PINNED_EXCEPTIONS of the windows of
+/// `history` (a key's unique share 1): leaving it breaks what is a constraint of the data, not
+/// an excursion of its nature, so no number of past breaks makes the next one normal.
+fn pinned(series: &[f64], history: &[usize], statistic: &str) -> bool {
+    if !PINNABLE.contains(&statistic) {
+        return false;
+    }
+    let values: Vec<f64> = history.iter().map(|&h| series[h]).filter(|v| v.is_finite()).collect();
+    if values.len() < MIN_HISTORY {
+        return false;
+    }
+    let mut sorted = values.clone();
+    sorted.sort_by(f64::total_cmp);
+    let usual = median(&sorted);
+    let exceptions = values.iter().filter(|&&v| v != usual).count();
+    (exceptions as f64) <= PINNED_EXCEPTIONS * values.len() as f64
+}
+
+const PINNED_EXCEPTIONS: f64 = 0.05;
+const PINNABLE: [&str; 1] = ["unique_fraction"];
 
 const STABLE_ORDER_CROSSING: f64 = 0.02;
 const STABLE_ORDER_EXCEPTIONS: f64 = 0.01;
@@ -802,6 +826,22 @@ mod tests {
             w.columns.last_mut().unwrap().observations.pop();
         }
         assert_eq!(score_windows(&windows)[135].status, Status::Ok);
+    }
+
+    #[test]
+    fn a_key_duplicated_again_and_again_alerts_every_time() {
+        let mut noise = Noise(12);
+        // order_id is unique in every load but the monthly ones that were loaded twice (after
+        // the weeks of learning: a breakage there is taken for the table's nature).
+        let duplicated = |d: i64| d > 30 && d % 25 == 15;
+        let windows = days_with(&mut noise, 200, "order_id", None, "unique_fraction", |d| if duplicated(d) { 0.5 } else { 1.0 });
+        let scores = score_windows(&windows);
+        let missed: Vec<i64> = (0..200).filter(|&d| duplicated(d) && scores[d as usize].status != Status::Alert).collect();
+        assert!(missed.is_empty(), "duplicated loads excused by earlier ones: {missed:?}");
+        assert_eq!(scores[190].responsible()[0].statistic, "unique_fraction");
+        // A share that varies by nature is excused by its precedents (see the fog test).
+        assert!(!pinned(&[1.0, 0.5, 1.0, 0.9, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], &(0..15).collect::<Vec<_>>(), "unique_fraction"));
+        assert!(!pinned(&[1.0; 20], &(0..20).collect::<Vec<_>>(), "mean"), "only key-like statistics are pinned");
     }
 
     #[test]
