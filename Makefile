@@ -54,6 +54,10 @@ test-regress: install
 	  bash tests/live/run.sh $(TMP)/regress $(REGRESS_PORT) vigil_regress 2>&1 | tee $(TMP)/logs/5-live.log; \
 	  status=$$?; \
 	fi; \
+	if [ $$status -eq 0 ]; then \
+	  bash tests/standby/run.sh $(TMP)/regress $(REGRESS_PORT) vigil_regress 2>&1 | tee $(TMP)/logs/6-standby.log; \
+	  status=$$?; \
+	fi; \
 	$(CLUSTER) stop $(TMP)/regress; \
 	if [ $$status -ne 0 ]; then cat tests/regression.diffs 2>/dev/null | head -200; fi; exit $$status
 

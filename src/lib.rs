@@ -21,6 +21,10 @@ pgrx::extension_sql_file!("../sql/api.sql", name = "api", finalize);
 
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // pgrx puts a captured Rust backtrace in an error's DETAIL when the server's environment
+    // asks for backtraces (RUST_BACKTRACE=1): users get PostgreSQL's message, never a backtrace.
+    // A backend runs one thread, and this runs before any other Rust code of the library.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
     catalog::cache::register_invalidation();
     trigger::pending::register_callbacks();
 }

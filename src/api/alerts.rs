@@ -39,6 +39,7 @@ fn window_status(tbl: Oid) -> TableIterator<'static, (
 #[pg_extern(name = "_evaluate")]
 #[search_path(pg_catalog, pg_temp)]
 fn evaluate(tbl: Option<Oid>) -> Vec<i64> {
+    crate::catalog::require_writable("evaluate windows");
     let relid = required(tbl, "tbl");
     check_table(relid);
     require_owner(relid);
@@ -52,6 +53,7 @@ fn evaluate(tbl: Option<Oid>) -> Vec<i64> {
 #[pg_extern(name = "_acknowledge")]
 #[search_path(pg_catalog, pg_temp)]
 fn acknowledge(alert_id: Option<i64>) -> bool {
+    crate::catalog::require_writable("acknowledge an alert");
     set_state(required(alert_id, "alert_id"), "acknowledged")
 }
 
@@ -59,6 +61,7 @@ fn acknowledge(alert_id: Option<i64>) -> bool {
 #[pg_extern(name = "_resolve")]
 #[search_path(pg_catalog, pg_temp)]
 fn resolve(alert_id: Option<i64>) -> bool {
+    crate::catalog::require_writable("resolve an alert");
     set_state(required(alert_id, "alert_id"), "resolved")
 }
 

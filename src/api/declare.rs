@@ -29,7 +29,7 @@ pub(crate) fn check_table(relid: Oid) {
         );
     }
     if unsafe { pg_sys::get_rel_relispartition(relid) } {
-        let root = Spi::get_one_with_args::<String>("SELECT pg_catalog.pg_partition_root($1::pg_catalog.regclass)::text", &[relid.into()])
+        let root = crate::catalog::select_one::<String>("SELECT pg_catalog.pg_partition_root($1::pg_catalog.regclass)::text", &[relid.into()])
             .ok()
             .flatten()
             .unwrap_or_else(|| "partitioned table".into());
@@ -145,6 +145,7 @@ fn declare(
     pattern: Option<&str>,
     bound_type: Option<Oid>,
 ) -> String {
+    crate::catalog::require_writable("declare a constraint");
     let relid = required(tbl, "tbl");
     let col_name = required(col, "col");
     let kind_name = required(kind, "kind");
@@ -287,6 +288,7 @@ fn declare_aggregate(
     metric: Option<&str>,
     threshold: Option<f64>,
 ) -> String {
+    crate::catalog::require_writable("declare a constraint");
     use crate::rules::aggregate::{self, AggregateKind, Bounds};
     let relid = required(tbl, "tbl");
     let kind_name = required(kind, "kind");
@@ -349,7 +351,7 @@ fn declare_aggregate(
         }
         super::drift::must_be_watched(relid);
         let watched = as_extension_owner(|| {
-            Spi::get_one_with_args::<bool>("SELECT $2 = ANY (attnums) FROM vigil.watch_def WHERE relid = $1", &[relid.into(), attnum.into()])
+            crate::catalog::select_one::<bool>("SELECT $2 = ANY (attnums) FROM vigil.watch_def WHERE relid = $1", &[relid.into(), attnum.into()])
         })
         .ok()
         .flatten()
@@ -396,6 +398,7 @@ fn name_taken(relid: Oid, name: &str) -> bool {
 #[pg_extern(name = "_drop_constraint")]
 #[search_path(pg_catalog, pg_temp)]
 fn drop_constraint(tbl: Option<Oid>, name: Option<&str>, if_exists: Option<bool>) -> bool {
+    crate::catalog::require_writable("drop a constraint");
     let relid = required(tbl, "tbl");
     let name = required(name, "name");
     let if_exists = required(if_exists, "if_exists");
@@ -427,6 +430,7 @@ fn drop_constraint(tbl: Option<Oid>, name: Option<&str>, if_exists: Option<bool>
 #[pg_extern(name = "_sync_triggers")]
 #[search_path(pg_catalog, pg_temp)]
 fn sync_triggers_sql(tbl: Oid) {
+    crate::catalog::require_writable("change triggers");
     check_table(tbl);
     require_owner(tbl);
     sync_triggers(tbl);

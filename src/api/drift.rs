@@ -30,6 +30,7 @@ pub(crate) fn must_be_watched(relid: Oid) -> i64 {
 #[pg_extern(name = "_set_baseline")]
 #[search_path(pg_catalog, pg_temp)]
 fn set_baseline(tbl: Option<Oid>, from_time: Option<TimestampWithTimeZone>, to_time: Option<TimestampWithTimeZone>) -> i64 {
+    crate::catalog::require_writable("set a baseline");
     let relid = required(tbl, "tbl");
     check_table(relid);
     require_owner(relid);
@@ -69,6 +70,7 @@ fn set_baseline(tbl: Option<Oid>, from_time: Option<TimestampWithTimeZone>, to_t
 #[pg_extern(name = "_mark_window")]
 #[search_path(pg_catalog, pg_temp)]
 fn mark_window(tbl: Option<Oid>, window_start: Option<TimestampWithTimeZone>, valid: Option<bool>) -> TimestampWithTimeZone {
+    crate::catalog::require_writable("mark a window");
     let relid = required(tbl, "tbl");
     let at = required(window_start, "window_start");
     let valid = required(valid, "valid");

@@ -15,6 +15,7 @@ use pgrx::prelude::*;
 #[pg_extern(name = "_release_quarantine")]
 #[search_path(pg_catalog, pg_temp)]
 fn release_quarantine(tbl: Oid, ids: Option<Vec<i64>>) -> i64 {
+    crate::catalog::require_writable("release quarantined rows");
     require_privilege(tbl, pg_sys::ACL_INSERT as u64, "vigil.release_quarantine");
     require_privilege(tbl, pg_sys::ACL_SELECT as u64, "vigil.release_quarantine");
     let table = qualified_name(tbl);

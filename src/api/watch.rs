@@ -16,7 +16,7 @@ const PROFILED_TYPES: &str =
 
 /// A live column of the table: (attnum, type).
 fn live_column(relid: Oid, name: &str) -> (i16, Oid) {
-    Spi::get_two_with_args::<i16, Oid>(
+    crate::catalog::select_two::<i16, Oid>(
         "SELECT attnum, atttypid FROM pg_catalog.pg_attribute
           WHERE attrelid = $1 AND attname = $2 AND attnum > 0 AND NOT attisdropped",
         &[relid.into(), name.into()],
@@ -57,6 +57,7 @@ fn watch(
     window_size: Option<Interval>,
     columns: Option<Vec<Option<String>>>,
 ) -> i32 {
+    crate::catalog::require_writable("watch a table");
     let relid = required(tbl, "tbl");
     let window = required(window_size, "window_size");
     check_table(relid);
@@ -122,7 +123,7 @@ fn watch(
         );
     }
     let already = as_extension_owner(|| {
-        Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT 1 FROM vigil.watch_def WHERE relid = $1)", &[relid.into()])
+        crate::catalog::select_one::<bool>("SELECT EXISTS (SELECT 1 FROM vigil.watch_def WHERE relid = $1)", &[relid.into()])
     })
     .ok()
     .flatten()
@@ -151,6 +152,7 @@ fn watch(
 #[pg_extern(name = "_unwatch")]
 #[search_path(pg_catalog, pg_temp)]
 fn unwatch(tbl: Option<Oid>) -> bool {
+    crate::catalog::require_writable("unwatch a table");
     let relid = required(tbl, "tbl");
     check_table(relid);
     require_owner(relid);
@@ -179,6 +181,7 @@ fn unwatch(tbl: Option<Oid>) -> bool {
 #[pg_extern(name = "_compact")]
 #[search_path(pg_catalog, pg_temp)]
 fn compact(tbl: Option<Oid>) -> i64 {
+    crate::catalog::require_writable("compact statistics");
     let tables: Vec<Oid> = match tbl {
         Some(relid) => {
             check_table(relid);
@@ -266,6 +269,7 @@ fn column_stats(tbl: Oid) -> TableIterator<'static, (
 #[pg_extern(name = "_backfill")]
 #[search_path(pg_catalog, pg_temp)]
 fn backfill(tbl: Option<Oid>) -> i64 {
+    crate::catalog::require_writable("backfill statistics");
     let relid = required(tbl, "tbl");
     check_table(relid);
     require_owner(relid);

@@ -83,16 +83,30 @@ pub fn timestamptz(usecs: i64) -> TimestampWithTimeZone {
     })
 }
 
+/// The first column of a query's first row. For reads: pgrx's `Spi::get_one*` assign the
+/// transaction an id first (they may write), which a hot standby refuses (XX000).
+pub fn select_one<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::DatumWithOid<'_>]) -> Result<Option<T>, pgrx::spi::Error> {
+    Spi::connect(|client| client.select(sql, Some(1), args)?.first().get_one())
+}
+
+/// `select_one` for the first two columns.
+pub fn select_two<A: FromDatum + IntoDatum, B: FromDatum + IntoDatum>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid<'_>],
+) -> Result<(Option<A>, Option<B>), pgrx::spi::Error> {
+    Spi::connect(|client| client.select(sql, Some(1), args)?.first().get_two())
+}
+
 /// A table's name as SQL would write it, schema-qualified and quoted where needed.
 pub fn qualified_name(relid: Oid) -> String {
-    Spi::get_one_with_args::<String>("SELECT $1::pg_catalog.regclass::text", &[relid.into()])
+    select_one::<String>("SELECT $1::pg_catalog.regclass::text", &[relid.into()])
         .ok()
         .flatten()
         .unwrap_or_else(|| format!("relation {}", relid.to_u32()))
 }
 
 pub fn type_name(typid: Oid) -> String {
-    Spi::get_one_with_args::<String>("SELECT pg_catalog.format_type($1, NULL)", &[typid.into()])
+    select_one::<String>("SELECT pg_catalog.format_type($1, NULL)", &[typid.into()])
         .ok()
         .flatten()
         .unwrap_or_else(|| "unknown".into())
@@ -115,6 +129,31 @@ pub fn parse_with_type(text: &str, typid: Oid, typmod: i32) -> pg_sys::Datum {
 /// not see what another transaction committed since it began.
 pub fn uses_transaction_snapshot() -> bool {
     unsafe { pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32 }
+}
+
+/// Whether the transaction cannot write: READ ONLY, or on a hot standby (where all are). Reads
+/// that would keep what they computed (scoring memos) then keep nothing.
+pub fn read_only() -> bool {
+    unsafe { pg_sys::XactReadOnly }
+}
+
+/// Raises 25006 (read_only_sql_transaction) when the transaction cannot write, before anything
+/// is done: `action` says what was refused ("evaluate windows").
+pub fn require_writable(action: &str) {
+    if !read_only() {
+        return;
+    }
+    let hint = if unsafe { pg_sys::RecoveryInProgress() } {
+        "This server is a hot standby: run it on the primary."
+    } else {
+        "Run it in a read-write transaction."
+    };
+    raise(
+        PgSqlErrorCode::ERRCODE_READ_ONLY_SQL_TRANSACTION,
+        format!("cannot {action} in a read-only transaction"),
+        None,
+        Some(hint.into()),
+    )
 }
 
 /// pg_[try_]advisory_xact_lock(class, relid) without a query (the write path asks often):
@@ -184,7 +223,9 @@ pub fn query_as_owner<R>(
     read: impl for<'t> FnOnce(pgrx::spi::SpiTupleTable<'t>) -> Result<R, pgrx::spi::Error>,
 ) -> Result<R, pgrx::spi::Error> {
     as_extension_owner(|| {
-        Spi::connect_mut(|client| {
+        // `select`, not `update`: pgrx's `update` assigns a transaction id first, which a hot
+        // standby refuses; the kept plan is prepared as mutating, so writes see earlier ones.
+        Spi::connect(|client| {
             if !KEPT_PLANS.with(|k| k.borrow().contains_key(sql)) {
                 let types: Vec<pgrx::PgOid> = types.iter().map(|&t| pgrx::PgOid::from(t)).collect();
                 let plan = client.prepare_mut(sql, &types)?.keep();
@@ -193,7 +234,7 @@ pub fn query_as_owner<R>(
             KEPT_PLANS.with(|k| {
                 let plans = k.borrow();
                 let plan = plans.get(sql).expect("prepared above");
-                read(client.update(plan, None, args)?)
+                read(client.select(plan, None, args)?)
             })
         })
     })
@@ -209,8 +250,9 @@ fn extension_owner() -> Oid {
     if let Some(o) = EXTENSION_OWNER.with(Cell::get) {
         return o;
     }
-    let owner = Spi::get_one::<Oid>(
+    let owner = select_one::<Oid>(
         "SELECT relowner FROM pg_catalog.pg_class WHERE oid = 'vigil.constraint_def'::pg_catalog.regclass",
+        &[],
     )
     .ok()
     .flatten()

@@ -174,7 +174,7 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
 /// The latest finished window of `relid` already evaluated (None: none yet).
 fn evaluated_through(relid: Oid) -> Option<i64> {
     as_extension_owner(|| {
-        Spi::get_one_with_args::<TimestampWithTimeZone>("SELECT evaluated_through FROM vigil.watch_def WHERE relid = $1", &[relid.into()])
+        crate::catalog::select_one::<TimestampWithTimeZone>("SELECT evaluated_through FROM vigil.watch_def WHERE relid = $1", &[relid.into()])
     })
     .ok()
     .flatten()
@@ -184,7 +184,7 @@ fn evaluated_through(relid: Oid) -> Option<i64> {
 /// Whether the table's current epoch has statistics of a window that starts before `start`.
 fn has_window_before(relid: Oid, start: i64) -> bool {
     as_extension_owner(|| {
-        Spi::get_one_with_args::<bool>(
+        crate::catalog::select_one::<bool>(
             "SELECT EXISTS (SELECT 1 FROM vigil.profile_delta d JOIN vigil.watch_def w ON w.relid = d.relid AND w.epoch = d.epoch
                              WHERE d.relid = $1 AND d.window_start < $2)",
             &[relid.into(), timestamptz(start).into()],
@@ -323,7 +323,7 @@ pub(crate) fn judge_drift<'a>(
 /// Moves an alert to `state` ('acknowledged' or 'resolved'); only the table's owner may.
 pub(crate) fn set_state(id: i64, state: &'static str) -> bool {
     let (relid, current) = as_extension_owner(|| {
-        Spi::get_two_with_args::<Oid, String>("SELECT relid, state FROM vigil.alert WHERE alert_id = $1", &[id.into()])
+        crate::catalog::select_two::<Oid, String>("SELECT relid, state FROM vigil.alert WHERE alert_id = $1", &[id.into()])
     })
     .ok()
     .and_then(|(r, s)| Some((r?, s?)))
