@@ -23,8 +23,11 @@ setup:
 build: setup
 	cargo build --release
 
+# Also the install scripts of earlier releases (sql/releases), so that a database can be
+# created at one and updated (and the upgrade test can).
 install: setup
 	cargo pgrx install --release --pg-config $(PG_CONFIG)
+	install -m 644 sql/releases/pg_vigil--*.sql "$$($(PG_CONFIG) --sharedir)/extension/"
 
 ## Tier 1: the pure-Rust core (rules, profiles, drift math), plain cargo test.
 test-core: setup
@@ -56,6 +59,10 @@ test-regress: install
 	fi; \
 	if [ $$status -eq 0 ]; then \
 	  bash tests/standby/run.sh $(TMP)/regress $(REGRESS_PORT) vigil_regress 2>&1 | tee $(TMP)/logs/6-standby.log; \
+	  status=$$?; \
+	fi; \
+	if [ $$status -eq 0 ]; then \
+	  bash tests/upgrade/run.sh $(TMP)/regress $(REGRESS_PORT) 2>&1 | tee $(TMP)/logs/7-upgrade.log; \
 	  status=$$?; \
 	fi; \
 	$(CLUSTER) stop $(TMP)/regress; \

@@ -9,5 +9,7 @@ regress=$(grep -oE 'All [0-9]+ tests passed' "$logs/3-regress.log" | awk '{print
 regress=${regress:-0}
 concurrency=$(grep -c '^concurrency oracle: ok$' "$logs/4-concurrency.log" || true)
 live=$(grep -c '^live alerts: ok$' "$logs/5-live.log" || true)
-echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed; concurrency oracle: $concurrency passed; live alerts: $live passed"
-echo "tests: $((core + pg + regress + concurrency + live)) passed, 0 failed"
+standby=$(grep -c '^hot standby: ok$' "$logs/6-standby.log" || true)
+upgrade=$(grep -c '^upgrade: ok$' "$logs/7-upgrade.log" || true)
+echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed; concurrency oracle: $concurrency passed; live alerts: $live passed; hot standby: $standby passed; upgrade: $upgrade passed"
+echo "tests: $((core + pg + regress + concurrency + live + standby + upgrade)) passed, 0 failed"
