@@ -324,10 +324,12 @@ impl Rhythm {
 /// window's history is read by index rather than searched for.
 struct Series<'a> {
     /// Per (column, statistic): the column's position among `columns` and the values.
-    values: std::collections::HashMap<(usize, &'static str), Vec<f64>>,
+    values: rustc_hash::FxHashMap<(usize, &'static str), Vec<f64>>,
     /// Per column: its spread in each window.
     spreads: Vec<Vec<f64>>,
     columns: Vec<&'a str>,
+    /// Each column's position among `columns`, by name.
+    positions: rustc_hash::FxHashMap<&'a str, usize>,
     starts: Vec<i64>,
     /// The windows' length (the smallest step between two starts).
     window: i64,
@@ -338,18 +340,16 @@ struct Series<'a> {
 impl<'a> Series<'a> {
     fn new(windows: &'a [WindowObservations]) -> Self {
         let mut columns: Vec<&'a str> = Vec::new();
-        let mut values: std::collections::HashMap<(usize, &'static str), Vec<f64>> = std::collections::HashMap::new();
+        let mut positions: rustc_hash::FxHashMap<&'a str, usize> = Default::default();
+        let mut values: rustc_hash::FxHashMap<(usize, &'static str), Vec<f64>> = Default::default();
         let mut spreads: Vec<Vec<f64>> = Vec::new();
         for (i, window) in windows.iter().enumerate() {
             for column in &window.columns {
-                let c = match columns.iter().position(|&name| name == column.column) {
-                    Some(c) => c,
-                    None => {
-                        columns.push(&column.column);
-                        spreads.push(vec![f64::NAN; windows.len()]);
-                        columns.len() - 1
-                    }
-                };
+                let c = *positions.entry(column.column.as_str()).or_insert_with(|| {
+                    columns.push(&column.column);
+                    spreads.push(vec![f64::NAN; windows.len()]);
+                    columns.len() - 1
+                });
                 spreads[c][i] = column.spread.unwrap_or(f64::NAN);
                 for o in &column.observations {
                     values.entry((c, o.statistic)).or_insert_with(|| vec![f64::NAN; windows.len()])[i] = o.value;
@@ -362,7 +362,7 @@ impl<'a> Series<'a> {
             .iter()
             .map(|w| w.columns.iter().flat_map(|c| &c.observations).find(|o| o.statistic == "row_count").map_or(f64::NAN, |o| o.value.exp()))
             .collect();
-        Series { values, spreads, columns, starts, window, rows }
+        Series { values, spreads, columns, positions, starts, window, rows }
     }
 
     /// How many values column `c` had in window `h`: its rows less its NULLs.
@@ -438,7 +438,7 @@ impl<'a> Series<'a> {
         let mut values: Vec<f64> = Vec::with_capacity(history.len());
         let mut adjusted: Vec<f64> = Vec::new();
         for column in &window.columns {
-            let Some(c) = self.columns.iter().position(|&name| name == column.column) else { continue };
+            let Some(&c) = self.positions.get(column.column.as_str()) else { continue };
             // The column's typical spread (the mean of its windows' spreads: a column constant
             // in most windows still has one), the unit of its location statistics.
             let spreads: Vec<f64> = history.iter().map(|&h| self.spreads[c][h]).filter(|s| s.is_finite()).collect();
@@ -625,24 +625,65 @@ const PRECEDENT_SHARE: f64 = 0.02;
 const PRECEDENT_REACH: f64 = 0.5;
 
 /// A statistic's past deviations, kept in order of arrival (to drop the oldest past
-/// CALIBRATION_WINDOWS) and sorted (for its fence), so no window sorts them again.
+/// CALIBRATION_WINDOWS), and the largest of them in order: its fence is a high quantile, so
+/// only they are needed, and keeping them costs no window a sort or a shift of the whole year.
 #[derive(Default)]
 struct Calibration {
     arrival: std::collections::VecDeque<f64>,
-    sorted: Vec<f64>,
+    /// The LARGEST_KEPT largest of `arrival` (all of them while fewer), ascending.
+    largest: Vec<f64>,
 }
+
+/// Enough of the largest deviations to read FENCE_QUANTILE of CALIBRATION_WINDOWS of them
+/// (interpolating between two neighbours), and a few to spare.
+const LARGEST_KEPT: usize = ((1.0 - FENCE_QUANTILE) * CALIBRATION_WINDOWS as f64) as usize + 4;
 
 impl Calibration {
     fn push(&mut self, raw: f64) {
+        let mut evicted_largest = false;
         if self.arrival.len() == CALIBRATION_WINDOWS {
             if let Some(oldest) = self.arrival.pop_front() {
-                let at = self.sorted.partition_point(|&v| v < oldest);
-                self.sorted.remove(at);
+                if let Some(at) = self.largest.iter().position(|v| v.total_cmp(&oldest).is_eq()) {
+                    self.largest.remove(at);
+                    evicted_largest = true;
+                }
             }
         }
         self.arrival.push_back(raw);
-        let at = self.sorted.partition_point(|&v| v < raw);
-        self.sorted.insert(at, raw);
+        if evicted_largest {
+            // Rare (a largest deviation leaving the year): take them again from what is kept.
+            let mut all: Vec<f64> = self.arrival.iter().copied().collect();
+            all.sort_by(f64::total_cmp);
+            self.largest = all.split_off(all.len().saturating_sub(LARGEST_KEPT));
+            return;
+        }
+        let at = self.largest.partition_point(|v| v.total_cmp(&raw).is_lt());
+        if self.largest.len() < LARGEST_KEPT {
+            self.largest.insert(at, raw);
+        } else if at > 0 {
+            self.largest.insert(at, raw);
+            self.largest.remove(0);
+        }
+    }
+
+    fn seen(&self) -> usize {
+        self.arrival.len()
+    }
+
+    /// The `q` quantile of the past deviations (as `quantile_sorted` of all of them), for `q`
+    /// at or above FENCE_QUANTILE.
+    fn quantile(&self, q: f64) -> f64 {
+        let n = self.arrival.len();
+        if n == 0 {
+            return f64::NAN;
+        }
+        let h = (n - 1) as f64 * q;
+        let lo = h.floor() as usize;
+        let hi = (lo + 1).min(n - 1);
+        let below = n - self.largest.len(); // deviations smaller than all of `largest`
+        debug_assert!(lo >= below, "LARGEST_KEPT too small for q {q}");
+        let (low, high) = (self.largest[lo - below], self.largest[hi - below]);
+        low + (h - lo as f64) * (high - low)
     }
 
     /// FENCE_FACTOR × the FENCE_QUANTILE of the past deviations, and never below SCORE_FLOOR.
@@ -650,8 +691,8 @@ impl Calibration {
     /// deviations have not yet shown how far the statistic goes by nature (the 99th percentile
     /// of ten is their largest): the fence starts higher by THIN_CALIBRATION / their number.
     fn fence(&self) -> f64 {
-        let seen = self.sorted.len() as f64;
-        (FENCE_FACTOR * quantile_sorted(&self.sorted, FENCE_QUANTILE)).max(SCORE_FLOOR) * (1.0 + THIN_CALIBRATION / seen)
+        let seen = self.seen() as f64;
+        (FENCE_FACTOR * self.quantile(FENCE_QUANTILE)).max(SCORE_FLOOR) * (1.0 + THIN_CALIBRATION / seen)
     }
 }
 
@@ -697,19 +738,27 @@ pub fn judge(windows: &[WindowObservations], raws: &[Vec<ColumnScore>]) -> Vec<W
     for (window, raw) in windows.iter().zip(raws) {
         let learning = WindowScore { start: window.start, status: Status::Learning, score: None, columns: Vec::new() };
         // Each statistic against its own usual deviations; a column is its most unusual one.
-        let mut judged: Vec<ColumnScore> = Vec::new();
-        for c in raw {
+        // (index in `raw`, score): the column's most unusual statistic so far.
+        let mut most_unusual: Vec<(usize, f64)> = Vec::new();
+        for (k, c) in raw.iter().enumerate() {
             let Some(past) = calibration.get(&(c.column.as_str(), c.statistic)) else { continue };
-            if past.sorted.len() < MIN_CALIBRATION {
+            if past.seen() < MIN_CALIBRATION {
                 continue;
             }
             let score = c.raw / past.fence();
-            match judged.iter_mut().find(|j| j.column == c.column) {
-                Some(j) if j.score >= score => {}
-                Some(j) => *j = ColumnScore { score, ..c.clone() },
-                None => judged.push(ColumnScore { score, ..c.clone() }),
+            // A column's statistics come together: its entry is usually the last one.
+            let of_column = |&(j, _): &(usize, f64)| raw[j].column == c.column;
+            let found = match most_unusual.last() {
+                Some(last) if of_column(last) => Some(most_unusual.len() - 1),
+                _ => most_unusual.iter().position(of_column),
+            };
+            match found {
+                Some(i) if most_unusual[i].1 >= score => {}
+                Some(i) => most_unusual[i] = (k, score),
+                None => most_unusual.push((k, score)),
             }
         }
+        let mut judged: Vec<ColumnScore> = most_unusual.into_iter().map(|(k, score)| ColumnScore { score, ..raw[k].clone() }).collect();
         judged.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.column.cmp(&b.column)));
         // Fences learn from normal windows only: a breakage that alerted must not raise the bar
         // for the next one (its window still counts as history, unless marked invalid).
@@ -834,6 +883,25 @@ mod tests {
             w.columns.last_mut().unwrap().observations.pop();
         }
         assert_eq!(score_windows(&windows)[135].status, Status::Ok);
+    }
+
+    #[test]
+    fn a_calibration_keeps_the_quantile_of_all_its_deviations() {
+        let mut noise = Noise(13);
+        let mut calibration = Calibration::default();
+        for i in 0..1000 {
+            // Mostly zeros (a statistic excused by precedents), some ties, rare large ones.
+            let raw = match i % 7 {
+                0 | 1 | 2 => 0.0,
+                3 => 2.5,
+                _ => ((noise.next() + 0.5) * 10.0).powi(3),
+            };
+            calibration.push(raw);
+            let mut all: Vec<f64> = calibration.arrival.iter().copied().collect();
+            all.sort_by(f64::total_cmp);
+            assert_eq!(calibration.quantile(FENCE_QUANTILE), quantile_sorted(&all, FENCE_QUANTILE), "after {} deviations", i + 1);
+        }
+        assert_eq!(calibration.seen(), CALIBRATION_WINDOWS);
     }
 
     #[test]
