@@ -39,7 +39,6 @@ SELECT format('DO $do$ DECLARE d date; p record; BEGIN FOR d IN SELECT DISTINCT 
 -- A bug that left its columns' values as they were is no bug day (see changed_nothing).
 DELETE FROM bug_day b USING plan p
  WHERE b.feed = :'feed' AND b.seed = :seed AND b.day = p.day AND b.bug = p.bug
-   AND p.bug NOT IN ('duplicate', 'truncate', 'shifted_time', 'missing_source')
    AND changed_nothing(:'feed', 'w', p.day, p.columns);
 
 -- The days the systems judge: after the warm-up, with data.

@@ -188,12 +188,18 @@ END $$;
 -- Whether a bug left the values of its columns as they were on day `d` (the multiset of each
 -- column in `tbl` equals the raw feed's): a unit change of a dry day's rainfall (0 mm is 0 in),
 -- a frozen column that was constant anyway. Such a day holds no corrupted data, so it is no bug
--- day: no system could see it, and an alert on it would be a false one.
+-- day: no system could see it, and an alert on it would be a false one. A bug naming a
+-- pseudo-column (the row count, the times in the window) changed the rows themselves.
 CREATE FUNCTION changed_nothing(f text, tbl regclass, d date, cols text[]) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     c text;
     differs boolean;
 BEGIN
+    IF EXISTS (SELECT 1 FROM unnest(cols) n
+                WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                   WHERE a.attrelid = tbl AND a.attname = n AND a.attnum > 0 AND NOT a.attisdropped)) THEN
+        RETURN false;
+    END IF;
     FOREACH c IN ARRAY cols LOOP
         EXECUTE format('SELECT EXISTS (SELECT %1$I::text FROM %2$s WHERE ts::date = %3$L EXCEPT ALL SELECT %1$I::text FROM %4$I WHERE day = %3$L)
                             OR EXISTS (SELECT %1$I::text FROM %4$I WHERE day = %3$L EXCEPT ALL SELECT %1$I::text FROM %2$s WHERE ts::date = %3$L)',

@@ -131,16 +131,11 @@ pub fn uses_transaction_snapshot() -> bool {
     unsafe { pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32 }
 }
 
-/// Whether the transaction cannot write: READ ONLY, or on a hot standby (where all are). Reads
-/// that would keep what they computed (scoring memos) then keep nothing.
-pub fn read_only() -> bool {
-    unsafe { pg_sys::XactReadOnly }
-}
-
-/// Raises 25006 (read_only_sql_transaction) when the transaction cannot write, before anything
-/// is done: `action` says what was refused ("evaluate windows").
+/// Raises 25006 (read_only_sql_transaction) when the transaction cannot write (READ ONLY, or on
+/// a hot standby, where all are), before anything is done: `action` says what was refused
+/// ("evaluate windows").
 pub fn require_writable(action: &str) {
-    if !read_only() {
+    if !unsafe { pg_sys::XactReadOnly } {
         return;
     }
     let hint = if unsafe { pg_sys::RecoveryInProgress() } {

@@ -327,8 +327,7 @@ struct Series<'a> {
     values: rustc_hash::FxHashMap<(usize, &'static str), Vec<f64>>,
     /// Per column: its spread in each window.
     spreads: Vec<Vec<f64>>,
-    columns: Vec<&'a str>,
-    /// Each column's position among `columns`, by name.
+    /// Each column's position (in `spreads` and `values`), by name.
     positions: rustc_hash::FxHashMap<&'a str, usize>,
     starts: Vec<i64>,
     /// The windows' length (the smallest step between two starts).
@@ -339,16 +338,14 @@ struct Series<'a> {
 
 impl<'a> Series<'a> {
     fn new(windows: &'a [WindowObservations]) -> Self {
-        let mut columns: Vec<&'a str> = Vec::new();
         let mut positions: rustc_hash::FxHashMap<&'a str, usize> = Default::default();
         let mut values: rustc_hash::FxHashMap<(usize, &'static str), Vec<f64>> = Default::default();
         let mut spreads: Vec<Vec<f64>> = Vec::new();
         for (i, window) in windows.iter().enumerate() {
             for column in &window.columns {
                 let c = *positions.entry(column.column.as_str()).or_insert_with(|| {
-                    columns.push(&column.column);
                     spreads.push(vec![f64::NAN; windows.len()]);
-                    columns.len() - 1
+                    spreads.len() - 1
                 });
                 spreads[c][i] = column.spread.unwrap_or(f64::NAN);
                 for o in &column.observations {
@@ -362,7 +359,7 @@ impl<'a> Series<'a> {
             .iter()
             .map(|w| w.columns.iter().flat_map(|c| &c.observations).find(|o| o.statistic == "row_count").map_or(f64::NAN, |o| o.value.exp()))
             .collect();
-        Series { values, spreads, columns, positions, starts, window, rows }
+        Series { values, spreads, positions, starts, window, rows }
     }
 
     /// How many values column `c` had in window `h`: its rows less its NULLs.

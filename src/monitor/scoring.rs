@@ -313,8 +313,7 @@ fn remember(
 ) {
     // Such a snapshot may not see memos another evaluation wrote since: it would write over them
     // and fail. That evaluation leaves memos alone.
-    // On a hot standby or in a READ ONLY transaction nothing is kept: the next read scores again.
-    if crate::catalog::uses_transaction_snapshot() || crate::catalog::read_only() {
+    if crate::catalog::uses_transaction_snapshot() {
         return;
     }
     let Some(first) = fresh.first() else { return };

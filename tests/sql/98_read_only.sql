@@ -21,6 +21,11 @@ SELECT try($$SELECT vigil.acknowledge(1)$$) AS acknowledge;
 SELECT try($$SELECT vigil.expect_not_null('g', 'tag')$$) AS declare;
 SELECT try($$SELECT vigil.watch('g')$$) AS watch;
 SELECT try($$SELECT vigil.compact()$$) AS compact;
+SELECT try($$SELECT vigil.resolve(1)$$) AS resolve;
+SELECT try($$SELECT vigil.unwatch('a_weather')$$) AS unwatch;
+SELECT try($$SELECT vigil.backfill('a_weather')$$) AS backfill;
+SELECT try($$SELECT vigil.drop_constraint('g', 'g_tag_not_null', if_exists => true)$$) AS drop_constraint;
+SELECT try($$SELECT vigil.release_quarantine('g')$$) AS release_quarantine;
 -- As users see it: PostgreSQL's message and a hint, no Rust backtrace.
 SELECT vigil.evaluate('a_weather');
 ROLLBACK;

@@ -16,8 +16,7 @@ for db in vigil_upgrade vigil_fresh; do
   sql postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 done
 
-sql vigil_upgrade -v old="$old" -At -f "$here/setup.sql" >/dev/null 2>&1 \
-  || { sql vigil_upgrade -v old="$old" -At -f "$here/setup.sql"; exit 1; }
+loaded=$(sql vigil_upgrade -v old="$old" -At -f "$here/setup.sql" 2>&1) || { echo "$loaded"; echo "upgrade: FAILED (loading $old)"; exit 1; }
 before=$(sql vigil_upgrade -At -f "$here/state.sql")
 # An update script is loaded only by ALTER EXTENSION: run by hand, it stops at once.
 by_hand=$(sql vigil_upgrade -At -f "$root/sql/pg_vigil--$old--$current.sql" 2>&1 || true)
