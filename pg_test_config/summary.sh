@@ -11,5 +11,6 @@ concurrency=$(grep -c '^concurrency oracle: ok$' "$logs/4-concurrency.log" || tr
 live=$(grep -c '^live alerts: ok$' "$logs/5-live.log" || true)
 standby=$(grep -c '^hot standby: ok$' "$logs/6-standby.log" || true)
 upgrade=$(grep -c '^upgrade: ok$' "$logs/7-upgrade.log" || true)
-echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed; concurrency oracle: $concurrency passed; live alerts: $live passed; hot standby: $standby passed; upgrade: $upgrade passed"
-echo "tests: $((core + pg + regress + concurrency + live + standby + upgrade)) passed, 0 failed"
+dump=$(grep -c '^dump and restore: ok$' "$logs/8-dump.log" || true)
+echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed; concurrency oracle: $concurrency passed; live alerts: $live passed; hot standby: $standby passed; upgrade: $upgrade passed; dump and restore: $dump passed"
+echo "tests: $((core + pg + regress + concurrency + live + standby + upgrade + dump)) passed, 0 failed"

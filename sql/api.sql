@@ -131,8 +131,8 @@ BEGIN
 END $$;
 
 CREATE VIEW vigil.column_stats WITH (security_barrier) AS
-SELECT w.relid::regclass AS relid,
-       a.attname::text AS column_name,
+SELECT w.relid,
+       k.column_name,
        s.window_start,
        s.window_start + w.window_size AS window_end,
        s.row_count,
@@ -146,13 +146,13 @@ SELECT w.relid::regclass AS relid,
        s.top_values
   FROM vigil.watch_def w
  CROSS JOIN LATERAL vigil._column_stats(w.relid) s
-  JOIN pg_catalog.pg_attribute a ON a.attrelid = w.relid AND a.attnum = s.attnum
+  JOIN LATERAL unnest(w.attnums, w.columns) AS k(attnum, column_name) ON k.attnum = s.attnum
  WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
 GRANT SELECT ON vigil.column_stats TO PUBLIC;
 
 CREATE VIEW vigil.drift WITH (security_barrier) AS
-SELECT w.relid::regclass AS relid,
-       a.attname::text AS column_name,
+SELECT w.relid,
+       k.column_name,
        d.window_start,
        d.window_start + w.window_size AS window_end,
        d.compared_to,
@@ -161,12 +161,12 @@ SELECT w.relid::regclass AS relid,
        d.null_fraction_delta, d.new_category_fraction, d.score
   FROM vigil.watch_def w
  CROSS JOIN LATERAL vigil._drift(w.relid) d
-  JOIN pg_catalog.pg_attribute a ON a.attrelid = w.relid AND a.attnum = d.attnum
+  JOIN LATERAL unnest(w.attnums, w.columns) AS k(attnum, column_name) ON k.attnum = d.attnum
  WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
 GRANT SELECT ON vigil.drift TO PUBLIC;
 
 CREATE VIEW vigil.window_status WITH (security_barrier) AS
-SELECT w.relid::regclass AS relid,
+SELECT w.relid,
        s.window_start,
        s.window_start + w.window_size AS window_end,
        s.row_count,
@@ -180,7 +180,7 @@ GRANT SELECT ON vigil.window_status TO PUBLIC;
 
 -- Ranked by score, highest first, open ones before the others.
 CREATE VIEW vigil.alerts WITH (security_barrier) AS
-SELECT a.alert_id, a.relid::regclass AS relid, a.window_start, a.last_window, a.opened_at,
+SELECT a.alert_id, a.relid, a.window_start, a.last_window, a.opened_at,
        a.severity, a.score, a.columns, a.summary, a.state, a.acknowledged_at, a.resolved_at
   FROM vigil.alert a
  WHERE pg_catalog.has_table_privilege(a.relid, 'SELECT')
@@ -217,8 +217,9 @@ BEGIN
                     discarded, obj.object_identity;
             END IF;
         ELSE
+            -- address_names: {schema, table, column}.
             FOR dropped IN DELETE FROM vigil.constraint_def
-                            WHERE relid = obj.objid AND attnum = obj.objsubid
+                            WHERE relid = obj.objid AND column_name = obj.address_names[3]
                            RETURNING constraint_name, relid LOOP
                 RAISE NOTICE 'pg_vigil constraint "%" dropped with column %',
                     dropped.constraint_name, obj.object_identity;
@@ -232,7 +233,33 @@ CREATE FUNCTION vigil._on_ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     root oid;
+    renamed record;
 BEGIN
+    -- A column renamed (ALTER TABLE ... RENAME COLUMN reports it, recursing to partitions): the
+    -- contract keeps columns by name, and names were current before this command, so a stored
+    -- name the table (or a partition of it) no longer has is the renamed column's old name.
+    FOR renamed IN
+        SELECT DISTINCT t.relid, a.attname::text AS new_name
+          FROM pg_event_trigger_ddl_commands() c
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = c.objid AND a.attnum = c.objsubid
+         CROSS JOIN LATERAL (SELECT c.objid AS relid UNION SELECT p.relid FROM pg_partition_tree(c.objid) p) t
+         WHERE c.object_type = 'table column' AND c.command_tag = 'ALTER TABLE'
+    LOOP
+        UPDATE vigil.constraint_def d SET column_name = renamed.new_name
+         WHERE d.relid = renamed.relid AND d.column_name IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid = d.relid AND a.attname = d.column_name AND NOT a.attisdropped);
+        UPDATE vigil.watch_def w
+           SET columns = ARRAY(SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                                        WHERE a.attrelid = w.relid AND a.attname = n AND NOT a.attisdropped)
+                                           THEN n ELSE renamed.new_name END
+                                 FROM unnest(w.columns) WITH ORDINALITY AS u(n, i) ORDER BY i),
+               time_column = CASE WHEN w.time_column IS NULL OR EXISTS (
+                                       SELECT 1 FROM pg_catalog.pg_attribute a
+                                        WHERE a.attrelid = w.relid AND a.attname = w.time_column AND NOT a.attisdropped)
+                                  THEN w.time_column ELSE renamed.new_name END
+         WHERE w.relid = renamed.relid;
+    END LOOP;
     -- Constrained tables touched by the command, directly or through a partition: re-sync their
     -- triggers and re-compile their rules, which refuses a column type change they cannot follow.
     FOR root IN

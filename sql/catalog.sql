@@ -3,25 +3,30 @@
 
 GRANT USAGE ON SCHEMA vigil TO PUBLIC;
 
--- One row per declared constraint. Columns are kept by attnum so renames follow automatically.
+-- Tables and columns are referred to by name, so pg_dump/pg_restore carries the contract to a
+-- database where OIDs and attribute numbers differ: relid is a regclass (dumped as the table's
+-- name, read back as the new OID), columns are kept by name, and renames are followed by the
+-- vigil_ddl_end event trigger.
+
+-- One row per declared constraint.
 CREATE TABLE vigil.constraint_def (
     constraint_id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    relid           oid NOT NULL,
+    relid           regclass NOT NULL,
     constraint_name text NOT NULL,
-    attnum          smallint NOT NULL,
     kind            text NOT NULL,
     on_violation    text NOT NULL,
     mostly          double precision NOT NULL DEFAULT 1.0,
     params          jsonb NOT NULL DEFAULT '{}',
     enabled         boolean NOT NULL DEFAULT true,
     created_at      timestamptz NOT NULL DEFAULT now(),
+    column_name     text,                  -- NULL: a constraint on the table (row count)
     UNIQUE (relid, constraint_name)
 );
 
 -- One row per constraint and write batch that violated it (warn, quarantine and repair modes).
 CREATE TABLE vigil.violation_log (
     violation_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    relid            oid NOT NULL,
+    relid            regclass NOT NULL,
     constraint_id    integer,
     constraint_name  text NOT NULL,
     column_name      text,
@@ -53,20 +58,23 @@ CREATE POLICY quarantine_readers ON vigil.quarantine FOR SELECT
 
 -- Watched tables: which columns are profiled, in which windows.
 CREATE TABLE vigil.watch_def (
-    relid        oid PRIMARY KEY,
-    time_attnum  smallint,                 -- NULL: a row belongs to the window it was written in
+    relid        regclass PRIMARY KEY,
     window_size  interval NOT NULL,
-    attnums      smallint[] NOT NULL,      -- the watched columns
+    -- The key each watched column's statistics are stored under (its attnum when watched, in the
+    -- database the watch was made in), in the order of `columns`, ascending.
+    attnums      smallint[] NOT NULL,
     epoch        integer NOT NULL DEFAULT 1, -- bumped by TRUNCATE: older statistics stop counting
     baseline_from timestamptz,             -- vigil.set_baseline; NULL: compare with the history
     baseline_to  timestamptz,
     evaluated_through timestamptz,         -- the latest finished window scored for alerts
-    created_at   timestamptz NOT NULL DEFAULT now()
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    time_column  text,                     -- NULL: a row belongs to the window it was written in
+    columns      text[] NOT NULL           -- the watched columns' names
 );
 
 -- Windows marked by vigil.mark_window: invalid ones stop counting as history and baseline.
 CREATE TABLE vigil.window_mark (
-    relid        oid NOT NULL,
+    relid        regclass NOT NULL,
     window_start timestamptz NOT NULL,
     valid        boolean NOT NULL,
     marked_at    timestamptz NOT NULL DEFAULT now(),
@@ -82,7 +90,7 @@ CREATE TABLE vigil.window_mark (
 -- unindexed partition stays small enough for readers to scan whole.
 CREATE TABLE vigil.profile_delta (
     -- The write path inserts rows directly in this column order (catalog::compact::insert_into).
-    relid        oid NOT NULL,
+    relid        regclass NOT NULL,
     epoch        integer NOT NULL,
     window_start timestamptz,              -- NULL: rows whose time value is NULL
     row_count    bigint NOT NULL,          -- rows profiled in this delta (drives compaction tiers)
@@ -113,7 +121,7 @@ END $$;
 -- Alerts: one row per incident (columns breaking together, over one or more windows).
 CREATE TABLE vigil.alert (
     alert_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    relid           oid NOT NULL,
+    relid           regclass NOT NULL,
     window_start    timestamptz NOT NULL,  -- the first window of the incident
     last_window     timestamptz NOT NULL,  -- the latest window that alerted in it
     opened_at       timestamptz NOT NULL DEFAULT now(),
@@ -164,23 +172,27 @@ GRANT SELECT ON vigil.quarantine TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('vigil.constraint_def', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.violation_log', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.quarantine', '');
+-- Their identity counters too: restored rows keep their ids, new ones must not collide.
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vigil.constraint_def', 'constraint_id')::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vigil.violation_log', 'violation_id')::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vigil.quarantine', 'quarantine_id')::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vigil.alert', 'alert_id')::pg_catalog.regclass, '');
 
 -- Rows are shown only to roles that may read the source table.
 CREATE VIEW vigil.constraints WITH (security_barrier) AS
 SELECT c.constraint_name,
-       c.relid::regclass AS relid,
-       a.attname::text   AS column_name,
+       c.relid,
+       c.column_name,
        c.kind,
        c.on_violation,
        c.mostly,
        c.params,
        c.enabled
   FROM vigil.constraint_def c
-  LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.relid AND a.attnum = c.attnum
  WHERE pg_catalog.has_table_privilege(c.relid, 'SELECT');
 
 CREATE VIEW vigil.violations WITH (security_barrier) AS
-SELECT v.relid::regclass AS relid,
+SELECT v.relid,
        v.constraint_name,
        v.column_name,
        v.detected_at,

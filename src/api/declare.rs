@@ -43,7 +43,6 @@ pub(crate) fn check_table(relid: Oid) {
 }
 
 struct Column {
-    attnum: i16,
     typid: Oid,
     not_null: bool,
 }
@@ -51,16 +50,15 @@ struct Column {
 fn column(relid: Oid, name: &str) -> Column {
     let row = Spi::connect(|client| {
         let mut rows = client.select(
-            "SELECT attnum, atttypid, attnotnull FROM pg_catalog.pg_attribute
+            "SELECT atttypid, attnotnull FROM pg_catalog.pg_attribute
               WHERE attrelid = $1 AND attname = $2 AND attnum > 0 AND NOT attisdropped",
             Some(1),
             &[relid.into(), name.into()],
         )?;
         Ok::<_, pgrx::spi::Error>(match rows.next() {
             Some(r) => Some(Column {
-                attnum: r.get(1)?.unwrap_or_default(),
-                typid: r.get(2)?.unwrap_or(pg_sys::InvalidOid),
-                not_null: r.get(3)?.unwrap_or(false),
+                typid: r.get(1)?.unwrap_or(pg_sys::InvalidOid),
+                not_null: r.get(2)?.unwrap_or(false),
             }),
             None => None,
         })
@@ -219,7 +217,7 @@ fn declare(
 
     let params_json = serde_json::to_value(&params).unwrap_or_default();
     let constraint_name = constraint_name(relid, name, Some(col_name), kind.as_str());
-    store(relid, &constraint_name, col.attnum, kind.as_str(), mode, mostly, params_json);
+    store(relid, &constraint_name, Some(col_name), kind.as_str(), mode, mostly, params_json);
     constraint_name
 }
 
@@ -256,12 +254,18 @@ fn constraint_name(relid: Oid, name: Option<&str>, column: Option<&str>, kind: &
 }
 
 /// Stores a checked declaration and brings the table's triggers and every backend's cache up to it.
-fn store(relid: Oid, name: &str, attnum: i16, kind: &str, mode: Mode, mostly: f64, params: serde_json::Value) {
+/// `column`: None for a constraint on the table (the row count).
+fn store(relid: Oid, name: &str, column: Option<&str>, kind: &str, mode: Mode, mostly: f64, params: serde_json::Value) {
     as_extension_owner(|| {
         Spi::run_with_args(
-            "INSERT INTO vigil.constraint_def (relid, constraint_name, attnum, kind, on_violation, mostly, params)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[relid.into(), name.into(), attnum.into(), kind.into(), mode.as_str().into(), mostly.into(), JsonB(params).into()],
+            crate::catalog::for_catalog(
+                "INSERT INTO vigil.constraint_def (relid, constraint_name, column_name, kind, on_violation, mostly, params)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO vigil.constraint_def (relid, constraint_name, attnum, kind, on_violation, mostly, params)
+                 VALUES ($1, $2, coalesce((SELECT attnum FROM pg_catalog.pg_attribute
+                                           WHERE attrelid = $1 AND attname = $3 AND NOT attisdropped), 0), $4, $5, $6, $7)",
+            ),
+            &[relid.into(), name.into(), column.into(), kind.into(), mode.as_str().into(), mostly.into(), JsonB(params).into()],
         )
     })
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot store constraint: {e}"), None, None));
@@ -314,8 +318,8 @@ fn declare_aggregate(
     check_table(relid);
     require_owner(relid);
     let table = qualified_name(relid);
-    let (attnum, col_name) = match (kind, col) {
-        (AggregateKind::RowCountBetween, _) => (0, None),
+    let col_name = match (kind, col) {
+        (AggregateKind::RowCountBetween, _) => None,
         (_, None) => raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "col must not be NULL", None, None),
         (_, Some(name)) => {
             let column = column(relid, name);
@@ -337,7 +341,7 @@ fn declare_aggregate(
                     None,
                 );
             }
-            (column.attnum, Some(name))
+            Some(name)
         }
     };
     let bounds = Bounds { min, max, strict_min: required(strict_min, "strict_min"), strict_max: required(strict_max, "strict_max") };
@@ -351,7 +355,14 @@ fn declare_aggregate(
         }
         super::drift::must_be_watched(relid);
         let watched = as_extension_owner(|| {
-            crate::catalog::select_one::<bool>("SELECT $2 = ANY (attnums) FROM vigil.watch_def WHERE relid = $1", &[relid.into(), attnum.into()])
+            crate::catalog::select_one::<bool>(
+                crate::catalog::for_catalog(
+                    "SELECT $2 = ANY (columns) FROM vigil.watch_def WHERE relid = $1",
+                    "SELECT (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attname = $2) = ANY (attnums)
+                       FROM vigil.watch_def WHERE relid = $1",
+                ),
+                &[relid.into(), col_name.into()],
+            )
         })
         .ok()
         .flatten()
@@ -379,7 +390,7 @@ fn declare_aggregate(
         ..Default::default()
     };
     let name = constraint_name(relid, name, col_name, kind.as_str());
-    store(relid, &name, attnum, kind.as_str(), mode, 1.0, serde_json::to_value(&params).unwrap_or_default());
+    store(relid, &name, col_name, kind.as_str(), mode, 1.0, serde_json::to_value(&params).unwrap_or_default());
     name
 }
 

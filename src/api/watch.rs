@@ -137,10 +137,18 @@ fn watch(
         );
     }
     let count = attnums.len() as i32;
+    // Each column's key is its attnum now; its name is what follows it through dumps and renames.
     as_extension_owner(|| {
         Spi::run_with_args(
-            "INSERT INTO vigil.watch_def (relid, time_attnum, window_size, attnums) VALUES ($1, $2, $3, $4)",
-            &[relid.into(), time_attnum.into(), window.into(), attnums.into()],
+            crate::catalog::for_catalog(
+                "INSERT INTO vigil.watch_def (relid, time_column, window_size, attnums, columns)
+                 SELECT $1, $2, $3, $4, ARRAY(SELECT a.attname::text FROM unnest($4) WITH ORDINALITY AS k(attnum, i)
+                                                JOIN pg_catalog.pg_attribute a ON a.attrelid = $1 AND a.attnum = k.attnum
+                                               ORDER BY k.i)",
+                "INSERT INTO vigil.watch_def (relid, time_attnum, window_size, attnums)
+                 VALUES ($1, (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attname = $2), $3, $4)",
+            ),
+            &[relid.into(), time_column.into(), window.into(), attnums.into()],
         )
     })
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot store watch: {e}"), None, None));

@@ -145,6 +145,18 @@ const RULES_QUERY: &str = "
 SELECT c.constraint_id, c.constraint_name, c.relid, c.kind, c.on_violation, c.mostly,
        c.params::text, coalesce(ta.attnum, 0::smallint), coalesce(ta.attname::text, ''), coalesce(ta.atttypid, 0::oid)
   FROM vigil.constraint_def c
+  LEFT JOIN pg_catalog.pg_attribute ta
+    ON ta.attrelid = $1 AND ta.attname = c.column_name AND NOT ta.attisdropped
+ WHERE c.enabled
+   AND (c.column_name IS NULL OR ta.attnum IS NOT NULL) -- NULL: a constraint on the table (row count)
+   AND (c.relid = $1 OR c.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a))
+ ORDER BY c.constraint_id";
+
+// The catalog before 0.3.0 kept columns by attnum (catalog::columns_by_name).
+const RULES_QUERY_BEFORE_0_3: &str = "
+SELECT c.constraint_id, c.constraint_name, c.relid, c.kind, c.on_violation, c.mostly,
+       c.params::text, coalesce(ta.attnum, 0::smallint), coalesce(ta.attname::text, ''), coalesce(ta.atttypid, 0::oid)
+  FROM vigil.constraint_def c
   LEFT JOIN pg_catalog.pg_attribute pa
     ON pa.attrelid = c.relid AND pa.attnum = c.attnum AND NOT pa.attisdropped
   LEFT JOIN pg_catalog.pg_attribute ta
@@ -162,7 +174,7 @@ fn load(relid: Oid) -> (Vec<Oid>, Vec<Row>) {
                 .map(|r| r.get::<Oid>(1).ok().flatten().unwrap_or(relid))
                 .collect();
             let mut rows = Vec::new();
-            for r in client.select(RULES_QUERY, None, &[relid.into()])? {
+            for r in client.select(super::for_catalog(RULES_QUERY, RULES_QUERY_BEFORE_0_3), None, &[relid.into()])? {
                 rows.push(Row {
                     id: r.get(1)?.unwrap_or_default(),
                     name: r.get(2)?.unwrap_or_default(),
@@ -184,7 +196,24 @@ fn load(relid: Oid) -> (Vec<Oid>, Vec<Row>) {
     })
 }
 
+// Columns are found by name in the firing table (a partition's attnums may differ from its
+// root's, a restored table's from the dumped one's); statistics are stored under the watch's keys.
 const WATCH_QUERY: &str = "
+SELECT w.relid, w.epoch, (extract(epoch FROM w.window_size) * 1000000)::bigint, ta.attnum, ta.atttypid
+  FROM vigil.watch_def w
+  LEFT JOIN pg_catalog.pg_attribute ta ON ta.attrelid = $1 AND ta.attname = w.time_column AND NOT ta.attisdropped
+ WHERE w.relid = $1 OR w.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a)";
+
+const WATCHED_COLUMNS_QUERY: &str = "
+SELECT ta.attnum, k.key, ta.atttypid
+  FROM vigil.watch_def w
+ CROSS JOIN LATERAL unnest(w.attnums, w.columns) AS k(key, name)
+  JOIN pg_catalog.pg_attribute ta ON ta.attrelid = $2 AND ta.attname = k.name AND NOT ta.attisdropped
+ WHERE w.relid = $1
+ ORDER BY k.key";
+
+// The catalog before 0.3.0 (catalog::columns_by_name).
+const WATCH_QUERY_BEFORE_0_3: &str = "
 SELECT w.relid, w.epoch, (extract(epoch FROM w.window_size) * 1000000)::bigint,
        (SELECT ta.attnum FROM pg_catalog.pg_attribute pa JOIN pg_catalog.pg_attribute ta
             ON ta.attrelid = $1 AND ta.attname = pa.attname AND NOT ta.attisdropped
@@ -195,7 +224,7 @@ SELECT w.relid, w.epoch, (extract(epoch FROM w.window_size) * 1000000)::bigint,
   FROM vigil.watch_def w
  WHERE w.relid = $1 OR w.relid IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a)";
 
-const WATCHED_COLUMNS_QUERY: &str = "
+const WATCHED_COLUMNS_QUERY_BEFORE_0_3: &str = "
 SELECT ta.attnum, pa.attnum, ta.atttypid
   FROM pg_catalog.pg_attribute pa
   JOIN pg_catalog.pg_attribute ta ON ta.attrelid = $2 AND ta.attname = pa.attname AND NOT ta.attisdropped
@@ -207,7 +236,7 @@ SELECT ta.attnum, pa.attnum, ta.atttypid
 fn load_watch(relid: Oid) -> Option<Watch> {
     as_extension_owner(|| {
         Spi::connect(|client| {
-            let mut rows = client.select(WATCH_QUERY, Some(1), &[relid.into()])?;
+            let mut rows = client.select(super::for_catalog(WATCH_QUERY, WATCH_QUERY_BEFORE_0_3), Some(1), &[relid.into()])?;
             let Some(row) = rows.next() else { return Ok(None) };
             let watched: Oid = row.get(1)?.unwrap_or(relid);
             let epoch: i32 = row.get(2)?.unwrap_or(1);
@@ -217,7 +246,7 @@ fn load_watch(relid: Oid) -> Option<Watch> {
                 _ => None,
             };
             let mut columns = Vec::new();
-            for r in client.select(WATCHED_COLUMNS_QUERY, None, &[watched.into(), relid.into()])? {
+            for r in client.select(super::for_catalog(WATCHED_COLUMNS_QUERY, WATCHED_COLUMNS_QUERY_BEFORE_0_3), None, &[watched.into(), relid.into()])? {
                 let (attno, attnum, typid) = (r.get::<i16>(1)?.unwrap_or(1), r.get::<i16>(2)?.unwrap_or(1), r.get::<Oid>(3)?);
                 let repr = Repr::of(typid.unwrap_or(pg_sys::InvalidOid));
                 if let Some(kind) = repr.profile_kind() {

@@ -97,6 +97,26 @@ pub fn select_two<A: FromDatum + IntoDatum, B: FromDatum + IntoDatum>(
     Spi::connect(|client| client.select(sql, Some(1), args)?.first().get_two())
 }
 
+/// Whether the installed catalog keeps columns by name (0.3.0 on). After the package is updated
+/// and before `ALTER EXTENSION pg_vigil UPDATE`, this library runs against the previous
+/// catalog (attnums): the statements that differ have a form for each. Syscache lookups only.
+pub fn columns_by_name() -> bool {
+    unsafe {
+        let schema = pg_sys::get_namespace_oid(c"vigil".as_ptr(), true);
+        let table = pg_sys::get_relname_relid(c"constraint_def".as_ptr(), schema);
+        table != Oid::INVALID && pg_sys::get_attnum(table, c"column_name".as_ptr()) != pg_sys::InvalidAttrNumber as i16
+    }
+}
+
+/// `current` when the catalog keeps columns by name, else `before_0_3` (see columns_by_name).
+pub fn for_catalog(current: &'static str, before_0_3: &'static str) -> &'static str {
+    if columns_by_name() {
+        current
+    } else {
+        before_0_3
+    }
+}
+
 /// A table's name as SQL would write it, schema-qualified and quoted where needed.
 pub fn qualified_name(relid: Oid) -> String {
     select_one::<String>("SELECT $1::pg_catalog.regclass::text", &[relid.into()])

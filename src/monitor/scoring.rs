@@ -42,11 +42,16 @@ fn pair_of(attnum: i16) -> Option<(i16, i16)> {
     (v >= 257).then_some(((v / 256) as i16, (v % 256) as i16))
 }
 
+/// The watched table's columns by the keys their statistics are stored under, plus the times'
+/// pseudo-column.
 pub(crate) fn column_names(tbl: Oid) -> HashMap<i16, String> {
     Spi::connect(|client| {
         client
             .select(
-                "SELECT attnum, attname::text FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+                crate::catalog::for_catalog(
+                    "SELECT k.key, k.name FROM vigil.watch_def w, unnest(w.attnums, w.columns) AS k(key, name) WHERE w.relid = $1",
+                    "SELECT attnum, attname::text FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+                ),
                 None,
                 &[tbl.into()],
             )?

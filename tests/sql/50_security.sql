@@ -60,8 +60,8 @@ RESET ROLE;
 
 -- Ordinary roles cannot write the catalog tables directly (42501), not even the table owner.
 SET ROLE vigil_owner;
-SELECT try($$INSERT INTO vigil.constraint_def (relid, constraint_name, attnum, kind, on_violation)
-             VALUES ('s_sec.feat'::regclass, 'x', 1, 'not_null', 'reject')$$);
+SELECT try($$INSERT INTO vigil.constraint_def (relid, constraint_name, column_name, kind, on_violation)
+             VALUES ('s_sec.feat'::regclass, 'x', 'v', 'not_null', 'reject')$$);
 SELECT try($$UPDATE vigil.constraint_def SET enabled = false$$);
 SELECT try($$DELETE FROM vigil.constraint_def$$);
 SELECT try($$INSERT INTO vigil.violation_log (relid, constraint_name, batch_rows, unexpected_count, action)

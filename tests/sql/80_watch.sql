@@ -105,6 +105,13 @@ SELECT vigil.watch('s_parted', time_column => 'day', window_size => '7 days');
 INSERT INTO s_parted SELECT '2024-01-01'::date + g, g FROM generate_series(0, 13) g;
 INSERT INTO s_parted_1 VALUES ('2024-01-02', 100);
 SELECT window_start, row_count, max FROM vigil.column_stats WHERE relid = 's_parted'::regclass ORDER BY 1;
+-- Renaming the watched and the time column (recursing to the partition): statistics go on
+-- under the new names, history included, and rows still fall in the windows of their time.
+ALTER TABLE s_parted RENAME COLUMN v TO value;
+ALTER TABLE s_parted RENAME COLUMN day TO d;
+SELECT time_column, columns FROM vigil.watch_def WHERE relid = 's_parted'::regclass;
+INSERT INTO s_parted VALUES ('2024-01-03', 200);
+SELECT column_name, window_start, row_count, max FROM vigil.column_stats WHERE relid = 's_parted'::regclass ORDER BY 2;
 
 -- Compaction merges each window's deltas into one row and changes no statistic.
 CREATE TABLE s_cmp (ts timestamptz, v float8, c text);

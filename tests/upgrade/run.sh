@@ -19,8 +19,10 @@ done
 loaded=$(sql vigil_upgrade -v old="$old" -At -f "$here/setup.sql" 2>&1) || { echo "$loaded"; echo "upgrade: FAILED (loading $old)"; exit 1; }
 before=$(sql vigil_upgrade -At -f "$here/state.sql")
 # An update script is loaded only by ALTER EXTENSION: run by hand, it stops at once.
-by_hand=$(sql vigil_upgrade -At -f "$root/sql/pg_vigil--$old--$current.sql" 2>&1 || true)
-echo "$by_hand" | grep -q "ALTER EXTENSION pg_vigil UPDATE" || { echo "$by_hand"; echo "upgrade: FAILED (the update script ran by hand)"; exit 1; }
+for script in "$root"/sql/pg_vigil--*--*.sql; do
+  by_hand=$(sql vigil_upgrade -At -f "$script" 2>&1 || true)
+  echo "$by_hand" | grep -q "ALTER EXTENSION pg_vigil UPDATE" || { echo "$by_hand"; echo "upgrade: FAILED ($(basename "$script") ran by hand)"; exit 1; }
+done
 sql vigil_upgrade -c "ALTER EXTENSION pg_vigil UPDATE"
 version=$(sql vigil_upgrade -Atc "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_vigil'")
 after=$(sql vigil_upgrade -At -f "$here/state.sql")

@@ -6,7 +6,8 @@ SELECT 'member', pg_catalog.pg_describe_object(classid, objid, objsubid)
  ORDER BY 2;
 SELECT 'relation', c.relname, c.relkind, c.relacl::text, c.relrowsecurity, c.relpersistence
   FROM pg_catalog.pg_class c WHERE c.relnamespace = 'vigil'::regnamespace ORDER BY 2;
-SELECT 'column', c.relname, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
+-- Columns in order (an update drops and adds columns: numbers differ, order may not).
+SELECT 'column', c.relname, row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum), a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, a.attacl::text
   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
   LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
