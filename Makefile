@@ -69,6 +69,10 @@ test-regress: install
 	  TMP=$(TMP) bash tests/dump/run.sh $(REGRESS_PORT) 2>&1 | grep -v '^NOTICE:' | tee $(TMP)/logs/8-dump.log; \
 	  status=$$?; \
 	fi; \
+	if [ $$status -eq 0 ]; then \
+	  TMP=$(TMP) bash tests/worker/run.sh $(REGRESS_PORT) 2>&1 | tee $(TMP)/logs/9-worker.log; \
+	  status=$$?; \
+	fi; \
 	$(CLUSTER) stop $(TMP)/regress; \
 	if [ $$status -ne 0 ]; then cat tests/regression.diffs 2>/dev/null | head -200; fi; exit $$status
 

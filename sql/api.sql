@@ -114,6 +114,16 @@ CREATE FUNCTION vigil.evaluate(tbl regclass)
 RETURNS bigint[] LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._evaluate(tbl) $$;
 
+-- Every watched table the caller owns (for pg_cron or another scheduler; see the README).
+CREATE FUNCTION vigil.evaluate()
+RETURNS bigint[] LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._evaluate_all() $$;
+
+-- How long after a window ends an expected window without rows is missing (NULL: vigil.grace).
+CREATE FUNCTION vigil.set_grace(tbl regclass, grace interval)
+RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._set_grace(tbl, grace) $$;
+
 CREATE FUNCTION vigil.acknowledge(alert_id bigint)
 RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._acknowledge(alert_id) $$;
@@ -177,6 +187,15 @@ SELECT w.relid,
  CROSS JOIN LATERAL vigil._window_status(w.relid) s
  WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
 GRANT SELECT ON vigil.window_status TO PUBLIC;
+
+-- Per watched table: its latest write, how often it usually writes, and whether rows it should
+-- have written are late or missing.
+CREATE VIEW vigil.freshness WITH (security_barrier) AS
+SELECT w.relid, f.last_write_at, f.usual_interval, f.grace, f.status
+  FROM vigil.watch_def w
+ CROSS JOIN LATERAL vigil._freshness(w.relid) f
+ WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
+GRANT SELECT ON vigil.freshness TO PUBLIC;
 
 -- Ranked by score, highest first, open ones before the others.
 CREATE VIEW vigil.alerts WITH (security_barrier) AS

@@ -69,7 +69,9 @@ CREATE TABLE vigil.watch_def (
     evaluated_through timestamptz,         -- the latest finished window scored for alerts
     created_at   timestamptz NOT NULL DEFAULT now(),
     time_column  text,                     -- NULL: a row belongs to the window it was written in
-    columns      text[] NOT NULL           -- the watched columns' names
+    columns      text[] NOT NULL,          -- the watched columns' names
+    grace        interval,                 -- vigil.set_grace; NULL: vigil.grace, else learned
+    evaluate_after timestamptz             -- when evaluation next has something to judge
 );
 
 -- Windows marked by vigil.mark_window: invalid ones stop counting as history and baseline.

@@ -104,7 +104,8 @@ UPDATE vigil.watch_def w
        columns = ARRAY(SELECT a.attname::text FROM unnest(w.attnums) WITH ORDINALITY AS k(attnum, i)
                          JOIN pg_catalog.pg_attribute a ON a.attrelid = w.relid AND a.attnum = k.attnum
                         ORDER BY k.i);
-ALTER TABLE vigil.watch_def ALTER COLUMN columns SET NOT NULL, DROP COLUMN time_attnum;
+ALTER TABLE vigil.watch_def ALTER COLUMN columns SET NOT NULL, DROP COLUMN time_attnum, ADD COLUMN grace interval,
+    ADD COLUMN evaluate_after timestamptz;
 
 ALTER TABLE vigil.violation_log ALTER COLUMN relid TYPE regclass;
 ALTER TABLE vigil.window_mark ALTER COLUMN relid TYPE regclass;
@@ -200,3 +201,48 @@ SELECT a.alert_id, a.relid, a.window_start, a.last_window, a.opened_at,
  WHERE pg_catalog.has_table_privilege(a.relid, 'SELECT')
  ORDER BY a.state = 'resolved', a.score DESC, a.alert_id;
 GRANT SELECT ON vigil.alerts TO PUBLIC;
+
+-- New functions: evaluation of every table the caller owns (for schedulers), per-table grace,
+-- freshness.
+CREATE  FUNCTION "_evaluate_all"() RETURNS bigint[] /* Vec < i64 > */
+STRICT 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'evaluate_all_wrapper';
+
+CREATE  FUNCTION "_freshness"(
+	"tbl" oid /* Oid */
+) RETURNS TABLE (
+	"last_write_at" timestamp with time zone,  /* Option < TimestampWithTimeZone > */
+	"usual_interval" interval,  /* Option < pgrx :: datum :: Interval > */
+	"grace" interval,  /* pgrx :: datum :: Interval */
+	"status" TEXT  /* String */
+)
+STRICT 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'freshness_wrapper';
+
+CREATE  FUNCTION "_set_grace"(
+	"tbl" oid, /* Option < Oid > */
+	"grace" interval /* Option < Interval > */
+) RETURNS bool /* bool */
+
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'set_grace_wrapper';
+
+CREATE FUNCTION vigil.evaluate()
+RETURNS bigint[] LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._evaluate_all() $$;
+
+CREATE FUNCTION vigil.set_grace(tbl regclass, grace interval)
+RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._set_grace(tbl, grace) $$;
+
+CREATE VIEW vigil.freshness WITH (security_barrier) AS
+SELECT w.relid, f.last_write_at, f.usual_interval, f.grace, f.status
+  FROM vigil.watch_def w
+ CROSS JOIN LATERAL vigil._freshness(w.relid) f
+ WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
+GRANT SELECT ON vigil.freshness TO PUBLIC;

@@ -25,6 +25,8 @@ pub extern "C-unwind" fn _PG_init() {
     // asks for backtraces (RUST_BACKTRACE=1): users get PostgreSQL's message, never a backtrace.
     // A backend runs one thread, and this runs before any other Rust code of the library.
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    monitor::timeliness::define_settings();
+    monitor::worker::register();
     catalog::cache::register_invalidation();
     trigger::pending::register_callbacks();
 }

@@ -5,7 +5,11 @@ use super::declare::{check_table, required};
 use crate::catalog::{require_owner, require_privilege, timestamptz};
 use crate::monitor::evaluate::{evaluate_table, set_state, EVALUATE_LOCK_CLASS};
 use crate::monitor::scoring::score_table;
+use crate::drift::gaps::Gap;
 use crate::drift::score::Status;
+use crate::monitor::scoring::ROW_COUNT;
+use crate::monitor::evaluate::MISSING_SCORE;
+use crate::monitor::timeliness::timeliness;
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
@@ -20,7 +24,7 @@ fn window_status(tbl: Oid) -> TableIterator<'static, (
     name!(top_columns, Vec<String>),
 )> {
     require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its window status");
-    let rows: Vec<_> = score_table(tbl, false, None)
+    let mut rows: Vec<_> = score_table(tbl, false, None)
         .into_iter()
         .map(|w| {
             let score = w.score;
@@ -29,12 +33,21 @@ fn window_status(tbl: Oid) -> TableIterator<'static, (
             } else {
                 score.responsible().iter().map(|c| c.column.clone()).collect()
             };
-            (timestamptz(score.start), w.rows, score.status.as_str().to_string(), score.score, top)
+            (score.start, w.rows, score.status.as_str().to_string(), score.score, top)
         })
         .collect();
-    TableIterator::new(rows)
+    // Windows without rows: never 'ok'.
+    if let Some(watch) = crate::catalog::cache::ruleset_for(tbl).watch.as_ref() {
+        let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+        let judged = timeliness(tbl, watch.epoch, watch.window_usecs, now);
+        for (start, gap) in judged.gaps {
+            let flagged = matches!(gap, Gap::Missing | Gap::Late);
+            rows.push((start, 0, gap.status().to_string(), (gap == Gap::Missing).then_some(MISSING_SCORE), if flagged { vec![ROW_COUNT.to_string()] } else { Vec::new() }));
+        }
+        rows.sort_by_key(|r| r.0);
+    }
+    TableIterator::new(rows.into_iter().map(|(start, n, status, score, top)| (timestamptz(start), n, status, score, top)).collect::<Vec<_>>())
 }
-
 
 #[pg_extern(name = "_evaluate")]
 #[search_path(pg_catalog, pg_temp)]
@@ -49,6 +62,63 @@ fn evaluate(tbl: Option<Oid>) -> Vec<i64> {
     evaluate_table(relid)
 }
 
+
+/// Every watched table the caller owns, evaluated (for a scheduler such as pg_cron, or the
+/// background worker): the ids of the alerts opened or extended. Tables another session is
+/// evaluating are left to it.
+#[pg_extern(name = "_evaluate_all")]
+#[search_path(pg_catalog, pg_temp)]
+fn evaluate_all() -> Vec<i64> {
+    crate::catalog::require_writable("evaluate windows");
+    let caller = crate::catalog::current_user();
+    let owned: Vec<Oid> = crate::catalog::as_extension_owner(|| {
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT w.relid FROM vigil.watch_def w JOIN pg_catalog.pg_class c ON c.oid = w.relid
+                      WHERE pg_catalog.pg_has_role($1, c.relowner, 'USAGE') ORDER BY w.relid",
+                    None,
+                    &[caller.into()],
+                )?
+                .map(|r| r.get::<Oid>(1).map(|o| o.unwrap_or(pg_sys::InvalidOid)))
+                .collect::<Result<Vec<_>, _>>()
+        })
+    })
+    .unwrap_or_default();
+    let mut ids = Vec::new();
+    for relid in owned {
+        if crate::catalog::advisory_xact_lock(EVALUATE_LOCK_CLASS, relid, false) {
+            ids.extend(evaluate_table(relid));
+        }
+    }
+    ids
+}
+
+/// When the table last wrote, how often it usually does, and whether rows it should have
+/// written are late or missing ('fresh', 'late', 'missing'; 'learning' until its arrivals are
+/// known).
+#[pg_extern(name = "_freshness")]
+#[search_path(pg_catalog, pg_temp)]
+fn freshness(tbl: Oid) -> TableIterator<'static, (
+    name!(last_write_at, Option<TimestampWithTimeZone>),
+    name!(usual_interval, Option<pgrx::datum::Interval>),
+    name!(grace, pgrx::datum::Interval),
+    name!(status, String),
+)> {
+    require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its freshness");
+    let Some(watch) = crate::catalog::cache::ruleset_for(tbl).watch.as_ref().map(|w| (w.epoch, w.window_usecs)) else {
+        return TableIterator::new(Vec::new());
+    };
+    let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+    let judged = timeliness(tbl, watch.0, watch.1, now);
+    let interval = |usecs: i64| pgrx::datum::Interval::new(0, 0, usecs).ok();
+    TableIterator::new(vec![(
+        judged.last_write.map(timestamptz),
+        judged.arrival.and_then(|a| interval(a.usual_interval)),
+        interval(judged.grace).unwrap_or_else(|| pgrx::datum::Interval::new(0, 0, 0).expect("zero")),
+        judged.status().to_string(),
+    )])
+}
 
 #[pg_extern(name = "_acknowledge")]
 #[search_path(pg_catalog, pg_temp)]

@@ -154,7 +154,33 @@ fn watch(
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot store watch: {e}"), None, None));
     sync_triggers(relid);
     cache::invalidate(relid);
+    crate::monitor::worker::wake_for_this_database();
     count
+}
+
+/// How long after its window ends an expected window without rows counts as missing, for this
+/// table; NULL goes back to vigil.grace (by default learned from the table's arrivals).
+#[pg_extern(name = "_set_grace")]
+#[search_path(pg_catalog, pg_temp)]
+fn set_grace(tbl: Option<Oid>, grace: Option<Interval>) -> bool {
+    crate::catalog::require_writable("set a grace");
+    let relid = required(tbl, "tbl");
+    check_table(relid);
+    require_owner(relid);
+    super::drift::must_be_watched(relid);
+    if let Some(g) = &grace {
+        if g.months() != 0 || g.days() < 0 || g.micros() < 0 {
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("grace for {} must be a fixed, non-negative duration", qualified_name(relid)),
+                Some("Months have no fixed length.".into()),
+                Some("Use hours or minutes, e.g. '3 hours'.".into()),
+            );
+        }
+    }
+    as_extension_owner(|| Spi::run_with_args("UPDATE vigil.watch_def SET grace = $2 WHERE relid = $1", &[relid.into(), grace.into()]))
+        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot store grace: {e}"), None, None));
+    true
 }
 
 #[pg_extern(name = "_unwatch")]
@@ -372,7 +398,7 @@ fn backfill(tbl: Option<Oid>) -> i64 {
             .filter(|(a, _)| *a != crate::profile::window::TIME_IN_WINDOW_ATTNUM || start.is_some())
             .collect();
         let key = (epoch, start.or(write_window));
-        crate::catalog::compact::insert_delta(crate::catalog::compact::Part::Indexed, relid, key, rows, &crate::profile::window::encode(&columns, None, None));
+        crate::catalog::compact::insert_delta(crate::catalog::compact::Part::Indexed, relid, key, rows, &crate::profile::window::encode(&columns, None, None, None));
         total += rows;
     }
     total

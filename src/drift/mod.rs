@@ -4,6 +4,7 @@
 //! independently computed reference values (tests/data/drift_reference.json).
 
 pub mod compare;
+pub mod gaps;
 pub mod memo;
 pub mod score;
 

@@ -7,7 +7,10 @@ use super::scoring::score_table;
 use crate::catalog::{as_extension_owner, query_as_owner, require_owner, run_as_owner, timestamptz};
 use crate::catalog::cache::CompiledAggregate;
 use crate::trigger::record::AggregateViolation;
+use crate::drift::gaps::Gap;
 use crate::drift::score::{scale_of, Scale, Status, WindowScore};
+use super::scoring::ROW_COUNT;
+use super::timeliness::timeliness;
 use crate::rules::aggregate::AggregateKind;
 use crate::error::raise;
 use crate::profile::ProfileKind;
@@ -88,7 +91,9 @@ pub(crate) fn end_of_subxact(subxid: pg_sys::SubTransactionId, parent: pg_sys::S
 /// opens a new one, announced with NOTIFY vigil_alerts. Returns the ids of the alerts opened or
 /// extended.
 pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
-    let Some(window_usecs) = crate::catalog::cache::ruleset_for(relid).watch.as_ref().map(|w| w.window_usecs) else { return Vec::new() };
+    let Some((window_usecs, epoch)) = crate::catalog::cache::ruleset_for(relid).watch.as_ref().map(|w| (w.window_usecs, w.epoch)) else {
+        return Vec::new();
+    };
     let through = evaluated_through(relid);
     let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
     // Windows finished by time alone: a stray row dated in the future must not close today's.
@@ -117,58 +122,98 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
             continue;
         }
         let columns: Vec<String> = score.responsible().iter().map(|c| c.column.clone()).collect();
-        let value = score.score.unwrap_or(0.0);
-        let severity = if value >= 3.0 { "critical" } else { "warning" };
-        let id = query_as_owner(
-            "WITH open AS (
-                 SELECT alert_id FROM vigil.alert
-                  WHERE relid = $1 AND state <> 'resolved' AND columns && $4 AND last_window >= $7
-                  ORDER BY alert_id DESC LIMIT 1),
-             extended AS (
-                 UPDATE vigil.alert a
-                    SET last_window = greatest(a.last_window, $2), score = greatest(a.score, $3),
-                        columns = ARRAY(SELECT DISTINCT unnest(a.columns || $4)),
-                        severity = CASE WHEN a.severity = 'critical' THEN a.severity ELSE $5 END
-                   FROM open WHERE a.alert_id = open.alert_id
-                 RETURNING a.alert_id, false AS opened),
-             opened AS (
-                 INSERT INTO vigil.alert (relid, window_start, last_window, severity, score, columns, summary)
-                 SELECT $1, $2, $2, $5, $3, $4, $6 WHERE NOT EXISTS (SELECT 1 FROM open)
-                 RETURNING alert_id, true AS opened)
-             SELECT alert_id, opened FROM extended UNION ALL SELECT alert_id, opened FROM opened",
-            &[pg_sys::OIDOID, pg_sys::TIMESTAMPTZOID, pg_sys::FLOAT8OID, pg_sys::TEXTARRAYOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID],
-            &[
-                relid.into(),
-                timestamptz(score.start).into(),
-                value.into(),
-                columns.into(),
-                severity.into(),
-                summary(score).into(),
-                timestamptz(score.start - window_usecs).into(),
-            ],
-            |mut rows| {
-                let row = rows.next().expect("one alert extended or opened");
-                Ok((row.get::<i64>(1)?.unwrap_or(0), row.get::<bool>(2)?.unwrap_or(false)))
-            },
-        )
-        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot record an alert: {e}"), None, None));
-        if id.1 {
-            notify_once(relid, id.0);
-        }
-        if !touched.contains(&id.0) {
-            touched.push(id.0);
+        let id = record_alert(relid, score.start, score.score.unwrap_or(0.0), columns, summary(score), window_usecs);
+        if !touched.contains(&id) {
+            touched.push(id);
         }
     }
     crate::trigger::record::record_aggregate_violations(&drifted);
-    if last_finished != through {
-        run_as_owner(
-            "UPDATE vigil.watch_def SET evaluated_through = $2 WHERE relid = $1",
-            &[pg_sys::OIDOID, pg_sys::TIMESTAMPTZOID],
-            &[relid.into(), last_finished.map(timestamptz).into()],
-        )
-        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot record the evaluation: {e}"), None, None));
+    // Windows without rows where the table's habits expect them, past their grace: the load
+    // did not come. Evaluation stops before one still waiting for its rows.
+    let judged = timeliness(relid, epoch, window_usecs, now);
+    for &(start, gap) in &judged.gaps {
+        if gap != Gap::Missing || through.is_some_and(|t| start <= t) {
+            continue;
+        }
+        let id = record_alert(relid, start, MISSING_SCORE, vec![ROW_COUNT.to_string()], judged.summary(start), window_usecs);
+        if !touched.contains(&id) {
+            touched.push(id);
+        }
+        last_finished = last_finished.max(Some(start));
     }
+    if let Some(waiting) = judged.first_waiting() {
+        if last_finished.is_some_and(|l| l >= waiting) {
+            last_finished = Some(waiting - window_usecs).filter(|&l| through.is_none_or(|t| l > t)).or(through);
+        }
+    }
+    // When there is next something to evaluate: the end of the next window, or for an expected
+    // window still waiting for its rows, the end of its grace (the background worker sleeps
+    // until then).
+    let current_end = crate::profile::window::window_start(now, window_usecs) + window_usecs;
+    let evaluate_after = match judged.first_waiting() {
+        Some(waiting) => waiting + window_usecs + judged.grace,
+        None => last_finished.map_or(current_end, |l| (l + 2 * window_usecs).max(current_end)),
+    };
+    run_as_owner(
+        crate::catalog::for_catalog(
+            "UPDATE vigil.watch_def SET evaluated_through = $2, evaluate_after = $3 WHERE relid = $1",
+            "UPDATE vigil.watch_def SET evaluated_through = $2 WHERE relid = $1",
+        ),
+        &[pg_sys::OIDOID, pg_sys::TIMESTAMPTZOID, pg_sys::TIMESTAMPTZOID],
+        &[relid.into(), last_finished.map(timestamptz).into(), timestamptz(evaluate_after).into()],
+    )
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot record the evaluation: {e}"), None, None));
     touched
+}
+
+/// Scores at least this high are critical.
+const CRITICAL_SCORE: f64 = 3.0;
+/// The score of an expected window without rows: critical (nothing else was checked).
+pub(crate) const MISSING_SCORE: f64 = CRITICAL_SCORE;
+
+/// Records that the window starting at `start` alerted on `columns`: it joins the table's open
+/// (or acknowledged) alert that shares a column with it and alerted in the window just before
+/// (the same incident, going on), else opens a new one, announced with NOTIFY vigil_alerts.
+/// Returns the alert's id.
+fn record_alert(relid: Oid, start: i64, value: f64, columns: Vec<String>, summary: String, window_usecs: i64) -> i64 {
+    let severity = if value >= CRITICAL_SCORE { "critical" } else { "warning" };
+    let id = query_as_owner(
+        "WITH open AS (
+             SELECT alert_id FROM vigil.alert
+              WHERE relid = $1 AND state <> 'resolved' AND columns && $4 AND last_window >= $7
+              ORDER BY alert_id DESC LIMIT 1),
+         extended AS (
+             UPDATE vigil.alert a
+                SET last_window = greatest(a.last_window, $2), score = greatest(a.score, $3),
+                    columns = ARRAY(SELECT DISTINCT unnest(a.columns || $4)),
+                    severity = CASE WHEN a.severity = 'critical' THEN a.severity ELSE $5 END
+               FROM open WHERE a.alert_id = open.alert_id
+             RETURNING a.alert_id, false AS opened),
+         opened AS (
+             INSERT INTO vigil.alert (relid, window_start, last_window, severity, score, columns, summary)
+             SELECT $1, $2, $2, $5, $3, $4, $6 WHERE NOT EXISTS (SELECT 1 FROM open)
+             RETURNING alert_id, true AS opened)
+         SELECT alert_id, opened FROM extended UNION ALL SELECT alert_id, opened FROM opened",
+        &[pg_sys::OIDOID, pg_sys::TIMESTAMPTZOID, pg_sys::FLOAT8OID, pg_sys::TEXTARRAYOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID],
+        &[
+            relid.into(),
+            timestamptz(start).into(),
+            value.into(),
+            columns.into(),
+            severity.into(),
+            summary.into(),
+            timestamptz(start - window_usecs).into(),
+        ],
+        |mut rows| {
+            let row = rows.next().expect("one alert extended or opened");
+            Ok((row.get::<i64>(1)?.unwrap_or(0), row.get::<bool>(2)?.unwrap_or(false)))
+        },
+    )
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot record an alert: {e}"), None, None));
+    if id.1 {
+        notify_once(relid, id.0);
+    }
+    id.0
 }
 
 /// The latest finished window of `relid` already evaluated (None: none yet).

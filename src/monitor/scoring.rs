@@ -348,7 +348,7 @@ fn remember(
         .collect();
     let reference = snapshot.map(|profiles| {
         let columns: Vec<(i16, &ColumnProfile)> = profiles.iter().map(|(a, p)| (*a, p)).collect();
-        window::encode(&columns, None, None)
+        window::encode(&columns, None, None, None)
     });
     for &i in &finished {
         let w = &fresh[i];

@@ -51,14 +51,61 @@ pub const RELATIONS_ATTNUM: i16 = -2;
 /// The attnum under which a payload keeps its columns' lone NULLs (relations::LoneNulls).
 pub const LONE_NULLS_ATTNUM: i16 = -3;
 
-/// `[n varint] ([attnum i16] [len varint] [profile])*`, then the pairs' orders (if any) and the
-/// lone NULLs (if counted) as frames under RELATIONS_ATTNUM and LONE_NULLS_ATTNUM.
-pub fn encode(columns: &[(i16, &ColumnProfile)], orders: Option<&PairOrders>, lone_nulls: Option<&LoneNulls>) -> Vec<u8> {
+/// The attnum under which a payload keeps when its rows were written (Arrivals).
+pub const ARRIVALS_ATTNUM: i16 = -4;
+
+/// When a window's rows were written: the first and the last write's statement time
+/// (microseconds since 2000-01-01). Written by the write path only, so a backfill of history is
+/// not an arrival; merged as (earliest, latest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrivals {
+    pub first: i64,
+    pub last: i64,
+}
+
+impl Arrivals {
+    pub fn at(usecs: i64) -> Arrivals {
+        Arrivals { first: usecs, last: usecs }
+    }
+
+    pub fn merge(&mut self, other: &Arrivals) {
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+    }
+
+    fn serialize_into(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.first.to_le_bytes());
+        out.extend_from_slice(&self.last.to_le_bytes());
+    }
+
+    fn deserialize(bytes: &[u8]) -> Result<Arrivals, ProfileError> {
+        let mut r = Reader(bytes);
+        let first = i64::from_le_bytes(r.take(8)?.try_into().expect("8 bytes"));
+        let last = i64::from_le_bytes(r.take(8)?.try_into().expect("8 bytes"));
+        Ok(Arrivals { first, last })
+    }
+}
+
+/// `[n varint] ([attnum i16] [len varint] [profile])*`, then the pairs' orders (if any), the
+/// lone NULLs (if counted) and the arrivals (if written) as frames under RELATIONS_ATTNUM,
+/// LONE_NULLS_ATTNUM and ARRIVALS_ATTNUM.
+pub fn encode(
+    columns: &[(i16, &ColumnProfile)],
+    orders: Option<&PairOrders>,
+    lone_nulls: Option<&LoneNulls>,
+    arrivals: Option<Arrivals>,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 * columns.len());
     let orders = orders.filter(|r| !r.is_empty());
-    put_varint(&mut out, (columns.len() + orders.is_some() as usize + lone_nulls.is_some() as usize) as u64);
+    let frames = columns.len() + orders.is_some() as usize + lone_nulls.is_some() as usize + arrivals.is_some() as usize;
+    put_varint(&mut out, frames as u64);
     let mut bytes = Vec::new();
     // Frames in ascending attnum order, as merged payloads list them.
+    if let Some(arrivals) = arrivals {
+        arrivals.serialize_into(&mut bytes);
+        put_frame(&mut out, ARRIVALS_ATTNUM, &bytes);
+        bytes.clear();
+    }
     if let Some(lone_nulls) = lone_nulls {
         lone_nulls.serialize_into(&mut bytes);
         put_frame(&mut out, LONE_NULLS_ATTNUM, &bytes);
@@ -117,6 +164,11 @@ pub fn decode_relations(bytes: &[u8]) -> Result<Option<Relations>, ProfileError>
     Ok(relations)
 }
 
+/// When the payload's rows were written, if it says.
+pub fn decode_arrivals(bytes: &[u8]) -> Result<Option<Arrivals>, ProfileError> {
+    frames(bytes)?.into_iter().find(|f| f.0 == ARRIVALS_ATTNUM).map(|f| Arrivals::deserialize(f.1)).transpose()
+}
+
 /// Merges delta payloads of one window into one payload. Columns whose profiles are all small
 /// and raw are merged byte-wise (see `merge_raw_into`); the others are built and merged.
 pub fn merge_payloads(payloads: &[&[u8]]) -> Result<Vec<u8>, ProfileError> {
@@ -148,6 +200,12 @@ pub fn merge_payloads(payloads: &[&[u8]]) -> Result<Vec<u8>, ProfileError> {
                 relations.merge(&PairOrders::deserialize(bytes)?);
             }
             relations.serialize_into(&mut merged);
+        } else if attnum == ARRIVALS_ATTNUM {
+            let mut arrivals = Arrivals::deserialize(profiles[0])?;
+            for bytes in &profiles[1..] {
+                arrivals.merge(&Arrivals::deserialize(bytes)?);
+            }
+            arrivals.serialize_into(&mut merged);
         } else if attnum == LONE_NULLS_ATTNUM {
             let mut lone = LoneNulls::deserialize(profiles[0])?;
             for bytes in &profiles[1..] {
@@ -198,12 +256,14 @@ mod tests {
         orders.row(&[1.0, 2.0]);
         let mut lone = LoneNulls::for_columns(&[3, 7]);
         lone.lone(1);
-        let bytes = encode(&[(3, &a), (7, &b)], Some(&orders), Some(&lone));
+        let bytes = encode(&[(3, &a), (7, &b)], Some(&orders), Some(&lone), Some(Arrivals::at(42)));
         let back = decode(&bytes).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!((back[0].0, back[0].1.moments()), (3, a.moments()));
         assert_eq!((back[1].0, back[1].1.rows, back[1].1.nulls), (7, 2, 1));
         assert_eq!(decode_relations(&bytes).unwrap(), Some(Relations { orders, lone_nulls: Some(LoneNulls { counts: vec![(7, 1)] }) }));
+        assert_eq!(decode_arrivals(&bytes).unwrap(), Some(Arrivals::at(42)));
+        assert_eq!(decode_arrivals(&encode(&[(3, &a)], None, None, None)).unwrap(), None);
         assert_eq!(decode(&bytes[..bytes.len() - 1]).unwrap_err(), ProfileError::Truncated);
     }
 
@@ -221,12 +281,14 @@ mod tests {
             let mut lone = LoneNulls::for_columns(&[1, 2]);
             (from..to).for_each(|i| orders.row(&[i as f64, 7.0]));
             (from..to).filter(|i| i % 7 == 0).for_each(|_| lone.lone(0));
-            encode(&[(1, &x), (2, &t)], Some(&orders), Some(&lone))
+            encode(&[(1, &x), (2, &t)], Some(&orders), Some(&lone), Some(Arrivals::at(to as i64)))
         };
         for (parts, total) in [(vec![(0, 1), (1, 2), (2, 40)], 40), (vec![(0, 200), (200, 300), (300, 301)], 301)] {
             let payloads: Vec<Vec<u8>> = parts.iter().map(|&(a, b)| rows(a, b)).collect();
             let refs: Vec<&[u8]> = payloads.iter().map(|p| p.as_slice()).collect();
             let merged_bytes = merge_payloads(&refs).unwrap();
+            // Each part was written at its last row's number: the earliest and the latest.
+            assert_eq!(decode_arrivals(&merged_bytes).unwrap(), Some(Arrivals { first: parts[0].1 as i64, last: total as i64 }));
             let merged = decode(&merged_bytes).unwrap();
             let whole = decode(&rows(0, total)).unwrap();
             assert_eq!(decode_relations(&merged_bytes).unwrap(), decode_relations(&rows(0, total)).unwrap());

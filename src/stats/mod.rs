@@ -5,7 +5,7 @@
 use crate::catalog::{as_extension_owner, qualified_name, query_as_owner, timestamptz};
 use crate::error::raise;
 use crate::profile::relations::Relations;
-use crate::profile::window::{decode, decode_relations};
+use crate::profile::window::{decode, decode_arrivals, decode_relations, Arrivals};
 use crate::profile::{merge_into, ColumnProfile, ProfileError};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
@@ -91,4 +91,26 @@ pub(crate) fn window_rows(relid: Oid, epoch: i32) -> Vec<(i64, i64)> {
         },
     )
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None))
+}
+
+/// When the rows of `tbl`'s windows from `since` on were written (windows written only by a
+/// backfill, or before pg_vigil kept arrivals, have none).
+pub(crate) fn window_arrivals(relid: Oid, epoch: i32, since: i64) -> BTreeMap<i64, Arrivals> {
+    let mut arrivals: BTreeMap<i64, Arrivals> = BTreeMap::new();
+    query_as_owner(
+        "SELECT window_start, payload FROM vigil.profile_delta WHERE relid = $1 AND epoch = $2 AND window_start >= $3",
+        &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::TIMESTAMPTZOID],
+        &[relid.into(), epoch.into(), timestamptz(since).into()],
+        |rows| {
+            for r in rows {
+                let (Some(start), Some(payload)) = (r.get::<TimestampWithTimeZone>(1)?.map(i64::from), r.get::<Vec<u8>>(2)?) else { continue };
+                if let Ok(Some(found)) = decode_arrivals(&payload) {
+                    arrivals.entry(start).and_modify(|a| a.merge(&found)).or_insert(found);
+                }
+            }
+            Ok(())
+        },
+    )
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None));
+    arrivals
 }

@@ -4,7 +4,7 @@
 use crate::catalog::compact::{compact, compact_own, insert_delta, DeltaRef, Part, Policy, WindowKey};
 use crate::catalog::cache::Watch;
 use crate::catalog::Repr;
-use crate::profile::window::{encode, finite_date, finite_timestamp, fraction_of_window, window_start, TIME_IN_WINDOW_ATTNUM};
+use crate::profile::window::{encode, Arrivals, finite_date, finite_timestamp, fraction_of_window, window_start, TIME_IN_WINDOW_ATTNUM};
 use crate::profile::relations::{LoneNulls, PairOrders, MAX_COLUMNS};
 use crate::profile::{ColumnProfile, ProfileKind};
 use pgrx::pg_sys::{self, Datum};
@@ -247,13 +247,14 @@ impl<'a> ProfileBatch<'a> {
         let (relid, epoch) = (self.watch.relid, self.watch.epoch);
         // With one column watched, its lone NULLs are all its NULLs: not worth a frame.
         let count_lone = self.watch.columns.len() > 1;
+        let arrived = Arrivals::at(unsafe { pg_sys::GetCurrentStatementStartTimestamp() });
         for window in &self.windows {
             let lone_nulls = count_lone.then_some(&window.lone_nulls);
             // Ascending attnums, as merged payloads list them (merges then pair columns by place).
             let times = (window.times.rows > 0).then_some((TIME_IN_WINDOW_ATTNUM, &window.times));
             let columns: Vec<(i16, &ColumnProfile)> = times.into_iter().chain(attnums.iter().copied().zip(window.profiles.iter())).collect();
             let key = (epoch, window.start);
-            let delta = insert_delta(Part::for_write(window.rows), relid, key, window.rows, &encode(&columns, Some(&window.orders), lone_nulls));
+            let delta = insert_delta(Part::for_write(window.rows), relid, key, window.rows, &encode(&columns, Some(&window.orders), lone_nulls, Some(arrived)));
             remember(relid, key, delta);
         }
         let touched: Vec<WindowKey> = self.windows.iter().map(|w| (epoch, w.start)).collect();

@@ -13,6 +13,7 @@ SELECT count(*) > 0 AS constraints_read FROM vigil.constraints WHERE relid = 'g'
 SELECT count(*) > 0 AS violations_read FROM vigil.violations WHERE relid = 'g'::regclass;
 SELECT count(*) >= 0 AS quarantine_read FROM vigil.quarantine;
 SELECT count(*) AS validate_read_only FROM vigil.validate('g');
+SELECT count(*) > 0 AS freshness_read FROM vigil.freshness WHERE relid = 'a_weather'::regclass;
 -- Everything that writes is refused, naming what was refused.
 SELECT try($$SELECT vigil.evaluate('a_weather')$$) AS evaluate;
 SELECT try($$SELECT vigil.mark_window('a_weather', '2013-07-04', valid => false)$$) AS mark_window;
@@ -26,6 +27,8 @@ SELECT try($$SELECT vigil.unwatch('a_weather')$$) AS unwatch;
 SELECT try($$SELECT vigil.backfill('a_weather')$$) AS backfill;
 SELECT try($$SELECT vigil.drop_constraint('g', 'g_tag_not_null', if_exists => true)$$) AS drop_constraint;
 SELECT try($$SELECT vigil.release_quarantine('g')$$) AS release_quarantine;
+SELECT try($$SELECT vigil.evaluate()$$) AS evaluate_all;
+SELECT try($$SELECT vigil.set_grace('a_weather', '1 hour')$$) AS set_grace;
 -- As users see it: PostgreSQL's message and a hint, no Rust backtrace.
 SELECT vigil.evaluate('a_weather');
 ROLLBACK;

@@ -9,3 +9,5 @@ SELECT 'constraints', relid, constraint_name, column_name, kind, on_violation FR
 SELECT 'violations', relid, constraint_name, count(*) FROM vigil.violations GROUP BY 2, 3 ORDER BY 2, 3;
 SELECT 'quarantine', relid, count(*) FROM vigil.quarantine GROUP BY 2 ORDER BY 2;
 SELECT 'validate', constraint_name, element_count, unexpected_count, success FROM vigil.validate('g') ORDER BY 2;
+SELECT 'freshness', relid, usual_interval, grace, status FROM vigil.freshness ORDER BY relid::text;
+SELECT 'gaps', relid, count(*) FROM vigil.window_status WHERE row_count = 0 GROUP BY 2 ORDER BY relid::text;
