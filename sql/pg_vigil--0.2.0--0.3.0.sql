@@ -3,6 +3,8 @@
 
 -- The contract survives pg_dump/pg_restore: tables are referred to as regclass (dumped by name),
 -- columns by name (renames followed by vigil_ddl_end), identity counters are dumped too.
+-- Windows without rows are judged: per-table grace and the next evaluation's time in watch_def,
+-- vigil.evaluate() for schedulers, vigil.set_grace, vigil.freshness.
 
 DROP VIEW vigil.constraints, vigil.violations, vigil.column_stats, vigil.drift, vigil.window_status, vigil.alerts;
 
