@@ -4,14 +4,10 @@
 #   cluster.sh stop DIR         stop and remove
 # Clients connect with: psql -h DIR -p PORT -U postgres
 set -euo pipefail
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/common.sh"
 cmd=${1:?usage: cluster.sh start DIR PORT | stop DIR}
 dir=${2:?directory}
-
-as_postgres() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 
 case "$cmd" in
   start)

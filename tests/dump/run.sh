@@ -10,7 +10,7 @@ set -euo pipefail
 port=${1:?port}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+. "$root/pg_test_config/common.sh"
 base=${TMP:-/tmp/pg_vigil}/dump
 src=$base/src dst=$base/dst src_port=$((port + 12)) dst_port=$((port + 13))
 cleanup() { "$root/pg_test_config/cluster.sh" stop "$src"; "$root/pg_test_config/cluster.sh" stop "$dst"; }
@@ -28,7 +28,6 @@ loaded=$(on_src -At -f "$here/setup.sql" 2>&1) || { echo "$loaded"; fail "loadin
 before=$(on_src -At -f "$here/state.sql")
 old_oid=$(on_src -Atc "SELECT 'd_feed'::regclass::oid")
 files=$base/files; mkdir -p "$files"; chmod 777 "$files"
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 as_postgres "$PGBIN/pg_dump" -h "$src" -p "$src_port" -U postgres -Fc -f "$files/db.dump" vigil_dump
 as_postgres "$PGBIN/pg_dump" -h "$src" -p "$src_port" -U postgres -Fp -f "$files/db.sql" vigil_dump
 restore() { as_postgres "$PGBIN/pg_restore" -h "$dst" -p "$dst_port" -U postgres --exit-on-error "$@"; }

@@ -5,11 +5,8 @@
 set -euo pipefail
 host=${1:?socket dir} port=${2:?port} db=${3:?database}
 here=$(cd "$(dirname "$0")" && pwd)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+. "$here/../../pg_test_config/common.sh"
 standby=$host-standby standby_port=$((port + 1))
-as_postgres() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 stop_standby() {
   as_postgres "$PGBIN/pg_ctl" -D "$standby/data" -m fast -w stop >/dev/null 2>&1 || true
   rm -rf "$standby"

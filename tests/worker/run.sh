@@ -8,12 +8,11 @@ set -euo pipefail
 port=${1:?port}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+. "$root/pg_test_config/common.sh"
 base=${TMP:-/tmp/pg_vigil}/worker
 clock=$base/clock cron=$base/cron clock_port=$((port + 14)) cron_port=$((port + 15))
 cleanup() { "$root/pg_test_config/cluster.sh" stop "$clock"; "$root/pg_test_config/cluster.sh" stop "$cron"; }
 [ -n "${KEEP:-}" ] || trap cleanup EXIT
-as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 fail() { echo "evaluation on a clock: FAILED ($*)"; exit 1; }
 # Waits up to $1 seconds for query $3 on database $2 (cluster $4:$5) to print t.
 wait_for() {
