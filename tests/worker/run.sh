@@ -42,7 +42,9 @@ c vigil_w1 -f "$here/feed.sql" >/dev/null
 c vigil_w2 -f "$here/feed.sql" >/dev/null
 c vigil_w3 -f "$here/feed.sql" >/dev/null
 wait_for 30 vigil_w1 "$missing_alert" "$clock" "$clock_port" || fail "no alert for the missing window in 30 s"
-echo "launcher: the window after the last load alerted as missing, with no query from anyone"
+late=$(c vigil_w1 -Atc "SELECT round(extract(epoch FROM min(opened_at) - min(window_start) - interval '10 seconds'), 1)
+                        FROM vigil.alerts WHERE relid = 'feed'::regclass")
+echo "launcher: the window after the last load alerted as missing $late s after it ended (grace 0, interval 1 s), with no query from anyone"
 [ "$(c vigil_w1 -Atc "SELECT status FROM vigil.freshness WHERE relid = 'feed'::regclass")" = missing ] || fail "freshness is not 'missing'"
 # A database dropped and an extension removed while the launcher runs.
 c postgres -c "DROP DATABASE vigil_w2 WITH (FORCE)"
@@ -52,6 +54,14 @@ wait_for 30 vigil_w1 "SELECT max(last_window) > '$before' FROM vigil.alerts WHER
   || fail "evaluation stopped after a database was dropped"
 [ "$(launcher)" = "$pid" ] || fail "the launcher restarted (was $pid, now $(launcher))"
 echo "launcher: still evaluating (the missing alert extends window by window) after DROP DATABASE and DROP EXTENSION elsewhere"
+# Nothing due (the feed unwatched): the launcher only wakes to read pg_database.
+c vigil_w1 -c "SELECT vigil.unwatch('feed')" >/dev/null
+sleep 2
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+t0=$(ticks); sleep 10; t1=$(ticks)
+hz=$(getconf CLK_TCK)
+echo "launcher: $((t1 - t0)) clock ticks of CPU (1/$hz s each) in 10 s with nothing due"
+[ $((t1 - t0)) -le $((hz / 10)) ] || fail "the launcher used more than 1% of a CPU with nothing due"
 started=$(date +%s)
 as_postgres "$PGBIN/pg_ctl" -D "$clock/data" -w -m fast stop >/dev/null
 took=$(( $(date +%s) - started ))
