@@ -38,6 +38,11 @@ launcher() { c postgres -Atc "SELECT pid FROM pg_stat_activity WHERE backend_typ
 pid=$(launcher)
 [ -n "$pid" ] || fail "no launcher running"
 for db in vigil_w1 vigil_w2 vigil_w3; do c postgres -c "CREATE DATABASE $db"; done
+# A listener on the alerts' channel, as a pipeline would keep one (psql prints what arrived at
+# its next command).
+{ echo "LISTEN vigil_alerts;"; sleep 25; echo "SELECT 1;"; } | c vigil_w1 > "$base/listen.out" 2>&1 &
+listener=$!
+sleep 1
 c vigil_w1 -f "$here/feed.sql" >/dev/null
 c vigil_w2 -f "$here/feed.sql" >/dev/null
 c vigil_w3 -f "$here/feed.sql" >/dev/null
@@ -46,6 +51,10 @@ late=$(c vigil_w1 -Atc "SELECT round(extract(epoch FROM min(opened_at) - min(win
                         FROM vigil.alerts WHERE relid = 'feed'::regclass")
 echo "launcher: the window after the last load alerted as missing $late s after it ended (grace 0, interval 1 s), with no query from anyone"
 [ "$(c vigil_w1 -Atc "SELECT status FROM vigil.freshness WHERE relid = 'feed'::regclass")" = missing ] || fail "freshness is not 'missing'"
+wait "$listener"
+alert=$(c vigil_w1 -Atc "SELECT min(alert_id) FROM vigil.alerts WHERE relid = 'feed'::regclass AND columns = '{(row count)}'")
+grep -q "notification \"vigil_alerts\" with payload \"$alert\"" "$base/listen.out" || { cat "$base/listen.out"; fail "no NOTIFY for alert $alert"; }
+echo "launcher: NOTIFY vigil_alerts '$alert' reached a listener"
 # A database dropped and an extension removed while the launcher runs.
 c postgres -c "DROP DATABASE vigil_w2 WITH (FORCE)"
 c vigil_w3 -c "DROP EXTENSION pg_vigil CASCADE" >/dev/null 2>&1
