@@ -3,12 +3,10 @@
 
 use super::declare::{check_table, required};
 use crate::catalog::{require_owner, require_privilege, timestamptz};
-use crate::monitor::evaluate::{evaluate_table, set_state, EVALUATE_LOCK_CLASS};
-use crate::monitor::scoring::score_table;
 use crate::drift::gaps::Gap;
 use crate::drift::score::Status;
-use crate::monitor::scoring::ROW_COUNT;
-use crate::monitor::evaluate::MISSING_SCORE;
+use crate::monitor::evaluate::{evaluate_table, set_state, EVALUATE_LOCK_CLASS, MISSING_SCORE};
+use crate::monitor::scoring::{score_table, ROW_COUNT};
 use crate::monitor::timeliness::timeliness;
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys::{self, Oid};
@@ -63,9 +61,9 @@ fn evaluate(tbl: Option<Oid>) -> Vec<i64> {
 }
 
 
-/// Every watched table the caller owns, evaluated (for a scheduler such as pg_cron, or the
-/// background worker): the ids of the alerts opened or extended. Tables another session is
-/// evaluating are left to it.
+/// Every watched table the caller owns, evaluated (for a scheduler such as pg_cron; the
+/// background worker goes table by table itself): the ids of the alerts opened or extended.
+/// Tables another session is evaluating are left to it.
 #[pg_extern(name = "_evaluate_all")]
 #[search_path(pg_catalog, pg_temp)]
 fn evaluate_all() -> Vec<i64> {
