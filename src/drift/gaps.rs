@@ -6,6 +6,8 @@ use crate::profile::window::USECS_PER_DAY;
 const USECS_PER_WEEK: i64 = 7 * USECS_PER_DAY;
 /// Same-phase windows (of the weekly cycle, else the daily one) looked back at.
 const SAME_PHASE_WINDOWS: i64 = 8;
+/// Consecutive empty same-phase windows after which empty is the new normal there.
+const LASTING_CHANGE: usize = 2;
 /// Windows looked back at when no cycle has enough history, and when learning arrivals.
 pub const RECENT_WINDOWS: usize = 28;
 /// Live windows (see `learn_arrival`) needed before their lags are trusted.
@@ -20,16 +22,22 @@ const GRACE_FACTOR: f64 = 1.5;
 /// from the first that had rows (`with_rows`: window starts, ascending). By the same phase of
 /// the weekly cycle, else of the daily one (windows shorter than a day), in the last
 /// SAME_PHASE_WINDOWS cycles: expected unless most of those windows were empty (a table that
-/// never writes on Sundays expects nothing on Sundays). Until a cycle has come round once,
-/// nothing is expected; windows that no cycle divides go by the most recent windows.
+/// never writes on Sundays expects nothing on Sundays), or the last LASTING_CHANGE of them were
+/// (a new schedule is the new normal on its third occurrence, as a lasting change is in
+/// scoring). Until a cycle has come round once, nothing is expected; windows that no cycle
+/// divides go by the most recent windows, the same way.
 pub fn rows_expected(with_rows: &[i64], window: i64, start: i64) -> bool {
     let Some(&first) = with_rows.first() else { return false };
     if start <= first || window <= 0 {
         return false;
     }
     let had_rows = |s: i64| with_rows.binary_search(&s).is_ok();
-    // Ties count as expected: a load missed before does not excuse the next one.
-    let mostly_rows = |seen: &[bool]| 2 * seen.iter().filter(|&&b| b).count() >= seen.len();
+    // Ties count as expected: a load missed before does not excuse the next one. `seen` is
+    // newest first.
+    let mostly_rows = |seen: &[bool]| {
+        let changed = seen.len() >= LASTING_CHANGE && seen[..LASTING_CHANGE].iter().all(|&b| !b);
+        !changed && 2 * seen.iter().filter(|&&b| b).count() >= seen.len()
+    };
     let mut cyclic = false;
     for cycle in [USECS_PER_WEEK, USECS_PER_DAY] {
         if cycle % window != 0 || cycle / window < 2 {
@@ -186,6 +194,21 @@ mod tests {
         // Weekly windows follow no cycle: the recent ones decide.
         let weekly: Vec<i64> = (0..5).map(|w| w * 7 * DAY).collect();
         assert!(rows_expected(&weekly, 7 * DAY, 5 * 7 * DAY));
+    }
+
+    #[test]
+    fn a_new_schedule_is_the_new_normal_on_its_third_occurrence() {
+        // Seven weeks every day, then closed on Mondays: the first two Mondays are missing, the
+        // third is not expected any more.
+        let monday = 2 * DAY;
+        let rows: Vec<i64> = (0..10 * 7).filter(|d| d < &49 || d % 7 != 0).map(|d| monday + d * DAY).collect();
+        let judged: Vec<(i64, Gap)> = gaps(&rows, DAY, monday + 70 * DAY, 0, HOUR).into_iter().map(|(s, g)| ((s - monday) / DAY, g)).collect();
+        assert_eq!(judged, vec![(49, Gap::Missing), (56, Gap::Missing), (63, Gap::Empty)]);
+        // A table that stops writing: missing for two cycles, then its silence is the norm.
+        let stopped: Vec<i64> = (0..28).map(|d| monday + d * DAY).collect();
+        let judged = gaps(&stopped, DAY, monday + 50 * DAY, 0, HOUR);
+        assert_eq!(judged.iter().filter(|g| g.1 == Gap::Missing).count(), 14);
+        assert!(judged.iter().skip(14).all(|g| g.1 == Gap::Empty));
     }
 
     #[test]
