@@ -13,5 +13,6 @@ standby=$(grep -c '^hot standby: ok$' "$logs/6-standby.log" || true)
 upgrade=$(grep -c '^upgrade: ok$' "$logs/7-upgrade.log" || true)
 dump=$(grep -c '^dump and restore: ok$' "$logs/8-dump.log" || true)
 worker=$(grep -c '^evaluation on a clock: ok$' "$logs/9-worker.log" || true)
-echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed; concurrency oracle: $concurrency passed; live alerts: $live passed; hot standby: $standby passed; upgrade: $upgrade passed; dump and restore: $dump passed; evaluation on a clock: $worker passed"
-echo "tests: $((core + pg + regress + concurrency + live + standby + upgrade + dump + worker)) passed, 0 failed"
+ge=$(grep -c '^GE cases: ok$' "$logs/10-ge.log" || true)
+echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed; concurrency oracle: $concurrency passed; live alerts: $live passed; hot standby: $standby passed; upgrade: $upgrade passed; dump and restore: $dump passed; evaluation on a clock: $worker passed; Great Expectations' cases: $ge passed"
+echo "tests: $((core + pg + regress + concurrency + live + standby + upgrade + dump + worker + ge)) passed, 0 failed"

@@ -206,6 +206,24 @@ fn declare(
     if let Err(e) = rules::validate(kind, repr.kind(), &params, mode, mostly, parsed) {
         raise_rule_error(&e, &format!("cannot declare {subject}"));
     }
+    if kind == RuleKind::Between && params.min.is_none() && params.max.is_none() {
+        notice(format!("{subject} has neither min nor max: every value passes it"));
+    }
+    if kind == RuleKind::LengthBetween {
+        let bound = |b: &Option<String>| b.as_deref().and_then(|v| v.trim().parse::<i64>().ok());
+        if let (Some(min), Some(max)) = (bound(&params.min), bound(&params.max)) {
+            if min > max {
+                notice(format!("{subject}: min ({min}) is greater than max ({max}), so every non-NULL value fails it"));
+            }
+        }
+    }
+    if matches!(kind, RuleKind::InSet | RuleKind::NotInSet) && params.values.as_ref().is_some_and(Vec::is_empty) {
+        notice(if kind == RuleKind::InSet {
+            format!("{subject}: the value set is empty, so every non-NULL value fails it")
+        } else {
+            format!("{subject}: the value set is empty, so no value fails it")
+        });
+    }
     if mode == Mode::SetNull && col.not_null {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -347,6 +365,9 @@ fn declare_aggregate(
     let bounds = Bounds { min, max, strict_min: required(strict_min, "strict_min"), strict_max: required(strict_max, "strict_max") };
     if let Err(e) = aggregate::validate(kind, &bounds, quantile) {
         raise_rule_error(&e, &format!("cannot declare {} on table {table}", kind.as_str()));
+    }
+    if kind != AggregateKind::NoDrift && aggregate::is_vacuous(&bounds) {
+        notice(format!("{} on table {table} has neither min nor max: every batch passes it", kind.as_str()));
     }
     let metric = if kind == AggregateKind::NoDrift {
         let metric = required(metric, "metric");

@@ -69,7 +69,7 @@ type SummaryRow = (String, String, String, i64, i64, Option<i64>, Option<f64>, b
 
 /// A batch-level constraint over the whole table, with SQL's exact aggregates.
 fn validate_aggregate(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
-    use crate::rules::aggregate::{observe, AggregateKind, Observed};
+    use crate::rules::aggregate::{observe, passes, AggregateKind, Observed};
     if a.kind == AggregateKind::NoDrift {
         return validate_drift(tbl, a);
     }
@@ -117,7 +117,7 @@ fn validate_aggregate(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
         distinct: distinct.map(|d| d as f64),
     };
     let value = observe(a.kind, &observed);
-    let success = value.is_none_or(|v| a.bounds.contains(v));
+    let success = passes(a.kind, &a.bounds, &observed);
     (
         a.name.clone(),
         a.column.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
@@ -134,12 +134,13 @@ fn validate_aggregate(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
 /// expect_no_drift over the table's statistics: every window is judged as evaluation judges
 /// finished ones; it succeeds when none drifts, listing the drifting windows.
 fn validate_drift(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
+    let set = crate::catalog::cache::ruleset_for(tbl);
     let windows = crate::monitor::reference::table_drift(tbl);
     let scores = crate::monitor::scoring::score_drift(&crate::monitor::scoring::column_names(tbl), &windows);
     let drifting: Vec<serde_json::Value> = windows
         .iter()
         .zip(&scores)
-        .flat_map(|(w, s)| crate::monitor::evaluate::judge_drift(&[a], w, s))
+        .flat_map(|(w, s)| crate::monitor::evaluate::judge_drift(&[a], w, s, &set))
         .map(|v| v.sample())
         .collect();
     let rows: i64 = windows.iter().map(|w| w.rows as i64).sum();

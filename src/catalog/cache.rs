@@ -399,6 +399,11 @@ fn build_kernel(row: &Row, kind: RuleKind, repr: Repr, params: &Params) -> Kerne
             if repr.kind() == crate::rules::ColumnKind::Int {
                 let ints = values.iter().map(|v| rules::parse_int(v).unwrap_or_else(|e| broken(row, e)));
                 Kernel::IntSet { set: kernel::IntSet::new(ints.collect::<Vec<_>>()), negate }
+            } else if repr.kind() == crate::rules::ColumnKind::Float {
+                let floats = values.iter().map(|v| rules::parse_float(v).unwrap_or_else(|e| broken(row, e)));
+                // A real column holds its values as float4: "1.1" must mean the float4 nearest it.
+                let floats: Vec<f64> = if repr == Repr::Float4 { floats.map(|f| f as f32 as f64).collect() } else { floats.collect() };
+                Kernel::FloatSet { set: kernel::FloatSet::new(floats), negate }
             } else {
                 let trimmed: Vec<String> = if repr == Repr::BpChar {
                     values.iter().map(|v| v.trim_end_matches(' ').to_string()).collect()

@@ -5,7 +5,7 @@
 use super::reference::WindowDrift;
 use super::scoring::score_table;
 use crate::catalog::{as_extension_owner, query_as_owner, require_owner, run_as_owner, timestamptz};
-use crate::catalog::cache::CompiledAggregate;
+use crate::catalog::cache::{CompiledAggregate, RuleSet};
 use crate::trigger::record::AggregateViolation;
 use crate::drift::gaps::Gap;
 use crate::drift::score::{scale_of, Scale, Status, WindowScore};
@@ -115,8 +115,8 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
         last_finished = Some(score.start);
         // Windows not evaluated yet have no memo, so they were compared now.
         if let Some(window) = &scored.fresh {
-            drifted.extend(judge_drift(&drift_rules, window, score));
-            drifted.extend(judge_window(&window_rules, window));
+            drifted.extend(judge_drift(&drift_rules, window, score, &set));
+            drifted.extend(judge_window(&window_rules, window, &set));
         }
         if score.status != Status::Alert {
             continue;
@@ -296,20 +296,27 @@ pub(crate) fn evaluate_if_due(relid: Oid, newest: i64, window_usecs: i64) {
 
 /// The 'warn' batch-level constraints a finished window of a watched table violates, judged on
 /// the window's merged statistics (with the window's rows).
-pub(crate) fn judge_window<'a>(rules: &[&'a CompiledAggregate], window: &WindowDrift) -> Vec<AggregateViolation<'a>> {
-    use crate::rules::aggregate::{observe, Observed};
+/// The key under which a watched column's statistics are stored (its attnum when watched), from
+/// its position in the table (after a restore they differ).
+fn statistics_key(set: &RuleSet, attno: usize) -> Option<i16> {
+    set.watch.as_ref()?.columns.iter().find(|c| c.attno == attno).map(|c| c.attnum)
+}
+
+pub(crate) fn judge_window<'a>(rules: &[&'a CompiledAggregate], window: &WindowDrift, set: &RuleSet) -> Vec<AggregateViolation<'a>> {
+    use crate::rules::aggregate::{observe, passes, Observed};
     let rows = window.rows;
     let mut out = Vec::new();
     for &rule in rules {
         let observed = match &rule.column {
             None => Observed { rows, ..Default::default() },
             Some((_, attno, _)) => {
-                let Some((_, p, _, _)) = window.columns.iter().find(|c| c.0 as usize == attno + 1) else { continue };
+                let key = statistics_key(set, *attno);
+                let Some((_, p, _, _)) = window.columns.iter().find(|c| Some(c.0) == key) else { continue };
                 Observed::of_profile(p, true, rule.quantile)
             }
         };
-        let Some(value) = observe(rule.kind, &observed) else { continue };
-        if !rule.bounds.contains(value) {
+        if !passes(rule.kind, &rule.bounds, &observed) {
+            let value = observe(rule.kind, &observed).unwrap_or(f64::NAN);
             out.push(AggregateViolation {
                 aggregate: rule,
                 batch_rows: rows,
@@ -328,13 +335,15 @@ pub(crate) fn judge_drift<'a>(
     rules: &[&'a CompiledAggregate],
     window: &WindowDrift,
     score: &WindowScore,
+    set: &RuleSet,
 ) -> Vec<AggregateViolation<'a>> {
     use crate::rules::aggregate::{auto_metric, drifts};
     let rows = window.rows;
     let mut out = Vec::new();
     for &rule in rules {
         let Some((name, attno, _)) = &rule.column else { continue };
-        let Some((_, profile, report, _)) = window.columns.iter().find(|c| c.0 as usize == attno + 1) else { continue };
+        let key = statistics_key(set, *attno);
+        let Some((_, profile, report, _)) = window.columns.iter().find(|c| Some(c.0) == key) else { continue };
         let judged = match rule.threshold {
             None => score.columns.iter().find(|c| &c.column == name).map(|c| ("score", c.score, c.score > 1.0, "a score of at most 1".to_string())),
             Some(limit) => {

@@ -137,8 +137,10 @@ pub fn validate(kind: AggregateKind, bounds: &Bounds, quantile: Option<f64>) -> 
     if kind == AggregateKind::NoDrift {
         return Ok(()); // see validate_drift
     }
-    if bounds.min.is_none() && bounds.max.is_none() {
-        return Err(RuleError::NullValue(format!("{} needs min, max or both", kind.as_str())));
+    // Neither bound: vacuously true, as in Great Expectations (the caller says so), except for
+    // completeness, whose one bound is its meaning.
+    if kind == AggregateKind::Completeness && bounds.min.is_none() {
+        return Err(RuleError::NullValue("min_fraction must not be NULL".into()));
     }
     for b in [bounds.min, bounds.max].into_iter().flatten() {
         if !b.is_finite() {
@@ -231,6 +233,24 @@ impl Observed {
 /// The value a constraint judges, or None when there is nothing to judge (no rows, or no
 /// non-NULL values for a statistic of the values): such a batch passes, as an empty batch has
 /// no mean to be out of range; completeness covers missing values.
+/// Whether a batch (or window, or table) passes: its aggregate within the bounds. A mean,
+/// standard deviation or quantile with no values to compute it from fails (Great Expectations:
+/// no observed value to compare with). The write path judges no statement that wrote nothing.
+pub fn passes(kind: AggregateKind, bounds: &Bounds, o: &Observed) -> bool {
+    if is_vacuous(bounds) {
+        return true;
+    }
+    match observe(kind, o) {
+        Some(v) => bounds.contains(v),
+        None => !matches!(kind, AggregateKind::MeanBetween | AggregateKind::StddevBetween | AggregateKind::QuantileBetween),
+    }
+}
+
+/// Whether bounds are vacuous (neither given): every batch passes.
+pub fn is_vacuous(bounds: &Bounds) -> bool {
+    bounds.min.is_none() && bounds.max.is_none()
+}
+
 pub fn observe(kind: AggregateKind, o: &Observed) -> Option<f64> {
     let present = o.rows - o.nulls;
     match kind {
@@ -273,7 +293,7 @@ mod tests {
         assert!(validate(AggregateKind::QuantileBetween, &between(0.0, 1.0), Some(1.5)).is_err());
         assert!(validate(AggregateKind::QuantileBetween, &between(0.0, 1.0), Some(0.5)).is_ok());
         let none = Bounds { min: None, max: None, strict_min: false, strict_max: false };
-        assert!(matches!(validate(AggregateKind::MeanBetween, &none, None), Err(RuleError::NullValue(_))));
+        assert!(matches!(validate(AggregateKind::Completeness, &none, None), Err(RuleError::NullValue(_))));
     }
 
     #[test]
@@ -297,5 +317,18 @@ mod tests {
         assert_eq!(observe(AggregateKind::Completeness, &empty), None);
         assert_eq!(observe(AggregateKind::MeanBetween, &empty), None);
         assert_eq!(observe(AggregateKind::RowCountBetween, &empty), Some(0.0));
+        // No values to take a mean of (all NULL, or no rows): fails; a share of none does not.
+        let all_null = Observed { rows: 3, nulls: 3, ..Default::default() };
+        let b = between(0.0, 10.0);
+        assert!(!passes(AggregateKind::MeanBetween, &b, &all_null));
+        assert!(!passes(AggregateKind::StddevBetween, &b, &all_null));
+        assert!(!passes(AggregateKind::MeanBetween, &b, &empty));
+        assert!(passes(AggregateKind::UniqueFractionBetween, &b, &all_null));
+        // Neither bound: vacuously true, and accepted (but completeness needs its bound).
+        let none = Bounds { min: None, max: None, strict_min: false, strict_max: false };
+        assert!(is_vacuous(&none) && validate(AggregateKind::MeanBetween, &none, None).is_ok());
+        assert!(passes(AggregateKind::RowCountBetween, &none, &o));
+        assert!(passes(AggregateKind::MeanBetween, &none, &all_null));
+        assert!(validate(AggregateKind::Completeness, &none, None).is_err());
     }
 }

@@ -209,6 +209,32 @@ impl IntSet {
     }
 }
 
+/// Membership in a set of floats (in_set / not_in_set on real and double precision columns), by
+/// PostgreSQL's equality: -0 equals 0, NaN equals NaN.
+#[derive(Debug, Clone)]
+pub struct FloatSet(FxHashSet<u64>);
+
+impl FloatSet {
+    fn key(v: f64) -> u64 {
+        if v == 0.0 {
+            0
+        } else if v.is_nan() {
+            f64::NAN.to_bits()
+        } else {
+            v.to_bits()
+        }
+    }
+
+    pub fn new(values: impl IntoIterator<Item = f64>) -> Self {
+        FloatSet(values.into_iter().map(Self::key).collect())
+    }
+
+    #[inline]
+    pub fn contains(&self, v: f64) -> bool {
+        self.0.contains(&Self::key(v))
+    }
+}
+
 /// Membership in a set of strings, compared as bytes so the hot path needs no UTF-8 check.
 /// Category sets are usually small: up to `LINEAR_MAX` values a scan beats hashing.
 #[derive(Debug, Clone)]
@@ -344,6 +370,9 @@ mod tests {
         let many = TextSet::new((0..100).map(|i| format!("v{i}")));
         assert!(matches!(many, TextSet::Many(_)));
         assert!(many.contains(b"v42") && !many.contains(b"v100"));
+        let f = FloatSet::new([1.5, -0.0, f64::NAN]);
+        assert!(f.contains(1.5) && f.contains(0.0) && f.contains(f64::NAN) && !f.contains(2.5));
+        assert!(!FloatSet::new([]).contains(1.0));
         let i = IntSet::new([1, 2, 3]);
         assert!(i.contains(2) && !i.contains(4));
         assert_eq!(char_length("héllo".as_bytes(), true), 5);

@@ -66,7 +66,7 @@ impl RuleKind {
         match self {
             RuleKind::NotNull => true,
             RuleKind::Between => matches!(col, Int | Float | Numeric | Date | Timestamp),
-            RuleKind::InSet | RuleKind::NotInSet => matches!(col, Int | Text),
+            RuleKind::InSet | RuleKind::NotInSet => matches!(col, Int | Float | Text),
             RuleKind::Match | RuleKind::NotMatch | RuleKind::LengthBetween => col == Text,
             RuleKind::Finite => matches!(col, Float | Numeric),
         }
@@ -79,7 +79,7 @@ impl RuleKind {
                 "smallint, integer, bigint, numeric, real, double precision, date, timestamp, timestamptz"
             }
             RuleKind::InSet | RuleKind::NotInSet => {
-                "smallint, integer, bigint, text, varchar, char"
+                "smallint, integer, bigint, real, double precision, text, varchar, char"
             }
             RuleKind::Match | RuleKind::NotMatch | RuleKind::LengthBetween => {
                 "text, varchar, char"
@@ -291,6 +291,16 @@ pub fn validate(
                     ));
                 }
             }
+            // Great Expectations refuses length bounds that are both missing (unlike others).
+            if min.is_none() && max.is_none() {
+                return Err(RuleError::NullValue("min and max cannot both be NULL: give at least one bound".into()));
+            }
+            // max below min: every value fails, as in Great Expectations (the caller says so).
+            if let (Some(a), Some(b)) = (min, max) {
+                if a.partial_cmp(&b) == Some(std::cmp::Ordering::Greater) {
+                    return Ok(());
+                }
+            }
             check_bound_order(min, max, false, (params.min.as_deref(), params.max.as_deref()))
         }
         RuleKind::InSet | RuleKind::NotInSet => {
@@ -298,14 +308,16 @@ pub fn validate(
                 .values
                 .as_ref()
                 .ok_or_else(|| RuleError::NullValue("values must not be NULL".into()))?;
-            if values.is_empty() {
-                return Err(RuleError::InvalidParameter(
-                    "value_set must not be empty: the rule would pass or fail every value".into(),
-                ));
-            }
-            if col == ColumnKind::Int {
-                for v in values {
-                    parse_int(v)?;
+            // An empty set is accepted, as in Great Expectations (the caller says what it means).
+            for v in values {
+                match col {
+                    ColumnKind::Int => {
+                        parse_int(v)?;
+                    }
+                    ColumnKind::Float => {
+                        parse_float(v)?;
+                    }
+                    _ => {}
                 }
             }
             Ok(())
@@ -333,9 +345,8 @@ fn check_bound_order(
         return Err(RuleError::InvalidParameter("bounds must not be NaN".into()));
     }
     match (min, max) {
-        (None, None) => Err(RuleError::NullValue(
-            "min and max cannot both be NULL: give at least one bound".into(),
-        )),
+        // Neither bound: vacuously true, as in Great Expectations (the caller says so).
+        (None, None) => Ok(()),
         (Some(a), Some(b)) => match a.partial_cmp(&b) {
             Some(std::cmp::Ordering::Greater) => Err(RuleError::InvalidParameter(format!(
                 "min ({}) is greater than max ({})",
@@ -386,6 +397,16 @@ pub fn parse_int(s: &str) -> Result<i64, RuleError> {
         .map_err(|_| RuleError::BadValue(format!("invalid integer in value set: \"{s}\"")))
 }
 
+/// A value of a float column's value set, with PostgreSQL's spellings of the special values.
+pub fn parse_float(s: &str) -> Result<f64, RuleError> {
+    match s.trim() {
+        "NaN" => Ok(f64::NAN),
+        "Infinity" => Ok(f64::INFINITY),
+        "-Infinity" => Ok(f64::NEG_INFINITY),
+        t => t.parse::<f64>().map_err(|_| RuleError::BadValue(format!("invalid number in value set: \"{s}\""))),
+    }
+}
+
 /// Default constraint name: `<table>_<column>_<kind>`, like PostgreSQL's `<table>_<column>_check`.
 pub fn default_name(table: &str, column: Option<&str>, kind: &str) -> String {
     match column {
@@ -428,10 +449,10 @@ mod tests {
             validate(RuleKind::Between, ColumnKind::Float, &inverted, Mode::Reject, 1.0, None),
             Err(RuleError::InvalidParameter(m)) if m.contains("greater than")
         ));
-        assert!(matches!(
-            validate(RuleKind::Between, ColumnKind::Int, &between(None, None), Mode::Reject, 1.0, None),
-            Err(RuleError::NullValue(_))
-        ));
+        // Neither bound: vacuously true (Great Expectations), accepted.
+        assert!(validate(RuleKind::Between, ColumnKind::Int, &between(None, None), Mode::Reject, 1.0, None).is_ok());
+        // Length bounds the other way round: every value fails (Great Expectations), accepted.
+        assert!(validate(RuleKind::LengthBetween, ColumnKind::Text, &between(Some("1"), Some("0")), Mode::Reject, 1.0, None).is_ok());
         assert!(validate(RuleKind::Between, ColumnKind::Int, &between(None, Some("3")), Mode::Warn, 1.0, None).is_ok());
     }
 
@@ -440,8 +461,14 @@ mod tests {
         let p = between(Some("0.2"), Some("0.8"));
         assert!(validate(RuleKind::Between, ColumnKind::Int, &p, Mode::Reject, 1.0, None).is_err());
         assert!(validate(RuleKind::Between, ColumnKind::Float, &p, Mode::Reject, 1.0, None).is_ok());
+        // An empty value set means something (every value fails in_set, none not_in_set): accepted.
         let empty = Params { values: Some(vec![]), ..Default::default() };
-        assert!(validate(RuleKind::InSet, ColumnKind::Text, &empty, Mode::Reject, 1.0, None).is_err());
+        assert!(validate(RuleKind::InSet, ColumnKind::Text, &empty, Mode::Reject, 1.0, None).is_ok());
+        // Float sets: numbers and PostgreSQL's special values only.
+        let floats = Params { values: Some(vec!["1.5".into(), "NaN".into(), "-Infinity".into()]), ..Default::default() };
+        assert!(validate(RuleKind::InSet, ColumnKind::Float, &floats, Mode::Reject, 1.0, None).is_ok());
+        let bad = Params { values: Some(vec!["1.5".into(), "one".into()]), ..Default::default() };
+        assert!(validate(RuleKind::NotInSet, ColumnKind::Float, &bad, Mode::Reject, 1.0, None).is_err());
         // A date range from noon of day 10 to day 10 holds no whole date.
         let dates = between(Some("2024-01-10 12:00"), Some("2024-01-10"));
         let parsed = Some((Some(Num::F(10.5)), Some(Num::I(10))));

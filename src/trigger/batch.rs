@@ -93,7 +93,7 @@ fn judge_aggregates<'s>(
     batch_rows: u64,
     relid: pg_sys::Oid,
 ) -> Vec<record::AggregateViolation<'s>> {
-    use crate::rules::aggregate::observe;
+    use crate::rules::aggregate::{observe, passes};
     let Some(aggregates) = aggregates else { return Vec::new() };
     if batch_rows == 0 {
         return Vec::new(); // a statement that wrote nothing is no batch to judge
@@ -108,10 +108,11 @@ fn judge_aggregates<'s>(
     };
     for a in set.aggregates.iter().filter(|a| !judged_by_windows(a)) {
         let observed = aggregates.observed(a.column.as_ref().map(|c| c.1), batch_rows, a.quantile);
-        let Some(value) = observe(a.kind, &observed) else { continue };
-        if a.bounds.contains(value) {
+        if passes(a.kind, &a.bounds, &observed) {
             continue;
         }
+        let value = observe(a.kind, &observed);
+        let shown = value.map_or_else(|| "undefined (no values)".to_string(), |v| v.to_string());
         let table = qualified_name(relid);
         let what = match (&a.column, a.quantile) {
             (Some((c, _, _)), Some(q)) => format!("the {q} quantile of column \"{c}\""),
@@ -119,7 +120,7 @@ fn judge_aggregates<'s>(
             (None, _) => "the row count".to_string(),
         };
         let message = format!(
-            "In a batch of {batch_rows} rows written to {table}, {what} is {value}, expected {}.",
+            "In a batch of {batch_rows} rows written to {table}, {what} is {shown}, expected {}.",
             a.bounds.describe()
         );
         if a.mode == Mode::Reject {
@@ -131,10 +132,10 @@ fn judge_aggregates<'s>(
             );
         }
         warning(
-            format!("batch written to {table} violates pg_vigil constraint \"{}\": {what} is {value}, expected {}", a.name, a.bounds.describe()),
+            format!("batch written to {table} violates pg_vigil constraint \"{}\": {what} is {shown}, expected {}", a.name, a.bounds.describe()),
             Some("The rows were kept; see vigil.violations.".into()),
         );
-        failing.push(record::AggregateViolation { aggregate: a, batch_rows, observed: value, expected: a.bounds.describe(), detail: None });
+        failing.push(record::AggregateViolation { aggregate: a, batch_rows, observed: value.unwrap_or(f64::NAN), expected: a.bounds.describe(), detail: None });
     }
     failing
 }

@@ -4,7 +4,7 @@
 
 use crate::catalog::cache::CompiledRule;
 use crate::catalog::{output_text, Repr};
-use crate::rules::kernel::{char_length, trim_bpchar, IntSet, Interval, TextSet};
+use crate::rules::kernel::{char_length, trim_bpchar, FloatSet, IntSet, Interval, TextSet};
 use crate::rules::tally::float_sample;
 use crate::rules::{Position, Range, RuleKind, Tally};
 use pgrx::pg_sys::{self, Datum};
@@ -18,6 +18,7 @@ pub enum Kernel {
     /// Bounds are numeric Datums in TopMemoryContext; values compare exactly with numeric_cmp.
     NumericRange(Range<Datum>),
     IntSet { set: IntSet, negate: bool },
+    FloatSet { set: FloatSet, negate: bool },
     TextSet { set: TextSet, negate: bool },
     Regex { re: regex::bytes::Regex, negate: bool },
     Length(Range<i64>),
@@ -118,6 +119,7 @@ impl Kernel {
             Kernel::FloatRange(_, fast) => fast.admits(as_f64(repr, d)),
             Kernel::NumericRange(_) => self.locate(repr, d) == Position::Inside,
             Kernel::IntSet { set, negate } => set.contains(as_i64(repr, d)) != *negate,
+            Kernel::FloatSet { set, negate } => set.contains(as_f64(repr, d)) != *negate,
             Kernel::TextSet { set, negate } => set.contains(text_bytes(repr, d)) != *negate,
             Kernel::Regex { re, negate } => re.is_match(text_bytes(repr, d)) != *negate,
             Kernel::Length(r) => r.admits(&char_length(text_bytes(repr, d), utf8)),
@@ -154,7 +156,9 @@ pub unsafe fn sample(rule: &CompiledRule, d: Datum, isnull: bool) -> serde_json:
     }
     match rule.repr {
         Repr::Int2 | Repr::Int4 | Repr::Int8 => serde_json::Value::from(as_i64(rule.repr, d)),
-        Repr::Float4 | Repr::Float8 => float_sample(as_f64(rule.repr, d)),
+        // A real as written (1.1, not the double nearest its float4, 1.100000023841858).
+        Repr::Float4 => float_sample(f32::from_bits(d.value() as u32).to_string().parse().unwrap_or(f64::NAN)),
+        Repr::Float8 => float_sample(as_f64(rule.repr, d)),
         Repr::Text | Repr::BpChar => {
             let s = String::from_utf8_lossy(text_bytes(rule.repr, d));
             serde_json::Value::String(s.chars().take(200).collect())

@@ -26,7 +26,6 @@ SELECT b_bad($$SELECT vigil.expect_finite('b_t', 'n')$$);
 SELECT b_bad($$SELECT vigil.expect_length_between('b_t', 'f', 1, 2)$$);
 -- bounds
 SELECT b_bad($$SELECT vigil.expect_between('b_t', 'n', 10, 1)$$);
-SELECT b_bad($$SELECT vigil.expect_between('b_t', 'n', NULL::int, NULL::int)$$);
 SELECT b_bad($$SELECT vigil.expect_between('b_t', 'n', 5, 5, strict_max => true)$$);
 SELECT b_bad($$SELECT vigil.expect_between('b_t', 'f', 'NaN'::float8, 1::float8)$$);
 -- date bounds are named as written
@@ -34,11 +33,9 @@ SELECT b_bad($$SELECT vigil.expect_between('b_t', 'd', '2024-02-01'::date, '2024
 -- rules no value could pass: no integer in [0.2, 0.8], no whole date from noon to that day
 SELECT b_bad($$SELECT vigil.expect_between('b_t', 'n', 0.2, 0.8)$$);
 SELECT b_bad($$SELECT vigil.expect_between('b_t', 'd', '2024-01-10 12:00'::timestamp, '2024-01-10 18:00'::timestamp)$$);
-SELECT b_bad($$SELECT vigil.expect_in_set('b_t', 't', ARRAY[]::text[])$$);
 -- bounds of another kind than the column: numbers for a date, dates for an integer
 SELECT b_bad($$SELECT vigil.expect_between('b_t', 'd', 0, 10)$$);
 SELECT b_bad($$SELECT vigil.expect_length_between('b_t', 't', -1, 3)$$);
-SELECT b_bad($$SELECT vigil.expect_length_between('b_t', 't', 5, 3)$$);
 -- regular expressions: syntax errors, and lookaround (not Rust regex syntax)
 -- (first line of the message, whether the parser's reason is given, and the constraint count)
 SELECT split_part(r, E'\n', 1) AS error, r ~ 'unclosed group' AS reason, r LIKE '%[constraints: 1]' AS unchanged

@@ -69,3 +69,26 @@ SELECT element_count, unexpected_count, unexpected_percent, success, partial_une
 -- A table without constraints returns no rows.
 CREATE TABLE v_none (x int);
 SELECT count(*) FROM vigil.validate('v_none');
+
+-- Great Expectations' semantics where a declaration looks odd but means something (tests/ge
+-- runs GE's own cases): neither bound is vacuously true; an empty set fails every value for
+-- in_set and none for not_in_set; length bounds the wrong way round fail every value; a mean
+-- with no values to compute it from fails. Each is accepted with a NOTICE saying so.
+CREATE TABLE v_ge (n int, f float8, r real, t text, e int);
+INSERT INTO v_ge VALUES (1, 1.5, 1.1, 'ab', NULL), (2, 2.5, 2.2, 'abc', NULL), (3, NULL, NULL, NULL, NULL);
+SELECT vigil.expect_between('v_ge', 'n', NULL::int, NULL::int, on_violation => 'warn');
+SELECT vigil.expect_in_set('v_ge', 't', ARRAY[]::text[], on_violation => 'warn', name => 'v_ge_empty_in');
+SELECT vigil.expect_not_in_set('v_ge', 't', ARRAY[]::text[], on_violation => 'warn', name => 'v_ge_empty_not_in');
+SELECT vigil.expect_length_between('v_ge', 't', 5, 3, on_violation => 'warn');
+SELECT vigil.expect_mean_between('v_ge', 'e', 0, 10, on_violation => 'warn');
+SELECT vigil.expect_mean_between('v_ge', 'n', on_violation => 'warn', name => 'v_ge_mean_vacuous');
+-- Sets on float columns, by PostgreSQL's equality (a real column's 1.1 is the float4 nearest it).
+SELECT vigil.expect_in_set('v_ge', 'f', ARRAY[1.5, 2.5]::float8[], on_violation => 'warn');
+SELECT vigil.expect_not_in_set('v_ge', 'r', ARRAY[1.1]::real[], on_violation => 'warn');
+SELECT constraint_name, element_count, missing_count, unexpected_count, success, partial_unexpected_list
+  FROM vigil.validate('v_ge') ORDER BY constraint_name;
+-- The same on the write path: reject mode refuses a float outside the set.
+SELECT vigil.expect_in_set('v_ge', 'f', ARRAY[1.5, 2.5, 'NaN']::float8[], name => 'v_ge_f_strict');
+SELECT try($$INSERT INTO v_ge (f) VALUES (3.5)$$) AS outside_set;
+SELECT try($$INSERT INTO v_ge (f) VALUES ('NaN'), (-0.0 + 1.5)$$) AS inside_set;
+SELECT try($$SELECT vigil.expect_in_set('v_ge', 'f', ARRAY['one'], name => 'v_ge_bad_set')$$) AS not_a_number;

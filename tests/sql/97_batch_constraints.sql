@@ -38,7 +38,6 @@ SELECT constraint_name, column_name, kind, element_count, missing_count, unexpec
 -- Bad input changes nothing.
 SELECT try($$SELECT vigil.expect_mean_between('g', 'tag', 0, 1)$$) AS mean_of_text;
 SELECT try($$SELECT vigil.expect_mean_between('g', 'score', 2, 1)$$) AS min_above_max;
-SELECT try($$SELECT vigil.expect_mean_between('g', 'score')$$) AS no_bounds;
 SELECT try($$SELECT vigil.expect_completeness('g', 'tag', 1.5)$$) AS fraction_above_one;
 SELECT try($$SELECT vigil.expect_completeness('g', 'tag', 0.5, on_violation => 'quarantine')$$) AS quarantine_a_batch;
 SELECT try($$SELECT vigil.expect_quantile_between('g', 'score', NULL, 0, 1)$$) AS no_quantile;

@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""Great Expectations' own test cases (tests/ge/definitions, Apache-2.0) run through pg_vigil.
+
+Every case that applies to PostgreSQL (GE's `only_for` / `suppress_test_for`) of an expectation
+pg_vigil has becomes a table with GE's data and column types, the matching `vigil.expect_*`
+declaration, and `vigil.validate`. A case agrees when pg_vigil gives GE's success (and, where GE
+lists them, the same unexpected values), or refuses what GE expects to fail with an error.
+
+    run.py HOST PORT DB [--min-agree N]    prints one line per disagreement and a summary;
+                                           exits 1 when fewer than N cases agree
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+from collections import Counter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# GE's expectation -> how pg_vigil declares it. Row-level ones compare unexpected values too.
+ROW_LEVEL = {
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_match_regex",
+    "expect_column_values_to_not_match_regex",
+    "expect_column_value_lengths_to_be_between",
+}
+AGGREGATE = {
+    "expect_column_mean_to_be_between",
+    "expect_column_stdev_to_be_between",
+    "expect_column_quantile_values_to_be_between",
+    "expect_column_proportion_of_unique_values_to_be_between",
+    "expect_table_row_count_to_be_between",
+}
+
+
+def applies(test):
+    only = test.get("only_for")
+    if only and not any(b in only for b in ("postgresql", "sqlalchemy")):
+        return False
+    suppressed = test.get("suppress_test_for") or []
+    return "postgresql" not in suppressed and "sqlalchemy" not in suppressed
+
+
+def ident(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "'%s'" % ("NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity"))
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def column_types(dataset):
+    """GE's PostgreSQL column types, or what its loader infers from the values (pandas dtypes)."""
+    schema = (dataset.get("schemas") or {}).get("postgresql")
+    types = {}
+    for name, values in dataset["data"].items():
+        if schema and name in schema:
+            types[name] = schema[name].replace("_", " ")  # SQLAlchemy's DOUBLE_PRECISION
+            continue
+        present = [v for v in values if v is not None]
+        if not present:
+            # Nothing to infer from: the type GE gives the column for another backend, if any.
+            types[name] = other_backend_type(dataset, name)
+        elif all(isinstance(v, bool) for v in present):
+            types[name] = "BOOLEAN"
+        elif present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+            types[name] = "BIGINT" if len(present) == len(values) else "DOUBLE PRECISION"
+        elif present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+            types[name] = "DOUBLE PRECISION"
+        else:
+            types[name] = "TEXT"
+    return types
+
+
+OTHER_TYPES = {"integertype": "INTEGER", "integer": "INTEGER", "int": "INTEGER", "longtype": "BIGINT",
+               "floattype": "DOUBLE PRECISION", "doubletype": "DOUBLE PRECISION", "float": "DOUBLE PRECISION",
+               "stringtype": "TEXT", "varchar": "TEXT", "text": "TEXT", "booleantype": "BOOLEAN"}
+
+
+def other_backend_type(dataset, name):
+    for schema in (dataset.get("schemas") or {}).values():
+        found = OTHER_TYPES.get(str(schema.get(name, "")).lower())
+        if found:
+            return found
+    return "TEXT"
+
+
+def table_sql(dataset, types):
+    names = list(dataset["data"].keys())
+    rows = len(next(iter(dataset["data"].values()))) if names else 0
+    cols = ", ".join("%s %s" % (ident(n), types[n]) for n in names)
+    out = ["DROP TABLE IF EXISTS ge_case", "CREATE TABLE ge_case (%s)" % cols]
+    for i in range(rows):
+        values = ", ".join("%s::%s" % (literal(dataset["data"][n][i]), types[n]) for n in names)
+        out.append("INSERT INTO ge_case VALUES (%s)" % values)
+    return out
+
+
+def declarations(expectation, kwargs, types):
+    """The vigil.expect_* calls for one case (None: pg_vigil cannot express these arguments)."""
+    col = kwargs.get("column")
+    typ = types.get(col, "TEXT")
+    mostly = kwargs.get("mostly")
+    common = ", mostly => %s" % literal(mostly) if mostly is not None else ""
+    c = literal(col)
+
+    def bound(v, cast):
+        return "%s::%s" % (literal(v), cast)
+
+    def value_bound(v):
+        # As GE passes them: numbers as numbers, strings as strings (dates and times as the
+        # column's type, which GE parses them to); pg_vigil checks they fit the column.
+        if v is None:
+            return "NULL::%s" % typ
+        if isinstance(v, str):
+            temporal = typ.upper().startswith(("TIMESTAMP", "DATE"))
+            return "%s::%s" % (literal(v), typ if temporal else "text")
+        return "%s::%s" % (literal(v), "numeric" if isinstance(v, int) else "float8")
+
+    if expectation == "expect_column_values_to_not_be_null":
+        return ["SELECT vigil.expect_not_null('ge_case', %s%s)" % (c, common)]
+    if expectation == "expect_column_values_to_be_between":
+        return ["SELECT vigil.expect_between('ge_case', %s, %s, %s, strict_min => %s, strict_max => %s%s)" % (
+            c, value_bound(kwargs.get("min_value")), value_bound(kwargs.get("max_value")),
+            literal(bool(kwargs.get("strict_min", False))), literal(bool(kwargs.get("strict_max", False))), common)]
+    if expectation in ("expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set"):
+        fn = "expect_in_set" if expectation.endswith("to_be_in_set") and "not" not in expectation else "expect_not_in_set"
+        if kwargs.get("value_set") is None:
+            return ["SELECT vigil.%s('ge_case', %s, NULL::%s[]%s)" % (fn, c, typ, common)]
+        values = ", ".join(literal(v) for v in kwargs["value_set"])
+        return ["SELECT vigil.%s('ge_case', %s, ARRAY[%s]::%s[]%s)" % (fn, c, values, typ, common)]
+    if expectation in ("expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex"):
+        fn = "expect_not_match" if "not_match" in expectation else "expect_match"
+        return ["SELECT vigil.%s('ge_case', %s, %s%s)" % (fn, c, literal(kwargs.get("regex")), common)]
+    if expectation == "expect_column_value_lengths_to_be_between":
+        return ["SELECT vigil.expect_length_between('ge_case', %s, %s, %s%s)" % (
+            c, bound(kwargs.get("min_value"), "integer"), bound(kwargs.get("max_value"), "integer"), common)]
+    if expectation in ("expect_column_mean_to_be_between", "expect_column_stdev_to_be_between",
+                       "expect_column_proportion_of_unique_values_to_be_between"):
+        fn = {"expect_column_mean_to_be_between": "expect_mean_between",
+              "expect_column_stdev_to_be_between": "expect_stddev_between",
+              "expect_column_proportion_of_unique_values_to_be_between": "expect_unique_fraction_between"}[expectation]
+        return ["SELECT vigil.%s('ge_case', %s, %s, %s, strict_min => %s, strict_max => %s)" % (
+            fn, c, bound(kwargs.get("min_value"), "float8"), bound(kwargs.get("max_value"), "float8"),
+            literal(bool(kwargs.get("strict_min", False))), literal(bool(kwargs.get("strict_max", False))))]
+    if expectation == "expect_column_quantile_values_to_be_between":
+        ranges = kwargs.get("quantile_ranges") or {}
+        qs, rs = ranges.get("quantiles") or [], ranges.get("value_ranges") or []
+        if len(qs) != len(rs):
+            return ["SELECT 1/0 -- quantiles and value_ranges differ in length"]
+        return ["SELECT vigil.expect_quantile_between('ge_case', %s, %s, %s, %s, name => 'q%d')" % (
+            c, literal(q), bound(r[0], "float8"), bound(r[1], "float8"), i) for i, (q, r) in enumerate(zip(qs, rs))]
+    if expectation == "expect_table_row_count_to_be_between":
+        return ["SELECT vigil.expect_row_count_between('ge_case', %s, %s)" % (
+            bound(kwargs.get("min_value"), "bigint"), bound(kwargs.get("max_value"), "bigint"))]
+    return None
+
+
+def run_psql(conn, statements):
+    host, port, db = conn
+    script = ";\n".join(statements) + ";\n"
+    return subprocess.run(
+        ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", port, "-U", "postgres", "-d", db],
+        input=script, capture_output=True, text=True)
+
+
+def same_values(expected, got):
+    """GE's unexpected values against pg_vigil's (as JSON), as multisets; numbers by value."""
+    def key(v):
+        if isinstance(v, bool) or v is None:
+            return repr(v)
+        if isinstance(v, (int, float)):
+            return "n:%r" % float(v)
+        try:
+            return "n:%r" % float(v)
+        except (TypeError, ValueError):
+            return "s:" + str(v)
+    return Counter(map(key, expected)) == Counter(map(key, got))
+
+
+def judge(expectation, test, result):
+    out = test["out"]
+    expects_error = "error" in test or "traceback_substring" in out or (test["in"].get("catch_exceptions") and "success" not in out)
+    if result.returncode != 0:
+        errors = [l for l in result.stderr.splitlines() if l.startswith("ERROR:") or "ERROR:" in l]
+        return expects_error, (errors or result.stderr.strip().splitlines() or ["?"])[0]
+    if expects_error:
+        return False, "accepted what GE refuses"
+    rows = [line.split("|", 2) for line in result.stdout.strip().splitlines() if line.count("|") >= 2]
+    if not rows:
+        return False, "no result"
+    success = all(r[0] == "t" for r in rows)
+    if "success" in out and success != out["success"]:
+        return False, "success %s, GE %s" % (success, out["success"])
+    if expectation in ROW_LEVEL and "unexpected_list" in out and len(rows) == 1:
+        got = json.loads(rows[0][2])
+        expected = out["unexpected_list"]
+        if len(expected) <= 20 and not same_values(expected, got):
+            return False, "unexpected %s, GE %s" % (got, expected)
+    return True, ""
+
+
+def main():
+    args = sys.argv[1:]
+    minimum = None
+    if "--min-agree" in args:
+        i = args.index("--min-agree")
+        minimum = int(args[i + 1])
+        del args[i:i + 2]
+    conn = tuple(args[:3])
+    run_psql(conn, ["CREATE EXTENSION IF NOT EXISTS pg_vigil", "SET client_min_messages = warning"])
+    per = Counter()
+    agreed = Counter()
+    for name in sorted(ROW_LEVEL | AGGREGATE):
+        with open(os.path.join(HERE, "definitions", name + ".json")) as f:
+            spec = json.load(f)
+        for dataset in spec["datasets"]:
+            types = column_types(dataset)
+            for test in dataset["tests"]:
+                if not applies(test):
+                    continue
+                per[name] += 1
+                decl = declarations(name, test["in"], types)
+                statements = ["SET client_min_messages = warning"] + table_sql(dataset, types) + decl + [
+                    "SELECT success, unexpected_count, partial_unexpected_list::text FROM vigil.validate('ge_case')"]
+                ok, why = judge(name, test, run_psql(conn, statements))
+                if ok:
+                    agreed[name] += 1
+                else:
+                    print("differs: %s / %s: %s" % (name, test["title"], why))
+    total, good = sum(per.values()), sum(agreed.values())
+    for name in sorted(per):
+        print("%-60s %3d of %3d" % (name, agreed[name], per[name]))
+    print("GE cases: %d of %d applicable cases agree (%.1f%%)" % (good, total, 100.0 * good / max(total, 1)))
+    run_psql(conn, ["DROP TABLE IF EXISTS ge_case"])
+    if minimum is not None and good < minimum:
+        print("GE cases: FAILED (fewer than %d agree)" % minimum)
+        sys.exit(1)
+    print("GE cases: ok")
+
+
+if __name__ == "__main__":
+    main()
