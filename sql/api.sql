@@ -60,6 +60,14 @@ RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare(tbl, col, 'length_between', on_violation, mostly, name,
                             min::text, max::text, false, false, NULL, NULL, NULL) $$;
 
+-- Every value exactly `length` characters long (GE's expect_column_value_lengths_to_equal).
+CREATE FUNCTION vigil.expect_length_equal(
+    tbl regclass, col text, length integer,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'length_between', on_violation, mostly, name,
+                            length::text, length::text, false, false, NULL, NULL, NULL) $$;
+
 CREATE FUNCTION vigil.expect_finite(
     tbl regclass, col text,
     on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
@@ -333,6 +341,35 @@ CREATE FUNCTION vigil.expect_stddev_between(tbl regclass, col name, min double p
                                             name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'stddev_between', on_violation, name, min, max, strict_min, strict_max, NULL, NULL, NULL) $$;
+
+CREATE FUNCTION vigil.expect_min_between(tbl regclass, col name, min double precision DEFAULT NULL,
+                                         max double precision DEFAULT NULL, strict_min boolean DEFAULT false,
+                                         strict_max boolean DEFAULT false, on_violation text DEFAULT 'reject',
+                                         name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'min_between', on_violation, name, min, max, strict_min, strict_max, NULL, NULL, NULL) $$;
+
+CREATE FUNCTION vigil.expect_max_between(tbl regclass, col name, min double precision DEFAULT NULL,
+                                         max double precision DEFAULT NULL, strict_min boolean DEFAULT false,
+                                         strict_max boolean DEFAULT false, on_violation text DEFAULT 'reject',
+                                         name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'max_between', on_violation, name, min, max, strict_min, strict_max, NULL, NULL, NULL) $$;
+
+CREATE FUNCTION vigil.expect_sum_between(tbl regclass, col name, min double precision DEFAULT NULL,
+                                         max double precision DEFAULT NULL, strict_min boolean DEFAULT false,
+                                         strict_max boolean DEFAULT false, on_violation text DEFAULT 'reject',
+                                         name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'sum_between', on_violation, name, min, max, strict_min, strict_max, NULL, NULL, NULL) $$;
+
+-- The median: halfway between the middle two values of an even count, as GE computes it.
+CREATE FUNCTION vigil.expect_median_between(tbl regclass, col name, min double precision DEFAULT NULL,
+                                            max double precision DEFAULT NULL, strict_min boolean DEFAULT false,
+                                            strict_max boolean DEFAULT false, on_violation text DEFAULT 'reject',
+                                            name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'median_between', on_violation, name, min, max, strict_min, strict_max, 0.5, NULL, NULL) $$;
 
 CREATE FUNCTION vigil.expect_quantile_between(tbl regclass, col name, q double precision,
                                               min double precision DEFAULT NULL, max double precision DEFAULT NULL,

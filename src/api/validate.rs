@@ -76,54 +76,54 @@ fn validate_aggregate(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
     let table = qualified_name(tbl);
     let numbers = a.column.as_ref().is_some_and(|c| c.2.kind().is_numeric());
     let query = match &a.column {
-        None => format!("SELECT count(*), 0::bigint, NULL::float8, NULL::float8, NULL::float8, NULL::bigint FROM {table}"),
+        None => format!("SELECT count(*), 0::bigint, NULL::float8, NULL::float8, NULL::float8, NULL::bigint, NULL::float8, NULL::float8, NULL::float8 FROM {table}"),
         Some((name, _, _)) => {
             let c = crate::catalog::quote_ident(name);
-            let (mean, sd, quantile) = if numbers {
+            let (mean, sd, quantile, extremes) = if numbers {
                 (
                     format!("avg({c})::float8"),
                     format!("stddev_samp({c})::float8"),
-                    format!("percentile_disc({}) WITHIN GROUP (ORDER BY {c})::float8", a.quantile.unwrap_or(0.5)),
+                    if a.kind == AggregateKind::MedianBetween {
+                        format!("percentile_cont(0.5) WITHIN GROUP (ORDER BY {c})::float8")
+                    } else {
+                        format!("percentile_disc({}) WITHIN GROUP (ORDER BY {c})::float8", a.quantile.unwrap_or(0.5))
+                    },
+                    format!("min({c})::float8, max({c})::float8, coalesce(sum({c}), 0)::float8"),
                 )
             } else {
-                ("NULL::float8".into(), "NULL::float8".into(), "NULL::float8".into())
+                ("NULL::float8".into(), "NULL::float8".into(), "NULL::float8".into(), "NULL::float8, NULL::float8, NULL::float8".into())
             };
             let distinct = if a.kind == crate::rules::aggregate::AggregateKind::UniqueFractionBetween {
                 format!("count(DISTINCT {c})")
             } else {
                 "NULL::bigint".into()
             };
-            format!("SELECT count(*), count(*) - count({c}), {mean}, {sd}, {quantile}, {distinct} FROM {table}")
+            format!("SELECT count(*), count(*) - count({c}), {mean}, {sd}, {quantile}, {distinct}, {extremes} FROM {table}")
         }
     };
-    let (rows, nulls, mean, stddev, quantile, distinct) = Spi::connect(|client| {
+    let observed = Spi::connect(|client| {
         let row = client.select(&query, Some(1), &[])?.first();
-        Ok::<_, pgrx::spi::Error>((
-            row.get::<i64>(1)?.unwrap_or(0),
-            row.get::<i64>(2)?.unwrap_or(0),
-            row.get::<f64>(3)?,
-            row.get::<f64>(4)?,
-            row.get::<f64>(5)?,
-            row.get::<i64>(6)?,
-        ))
+        Ok::<_, pgrx::spi::Error>(Observed {
+            rows: row.get::<i64>(1)?.unwrap_or(0) as u64,
+            nulls: row.get::<i64>(2)?.unwrap_or(0) as u64,
+            mean: row.get::<f64>(3)?,
+            stddev: row.get::<f64>(4)?,
+            quantile: a.quantile.and(row.get::<f64>(5)?),
+            distinct: row.get::<i64>(6)?.map(|d| d as f64),
+            min: row.get::<f64>(7)?,
+            max: row.get::<f64>(8)?,
+            sum: row.get::<f64>(9)?,
+        })
     })
     .unwrap_or_else(|e| crate::error::raise(pgrx::pg_sys::errcodes::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot validate {}: {e}", a.name), None, None));
-    let observed = Observed {
-        rows: rows as u64,
-        nulls: nulls as u64,
-        mean,
-        stddev,
-        quantile: a.quantile.and(quantile),
-        distinct: distinct.map(|d| d as f64),
-    };
     let value = observe(a.kind, &observed);
     let success = passes(a.kind, &a.bounds, &observed);
     (
         a.name.clone(),
         a.column.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
         a.kind.as_str().to_string(),
-        rows,
-        nulls,
+        observed.rows as i64,
+        observed.nulls as i64,
         None,
         None,
         success,

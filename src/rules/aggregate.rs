@@ -18,19 +18,32 @@ pub enum AggregateKind {
     UniqueFractionBetween,
     /// Rows in the batch (GE: expect_table_row_count_to_be_between); no column.
     RowCountBetween,
+    /// The smallest value (GE: expect_column_min_to_be_between).
+    MinBetween,
+    /// The largest value (GE: expect_column_max_to_be_between).
+    MaxBetween,
+    /// The sum of the values (GE: expect_column_sum_to_be_between).
+    SumBetween,
+    /// The median, halfway between the middle two of an even count (GE:
+    /// expect_column_median_to_be_between).
+    MedianBetween,
     /// A watched column's drift in each finished window: its learned score above 1, or a drift
     /// metric beyond a given threshold. Judged per window (when windows are evaluated), not per
     /// batch.
     NoDrift,
 }
 
-pub const ALL_AGGREGATES: [AggregateKind; 7] = [
+pub const ALL_AGGREGATES: [AggregateKind; 11] = [
     AggregateKind::Completeness,
     AggregateKind::MeanBetween,
     AggregateKind::StddevBetween,
     AggregateKind::QuantileBetween,
     AggregateKind::UniqueFractionBetween,
     AggregateKind::RowCountBetween,
+    AggregateKind::MinBetween,
+    AggregateKind::MaxBetween,
+    AggregateKind::SumBetween,
+    AggregateKind::MedianBetween,
     AggregateKind::NoDrift,
 ];
 
@@ -67,6 +80,10 @@ impl AggregateKind {
             AggregateKind::QuantileBetween => "quantile_between",
             AggregateKind::UniqueFractionBetween => "unique_fraction_between",
             AggregateKind::RowCountBetween => "row_count_between",
+            AggregateKind::MinBetween => "min_between",
+            AggregateKind::MaxBetween => "max_between",
+            AggregateKind::SumBetween => "sum_between",
+            AggregateKind::MedianBetween => "median_between",
             AggregateKind::NoDrift => "no_drift",
         }
     }
@@ -84,13 +101,26 @@ impl AggregateKind {
             AggregateKind::QuantileBetween => "quantile",
             AggregateKind::UniqueFractionBetween => "share of distinct values",
             AggregateKind::RowCountBetween => "row count",
+            AggregateKind::MinBetween => "minimum",
+            AggregateKind::MaxBetween => "maximum",
+            AggregateKind::SumBetween => "sum",
+            AggregateKind::MedianBetween => "median",
             AggregateKind::NoDrift => "drift",
         }
     }
 
     /// Whether the aggregate needs the column's values as numbers.
     pub fn needs_numbers(self) -> bool {
-        matches!(self, AggregateKind::MeanBetween | AggregateKind::StddevBetween | AggregateKind::QuantileBetween)
+        matches!(
+            self,
+            AggregateKind::MeanBetween
+                | AggregateKind::StddevBetween
+                | AggregateKind::QuantileBetween
+                | AggregateKind::MinBetween
+                | AggregateKind::MaxBetween
+                | AggregateKind::SumBetween
+                | AggregateKind::MedianBetween
+        )
     }
 }
 
@@ -142,6 +172,10 @@ pub fn validate(kind: AggregateKind, bounds: &Bounds, quantile: Option<f64>) -> 
     if kind == AggregateKind::Completeness && bounds.min.is_none() {
         return Err(RuleError::NullValue("min_fraction must not be NULL".into()));
     }
+    // GE refuses these without a bound (a ValueError), unlike the mean or the standard deviation.
+    if matches!(kind, AggregateKind::MinBetween | AggregateKind::MaxBetween | AggregateKind::SumBetween) && is_vacuous(bounds) {
+        return Err(RuleError::NullValue(format!("{} needs min, max or both", kind.as_str())));
+    }
     for b in [bounds.min, bounds.max].into_iter().flatten() {
         if !b.is_finite() {
             return Err(RuleError::InvalidParameter(format!("bounds of {} must be finite numbers, got {b}", kind.as_str())));
@@ -182,7 +216,12 @@ pub fn validate(kind: AggregateKind, bounds: &Bounds, quantile: Option<f64>) -> 
             }
             _ => {}
         },
-        AggregateKind::MeanBetween | AggregateKind::NoDrift => {}
+        AggregateKind::MeanBetween
+        | AggregateKind::MinBetween
+        | AggregateKind::MaxBetween
+        | AggregateKind::SumBetween
+        | AggregateKind::MedianBetween
+        | AggregateKind::NoDrift => {}
     }
     Ok(())
 }
@@ -211,6 +250,9 @@ pub struct Observed {
     pub stddev: Option<f64>,
     pub quantile: Option<f64>,
     pub distinct: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub sum: Option<f64>,
 }
 
 impl Observed {
@@ -226,23 +268,33 @@ impl Observed {
             stddev: if numeric { m.stddev_samp() } else { None },
             quantile: if numeric { quantile.and_then(|q| p.quantile(q)) } else { None },
             distinct: profiled.then(|| p.distinct_estimate()),
+            min: (numeric && m.n > 0).then_some(m.min),
+            max: (numeric && m.n > 0).then_some(m.max),
+            // The sum of no values is 0.
+            sum: numeric.then(|| if m.n > 0 { m.mean * m.n as f64 } else { 0.0 }),
         }
     }
 }
 
-/// The value a constraint judges, or None when there is nothing to judge (no rows, or no
-/// non-NULL values for a statistic of the values): such a batch passes, as an empty batch has
-/// no mean to be out of range; completeness covers missing values.
 /// Whether a batch (or window, or table) passes: its aggregate within the bounds. A mean,
-/// standard deviation or quantile with no values to compute it from fails (Great Expectations:
-/// no observed value to compare with). The write path judges no statement that wrote nothing.
+/// standard deviation, quantile, minimum or maximum with no values to compute it from fails
+/// (Great Expectations: no observed value to compare with); the sum of no values is 0. The
+/// write path judges no statement that wrote nothing.
 pub fn passes(kind: AggregateKind, bounds: &Bounds, o: &Observed) -> bool {
     if is_vacuous(bounds) {
         return true;
     }
     match observe(kind, o) {
         Some(v) => bounds.contains(v),
-        None => !matches!(kind, AggregateKind::MeanBetween | AggregateKind::StddevBetween | AggregateKind::QuantileBetween),
+        None => !matches!(
+            kind,
+            AggregateKind::MeanBetween
+                | AggregateKind::StddevBetween
+                | AggregateKind::QuantileBetween
+                | AggregateKind::MinBetween
+                | AggregateKind::MaxBetween
+                | AggregateKind::MedianBetween
+        ),
     }
 }
 
@@ -251,6 +303,8 @@ pub fn is_vacuous(bounds: &Bounds) -> bool {
     bounds.min.is_none() && bounds.max.is_none()
 }
 
+/// The value a constraint judges, or None when there is nothing to judge (no rows, or no
+/// non-NULL values for a statistic of the values); `passes` says what that means.
 pub fn observe(kind: AggregateKind, o: &Observed) -> Option<f64> {
     let present = o.rows - o.nulls;
     match kind {
@@ -258,7 +312,10 @@ pub fn observe(kind: AggregateKind, o: &Observed) -> Option<f64> {
         AggregateKind::Completeness => (o.rows > 0).then(|| present as f64 / o.rows as f64),
         AggregateKind::MeanBetween => o.mean,
         AggregateKind::StddevBetween => o.stddev,
-        AggregateKind::QuantileBetween => o.quantile,
+        AggregateKind::QuantileBetween | AggregateKind::MedianBetween => o.quantile,
+        AggregateKind::MinBetween => o.min,
+        AggregateKind::MaxBetween => o.max,
+        AggregateKind::SumBetween => o.sum,
         AggregateKind::UniqueFractionBetween => {
             (present > 0).then(|| (o.distinct.unwrap_or(0.0) / present as f64).min(1.0))
         }

@@ -115,8 +115,10 @@ fn judge_aggregates<'s>(
         let shown = value.map_or_else(|| "undefined (no values)".to_string(), |v| v.to_string());
         let table = qualified_name(relid);
         let what = match (&a.column, a.quantile) {
-            (Some((c, _, _)), Some(q)) => format!("the {q} quantile of column \"{c}\""),
-            (Some((c, _, _)), None) => format!("the {} of column \"{c}\"", a.kind.measure()),
+            (Some((c, _, _)), Some(q)) if a.kind == crate::rules::aggregate::AggregateKind::QuantileBetween => {
+                format!("the {q} quantile of column \"{c}\"")
+            }
+            (Some((c, _, _)), _) => format!("the {} of column \"{c}\"", a.kind.measure()),
             (None, _) => "the row count".to_string(),
         };
         let message = format!(

@@ -27,6 +27,7 @@ ROW_LEVEL = {
     "expect_column_values_to_match_regex",
     "expect_column_values_to_not_match_regex",
     "expect_column_value_lengths_to_be_between",
+    "expect_column_value_lengths_to_equal",
 }
 AGGREGATE = {
     "expect_column_mean_to_be_between",
@@ -34,6 +35,10 @@ AGGREGATE = {
     "expect_column_quantile_values_to_be_between",
     "expect_column_proportion_of_unique_values_to_be_between",
     "expect_table_row_count_to_be_between",
+    "expect_column_min_to_be_between",
+    "expect_column_max_to_be_between",
+    "expect_column_sum_to_be_between",
+    "expect_column_median_to_be_between",
 }
 
 
@@ -147,11 +152,17 @@ def declarations(expectation, kwargs, types):
     if expectation == "expect_column_value_lengths_to_be_between":
         return ["SELECT vigil.expect_length_between('ge_case', %s, %s, %s%s)" % (
             c, bound(kwargs.get("min_value"), "integer"), bound(kwargs.get("max_value"), "integer"), common)]
-    if expectation in ("expect_column_mean_to_be_between", "expect_column_stdev_to_be_between",
-                       "expect_column_proportion_of_unique_values_to_be_between"):
-        fn = {"expect_column_mean_to_be_between": "expect_mean_between",
-              "expect_column_stdev_to_be_between": "expect_stddev_between",
-              "expect_column_proportion_of_unique_values_to_be_between": "expect_unique_fraction_between"}[expectation]
+    if expectation == "expect_column_value_lengths_to_equal":
+        return ["SELECT vigil.expect_length_equal('ge_case', %s, %s%s)" % (c, bound(kwargs.get("value"), "integer"), common)]
+    aggregates = {"expect_column_mean_to_be_between": "expect_mean_between",
+                  "expect_column_stdev_to_be_between": "expect_stddev_between",
+                  "expect_column_proportion_of_unique_values_to_be_between": "expect_unique_fraction_between",
+                  "expect_column_min_to_be_between": "expect_min_between",
+                  "expect_column_max_to_be_between": "expect_max_between",
+                  "expect_column_sum_to_be_between": "expect_sum_between",
+                  "expect_column_median_to_be_between": "expect_median_between"}
+    if expectation in aggregates:
+        fn = aggregates[expectation]
         return ["SELECT vigil.%s('ge_case', %s, %s, %s, strict_min => %s, strict_max => %s)" % (
             fn, c, bound(kwargs.get("min_value"), "float8"), bound(kwargs.get("max_value"), "float8"),
             literal(bool(kwargs.get("strict_min", False))), literal(bool(kwargs.get("strict_max", False))))]

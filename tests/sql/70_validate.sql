@@ -92,3 +92,18 @@ SELECT vigil.expect_in_set('v_ge', 'f', ARRAY[1.5, 2.5, 'NaN']::float8[], name =
 SELECT try($$INSERT INTO v_ge (f) VALUES (3.5)$$) AS outside_set;
 SELECT try($$INSERT INTO v_ge (f) VALUES ('NaN'), (-0.0 + 1.5)$$) AS inside_set;
 SELECT try($$SELECT vigil.expect_in_set('v_ge', 'f', ARRAY['one'], name => 'v_ge_bad_set')$$) AS not_a_number;
+
+-- Minimum, maximum, sum and median of a batch, and lengths equal (GE's expectations of those
+-- names): over the table in validate, per batch on the write path.
+CREATE TABLE v_agg (x float8, s text);
+INSERT INTO v_agg VALUES (1, 'ab'), (2, 'cd'), (3, 'ef'), (10, NULL);
+SELECT vigil.expect_min_between('v_agg', 'x', 0, 1);
+SELECT vigil.expect_max_between('v_agg', 'x', max => 5, on_violation => 'warn');
+SELECT vigil.expect_sum_between('v_agg', 'x', 16, 16);
+SELECT vigil.expect_median_between('v_agg', 'x', 2.5, 2.5);
+SELECT vigil.expect_length_equal('v_agg', 's', 2);
+SELECT constraint_name, kind, success, partial_unexpected_list FROM vigil.validate('v_agg') ORDER BY 1;
+SELECT try($$INSERT INTO v_agg VALUES (-1, 'gh')$$) AS min_below;
+SELECT try($$INSERT INTO v_agg VALUES (0.5, 'xyz')$$) AS too_long;
+SELECT try($$SELECT vigil.expect_sum_between('v_agg', 'x')$$) AS sum_without_bounds;
+SELECT try($$SELECT vigil.expect_min_between('v_agg', 's', 0, 1)$$) AS min_of_text;
