@@ -16,6 +16,14 @@ RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare(tbl, col, 'not_null', on_violation, mostly, name,
                             NULL, NULL, false, false, NULL, NULL, NULL) $$;
 
+-- Every value NULL (GE's expect_column_values_to_be_null); 'set_null' repairs a value that is not.
+CREATE FUNCTION vigil.expect_null(
+    tbl regclass, col text,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'null', on_violation, mostly, name,
+                            NULL, NULL, false, false, NULL, NULL, NULL) $$;
+
 CREATE FUNCTION vigil.expect_between(
     tbl regclass, col text, min anycompatible, max anycompatible,
     strict_min boolean DEFAULT false, strict_max boolean DEFAULT false,

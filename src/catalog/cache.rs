@@ -363,6 +363,7 @@ fn numeric_bounds(row: &Row, params: &Params) -> Range<Num> {
 fn build_kernel(row: &Row, kind: RuleKind, repr: Repr, params: &Params) -> Kernel {
     match kind {
         RuleKind::NotNull => Kernel::NotNull,
+        RuleKind::Null => Kernel::IsNull,
         RuleKind::Finite => Kernel::Finite,
         RuleKind::Between => match repr {
             Repr::Int2 | Repr::Int4 | Repr::Int8 => Kernel::int_range(numeric_bounds(row, params).to_int_range()),

@@ -36,6 +36,8 @@ pub enum RuleKind {
     Between,
     InSet,
     NotInSet,
+    /// Every value NULL (GE: expect_column_values_to_be_null): a value that is not fails.
+    Null,
     Match,
     NotMatch,
     LengthBetween,
@@ -49,6 +51,7 @@ impl RuleKind {
             RuleKind::Between => "between",
             RuleKind::InSet => "in_set",
             RuleKind::NotInSet => "not_in_set",
+            RuleKind::Null => "null",
             RuleKind::Match => "match",
             RuleKind::NotMatch => "not_match",
             RuleKind::LengthBetween => "length_between",
@@ -64,7 +67,7 @@ impl RuleKind {
     pub fn accepts(self, col: ColumnKind) -> bool {
         use ColumnKind::*;
         match self {
-            RuleKind::NotNull => true,
+            RuleKind::NotNull | RuleKind::Null => true,
             RuleKind::Between => matches!(col, Int | Float | Numeric | Date | Timestamp),
             RuleKind::InSet | RuleKind::NotInSet => matches!(col, Int | Float | Text),
             RuleKind::Match | RuleKind::NotMatch | RuleKind::LengthBetween => col == Text,
@@ -74,7 +77,7 @@ impl RuleKind {
 
     pub fn accepted_types(self) -> &'static str {
         match self {
-            RuleKind::NotNull => "any type",
+            RuleKind::NotNull | RuleKind::Null => "any type",
             RuleKind::Between => {
                 "smallint, integer, bigint, numeric, real, double precision, date, timestamp, timestamptz"
             }
@@ -88,17 +91,19 @@ impl RuleKind {
         }
     }
 
-    /// NULL is a violation only for not_null (Great Expectations: other rules ignore missing values).
+    /// NULL is a violation only for not_null (Great Expectations: other rules ignore missing
+    /// values); not_null and null are judged over all rows, the others over the non-NULL values.
     pub fn counts_nulls(self) -> bool {
-        self == RuleKind::NotNull
+        matches!(self, RuleKind::NotNull | RuleKind::Null)
     }
 }
 
-const ALL_KINDS: [RuleKind; 8] = [
+const ALL_KINDS: [RuleKind; 9] = [
     RuleKind::NotNull,
     RuleKind::Between,
     RuleKind::InSet,
     RuleKind::NotInSet,
+    RuleKind::Null,
     RuleKind::Match,
     RuleKind::NotMatch,
     RuleKind::LengthBetween,
@@ -329,7 +334,7 @@ pub fn validate(
                 .ok_or_else(|| RuleError::NullValue("pattern must not be NULL".into()))?;
             kernel::compile_regex(pattern).map(|_| ())
         }
-        RuleKind::NotNull | RuleKind::Finite => Ok(()),
+        RuleKind::NotNull | RuleKind::Null | RuleKind::Finite => Ok(()),
     }
 }
 

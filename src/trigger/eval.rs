@@ -13,6 +13,8 @@ use std::cmp::Ordering;
 /// A compiled rule body, specialised to the column's representation at compile time.
 pub enum Kernel {
     NotNull,
+    /// expect_null: any value fails (NULLs pass without reaching a kernel).
+    IsNull,
     IntRange(Range<i64>, Interval<i64>),
     FloatRange(Range<f64>, Interval<f64>),
     /// Bounds are numeric Datums in TopMemoryContext; values compare exactly with numeric_cmp.
@@ -115,6 +117,7 @@ impl Kernel {
     pub unsafe fn passes(&self, repr: Repr, d: Datum, utf8: bool) -> bool {
         match self {
             Kernel::NotNull => true,
+            Kernel::IsNull => false,
             Kernel::IntRange(_, fast) => fast.admits(as_i64(repr, d)),
             Kernel::FloatRange(_, fast) => fast.admits(as_f64(repr, d)),
             Kernel::NumericRange(_) => self.locate(repr, d) == Position::Inside,

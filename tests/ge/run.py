@@ -21,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # GE's expectation -> how pg_vigil declares it. Row-level ones compare unexpected values too.
 ROW_LEVEL = {
     "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_null",
     "expect_column_values_to_be_between",
     "expect_column_values_to_be_in_set",
     "expect_column_values_to_not_be_in_set",
@@ -136,6 +137,8 @@ def declarations(expectation, kwargs, types):
 
     if expectation == "expect_column_values_to_not_be_null":
         return ["SELECT vigil.expect_not_null('ge_case', %s%s)" % (c, common)]
+    if expectation == "expect_column_values_to_be_null":
+        return ["SELECT vigil.expect_null('ge_case', %s%s)" % (c, common)]
     if expectation == "expect_column_values_to_be_between":
         return ["SELECT vigil.expect_between('ge_case', %s, %s, %s, strict_min => %s, strict_max => %s%s)" % (
             c, value_bound(kwargs.get("min_value")), value_bound(kwargs.get("max_value")),

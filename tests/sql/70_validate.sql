@@ -107,3 +107,15 @@ SELECT try($$INSERT INTO v_agg VALUES (-1, 'gh')$$) AS min_below;
 SELECT try($$INSERT INTO v_agg VALUES (0.5, 'xyz')$$) AS too_long;
 SELECT try($$SELECT vigil.expect_sum_between('v_agg', 'x')$$) AS sum_without_bounds;
 SELECT try($$SELECT vigil.expect_min_between('v_agg', 's', 0, 1)$$) AS min_of_text;
+
+-- expect_null: every value NULL; over all rows, like not_null; set_null repairs.
+CREATE TABLE v_null (a int, b text);
+INSERT INTO v_null VALUES (NULL, 'x'), (NULL, NULL), (3, NULL);
+SELECT vigil.expect_null('v_null', 'a', on_violation => 'warn');
+SELECT vigil.expect_null('v_null', 'b', mostly => 0.6, on_violation => 'warn');
+SELECT constraint_name, element_count, missing_count, unexpected_count, round(unexpected_percent::numeric, 2), success, partial_unexpected_list
+  FROM vigil.validate('v_null') ORDER BY 1;
+SELECT vigil.drop_constraint('v_null', 'v_null_a_null');
+SELECT vigil.expect_null('v_null', 'a', on_violation => 'set_null', name => 'v_null_a_repaired');
+INSERT INTO v_null VALUES (7, NULL);
+SELECT a, b FROM v_null ORDER BY b NULLS FIRST, a NULLS FIRST;
