@@ -295,3 +295,32 @@ RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare(tbl, col, 'null', on_violation, mostly, name,
                             NULL, NULL, false, false, NULL, NULL, NULL) $$;
 
+-- The number of distinct non-NULL values (GE's expect_column_unique_value_count_to_be_between).
+CREATE FUNCTION vigil.expect_unique_count_between(tbl regclass, col name, min bigint DEFAULT NULL,
+                                                  max bigint DEFAULT NULL, on_violation text DEFAULT 'reject',
+                                                  name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, col::text, 'unique_count_between', on_violation, name, min, max, false, false, NULL, NULL, NULL) $$;
+
+-- Exactly `value` rows (GE's expect_table_row_count_to_equal; per batch, as row_count_between).
+CREATE FUNCTION vigil.expect_row_count_equal(tbl regclass, value bigint, on_violation text DEFAULT 'reject',
+                                             name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_aggregate(tbl, NULL, 'row_count_between', on_violation, name, value, value, false, false, NULL, NULL, NULL) $$;
+
+-- Any of the patterns found in v (GE's expect_column_values_to_match_regex_list, match_on 'any'),
+-- or none of them (expect_column_values_to_not_match_regex_list): one alternation.
+CREATE FUNCTION vigil.expect_match_any(
+    tbl regclass, col text, patterns text[],
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'match', on_violation, mostly, name, NULL, NULL, false, false, NULL,
+                            (SELECT string_agg('(?:' || p || ')', '|') FROM unnest(patterns) AS p), NULL) $$;
+
+CREATE FUNCTION vigil.expect_not_match_any(
+    tbl regclass, col text, patterns text[],
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'not_match', on_violation, mostly, name, NULL, NULL, false, false, NULL,
+                            (SELECT string_agg('(?:' || p || ')', '|') FROM unnest(patterns) AS p), NULL) $$;
+

@@ -345,7 +345,8 @@ fn declare_aggregate(
             let fits = if kind.needs_numbers() {
                 repr.kind().is_numeric()
             } else {
-                kind != AggregateKind::UniqueFractionBetween || repr.profile_kind().is_some()
+                // Distinct counts come from the column's profile (or exact SQL in validate).
+                !matches!(kind, AggregateKind::UniqueFractionBetween | AggregateKind::UniqueCountBetween) || repr.profile_kind().is_some()
             };
             if !fits {
                 raise(

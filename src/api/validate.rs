@@ -93,7 +93,7 @@ fn validate_aggregate(tbl: Oid, a: &CompiledAggregate) -> SummaryRow {
             } else {
                 ("NULL::float8".into(), "NULL::float8".into(), "NULL::float8".into(), "NULL::float8, NULL::float8, NULL::float8".into())
             };
-            let distinct = if a.kind == crate::rules::aggregate::AggregateKind::UniqueFractionBetween {
+            let distinct = if matches!(a.kind, AggregateKind::UniqueFractionBetween | AggregateKind::UniqueCountBetween) {
                 format!("count(DISTINCT {c})")
             } else {
                 "NULL::bigint".into()

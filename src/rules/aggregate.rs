@@ -18,6 +18,8 @@ pub enum AggregateKind {
     UniqueFractionBetween,
     /// Rows in the batch (GE: expect_table_row_count_to_be_between); no column.
     RowCountBetween,
+    /// Distinct non-NULL values (GE: expect_column_unique_value_count_to_be_between).
+    UniqueCountBetween,
     /// The smallest value (GE: expect_column_min_to_be_between).
     MinBetween,
     /// The largest value (GE: expect_column_max_to_be_between).
@@ -33,13 +35,14 @@ pub enum AggregateKind {
     NoDrift,
 }
 
-pub const ALL_AGGREGATES: [AggregateKind; 11] = [
+pub const ALL_AGGREGATES: [AggregateKind; 12] = [
     AggregateKind::Completeness,
     AggregateKind::MeanBetween,
     AggregateKind::StddevBetween,
     AggregateKind::QuantileBetween,
     AggregateKind::UniqueFractionBetween,
     AggregateKind::RowCountBetween,
+    AggregateKind::UniqueCountBetween,
     AggregateKind::MinBetween,
     AggregateKind::MaxBetween,
     AggregateKind::SumBetween,
@@ -80,6 +83,7 @@ impl AggregateKind {
             AggregateKind::QuantileBetween => "quantile_between",
             AggregateKind::UniqueFractionBetween => "unique_fraction_between",
             AggregateKind::RowCountBetween => "row_count_between",
+            AggregateKind::UniqueCountBetween => "unique_count_between",
             AggregateKind::MinBetween => "min_between",
             AggregateKind::MaxBetween => "max_between",
             AggregateKind::SumBetween => "sum_between",
@@ -101,6 +105,7 @@ impl AggregateKind {
             AggregateKind::QuantileBetween => "quantile",
             AggregateKind::UniqueFractionBetween => "share of distinct values",
             AggregateKind::RowCountBetween => "row count",
+            AggregateKind::UniqueCountBetween => "number of distinct values",
             AggregateKind::MinBetween => "minimum",
             AggregateKind::MaxBetween => "maximum",
             AggregateKind::SumBetween => "sum",
@@ -217,6 +222,7 @@ pub fn validate(kind: AggregateKind, bounds: &Bounds, quantile: Option<f64>) -> 
             _ => {}
         },
         AggregateKind::MeanBetween
+        | AggregateKind::UniqueCountBetween
         | AggregateKind::MinBetween
         | AggregateKind::MaxBetween
         | AggregateKind::SumBetween
@@ -319,6 +325,8 @@ pub fn observe(kind: AggregateKind, o: &Observed) -> Option<f64> {
         AggregateKind::UniqueFractionBetween => {
             (present > 0).then(|| (o.distinct.unwrap_or(0.0) / present as f64).min(1.0))
         }
+        // No values: none distinct.
+        AggregateKind::UniqueCountBetween => Some(if present > 0 { o.distinct.unwrap_or(0.0).round() } else { 0.0 }),
         AggregateKind::NoDrift => None, // judged per window, not per batch
     }
 }

@@ -119,3 +119,13 @@ SELECT vigil.drop_constraint('v_null', 'v_null_a_null');
 SELECT vigil.expect_null('v_null', 'a', on_violation => 'set_null', name => 'v_null_a_repaired');
 INSERT INTO v_null VALUES (7, NULL);
 SELECT a, b FROM v_null ORDER BY b NULLS FIRST, a NULLS FIRST;
+
+-- Distinct value counts, an exact row count, and pattern lists (any of them, or none).
+CREATE TABLE v_more (c text);
+INSERT INTO v_more VALUES ('a1'), ('b2'), ('a1'), ('zz'), (NULL);
+SELECT vigil.expect_unique_count_between('v_more', 'c', 2, 3, on_violation => 'warn');
+SELECT vigil.expect_row_count_equal('v_more', 5, on_violation => 'warn');
+SELECT vigil.expect_match_any('v_more', 'c', ARRAY['^a', '^b'], on_violation => 'warn');
+SELECT vigil.expect_not_match_any('v_more', 'c', ARRAY['z', '[0-9]{2}'], on_violation => 'warn');
+SELECT constraint_name, kind, success, partial_unexpected_list FROM vigil.validate('v_more') ORDER BY 1;
+SELECT try($$SELECT vigil.expect_unique_count_between('v_more', 'c')$$) AS no_bounds;
