@@ -374,10 +374,25 @@ mod tests {
 
     #[test]
     fn observations_follow_great_expectations() {
-        let o = Observed { rows: 10, nulls: 2, mean: Some(3.0), stddev: Some(1.0), quantile: Some(2.0), distinct: Some(4.0) };
+        let o = Observed {
+            rows: 10,
+            nulls: 2,
+            mean: Some(3.0),
+            stddev: Some(1.0),
+            quantile: Some(2.0),
+            distinct: Some(4.0),
+            min: Some(-1.0),
+            max: Some(9.0),
+            sum: Some(24.0),
+        };
         assert_eq!(observe(AggregateKind::Completeness, &o), Some(0.8));
         assert_eq!(observe(AggregateKind::UniqueFractionBetween, &o), Some(0.5));
         assert_eq!(observe(AggregateKind::RowCountBetween, &o), Some(10.0));
+        assert_eq!(observe(AggregateKind::MinBetween, &o), Some(-1.0));
+        assert_eq!(observe(AggregateKind::MaxBetween, &o), Some(9.0));
+        assert_eq!(observe(AggregateKind::SumBetween, &o), Some(24.0));
+        assert_eq!(observe(AggregateKind::MedianBetween, &o), Some(2.0));
+        assert_eq!(observe(AggregateKind::UniqueCountBetween, &o), Some(4.0));
         let empty = Observed::default();
         assert_eq!(observe(AggregateKind::Completeness, &empty), None);
         assert_eq!(observe(AggregateKind::MeanBetween, &empty), None);
@@ -389,6 +404,11 @@ mod tests {
         assert!(!passes(AggregateKind::StddevBetween, &b, &all_null));
         assert!(!passes(AggregateKind::MeanBetween, &b, &empty));
         assert!(passes(AggregateKind::UniqueFractionBetween, &b, &all_null));
+        // The minimum of nothing fails; the sum of nothing is 0, no values are 0 distinct ones.
+        assert!(!passes(AggregateKind::MinBetween, &b, &all_null));
+        assert_eq!(observe(AggregateKind::UniqueCountBetween, &all_null), Some(0.0));
+        let profiled_none = Observed::of_profile(&crate::profile::ColumnProfile::new(crate::profile::ProfileKind::Numeric), true, None);
+        assert_eq!((profiled_none.sum, profiled_none.min), (Some(0.0), None));
         // Neither bound: vacuously true, and accepted (but completeness needs its bound).
         let none = Bounds { min: None, max: None, strict_min: false, strict_max: false };
         assert!(is_vacuous(&none) && validate(AggregateKind::MeanBetween, &none, None).is_ok());
