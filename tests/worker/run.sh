@@ -38,6 +38,10 @@ launcher() { c postgres -Atc "SELECT pid FROM pg_stat_activity WHERE backend_typ
 pid=$(launcher)
 [ -n "$pid" ] || fail "no launcher running"
 for db in vigil_w1 vigil_w2 vigil_w3; do c postgres -c "CREATE DATABASE $db"; done
+# A table whose evaluation fails (its statistics corrupted by hand), listed before the feed:
+# the worker logs it and goes on with the others.
+c vigil_w1 -c "CREATE EXTENSION pg_vigil" -c "CREATE TABLE broken (ts timestamptz, v float8)" -c "SELECT vigil.watch('broken', 'ts')" \
+           -c "INSERT INTO vigil.profile_delta VALUES ('broken'::regclass, 1, date_trunc('day', now()) - interval '2 days', 1, '\\x05ff', false)" >/dev/null
 # A listener on the alerts' channel, as a pipeline would keep one (psql prints what arrived at
 # its next command).
 { echo "LISTEN vigil_alerts;"; sleep 25; echo "SELECT 1;"; } | c vigil_w1 > "$base/listen.out" 2>&1 &
@@ -62,6 +66,8 @@ before=$(c vigil_w1 -Atc "SELECT max(last_window) FROM vigil.alerts WHERE relid 
 wait_for 30 vigil_w1 "SELECT max(last_window) > '$before' FROM vigil.alerts WHERE relid = 'feed'::regclass" "$clock" "$clock_port" \
   || fail "evaluation stopped after a database was dropped"
 [ "$(launcher)" = "$pid" ] || fail "the launcher restarted (was $pid, now $(launcher))"
+grep -q "pg_vigil: evaluating table .* failed" "$clock/server.log" || fail "the broken table's failure was not logged"
+echo "launcher: a table whose evaluation fails is logged and skipped; the others go on"
 echo "launcher: still evaluating (the missing alert extends window by window) after DROP DATABASE and DROP EXTENSION elsewhere"
 # Nothing due (the feed unwatched): the launcher only wakes to read pg_database.
 c vigil_w1 -c "SELECT vigil.unwatch('feed')" >/dev/null
