@@ -206,6 +206,7 @@ pub extern "C-unwind" fn vigil_database_main(arg: pg_sys::Datum) {
         .unwrap_or_default()
     });
     let mut next = now() + RECHECK;
+    let mut failed: Vec<Oid> = Vec::new();
     for (relid, after) in due {
         if BackgroundWorker::sigterm_received() {
             break;
@@ -222,21 +223,36 @@ pub extern "C-unwind" fn vigil_database_main(arg: pg_sys::Datum) {
                 if exists && crate::catalog::advisory_xact_lock(EVALUATE_LOCK_CLASS, relid, false) {
                     evaluate_table(relid);
                 }
-                Spi::get_one_with_args::<TimestampWithTimeZone>("SELECT evaluate_after FROM vigil.watch_def WHERE relid = $1", &[relid.into()])
+                Ok(Spi::get_one_with_args::<TimestampWithTimeZone>("SELECT evaluate_after FROM vigil.watch_def WHERE relid = $1", &[relid.into()])
                     .ok()
                     .flatten()
-                    .map(i64::from)
+                    .map(i64::from))
             })
         })
         .catch_others(|error| {
             unsafe { pg_sys::AbortCurrentTransaction() };
-            warning!("pg_vigil: evaluating table {} failed: {error:?}", relid.to_u32());
-            None
+            let message = match &error {
+                pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => r.message().to_string(),
+                pg_sys::panic::CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
+            };
+            warning!("pg_vigil: evaluating table {} failed: {message}", relid.to_u32());
+            Err(())
         })
         .execute();
-        if let Some(after) = evaluated {
-            next = next.min(after.max(now()));
+        match evaluated {
+            Ok(Some(after)) => next = next.min(after.max(now())),
+            Ok(None) => {}
+            Err(()) => failed.push(relid),
         }
+    }
+    // Failed tables are tried again after RECHECK, not at every visit of the database.
+    if !failed.is_empty() {
+        let retry = crate::catalog::timestamptz(now() + RECHECK);
+        BackgroundWorker::transaction(|| {
+            for &relid in &failed {
+                let _ = Spi::run_with_args("UPDATE vigil.watch_def SET evaluate_after = $2 WHERE relid = $1", &[relid.into(), retry.into()]);
+            }
+        });
     }
     SCHEDULE.exclusive().set(db, next);
 }

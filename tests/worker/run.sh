@@ -32,6 +32,7 @@ missing_alert="SELECT EXISTS (SELECT 1 FROM vigil.alerts WHERE relid = 'feed'::r
 c() { local db=$1; shift; psql -X -h "$clock" -p "$clock_port" -U postgres -d "$db" -v ON_ERROR_STOP=1 -q "$@"; }
 c postgres -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_vigil'"
 restart "$clock" "$clock_port"
+clock_started=$(date +%s)
 # Taken on reload (the launcher rereads its settings on SIGHUP).
 c postgres -c "ALTER SYSTEM SET vigil.evaluate_interval = '1s'" -c "SELECT pg_reload_conf()" >/dev/null
 launcher() { c postgres -Atc "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_vigil launcher'"; }
@@ -77,6 +78,9 @@ t0=$(ticks); sleep 10; t1=$(ticks)
 hz=$(getconf CLK_TCK)
 echo "launcher: $((t1 - t0)) clock ticks of CPU (1/$hz s each) in 10 s with nothing due"
 [ $((t1 - t0)) -le $((hz / 10)) ] || fail "the launcher used more than 1% of a CPU with nothing due"
+failures=$(grep -c "pg_vigil: evaluating table .* failed" "$clock/server.log")
+[ "$failures" -eq 1 ] || fail "the broken table was tried $failures times (once per 10 minutes expected)"
+echo "launcher: the broken table was tried once in the test's $(( $(date +%s) - clock_started )) s (again after 10 minutes)"
 started=$(date +%s)
 as_postgres "$PGBIN/pg_ctl" -D "$clock/data" -w -m fast stop >/dev/null
 took=$(( $(date +%s) - started ))
