@@ -7,7 +7,7 @@ use crate::drift::gaps::Gap;
 use crate::drift::score::Status;
 use crate::monitor::evaluate::{evaluate_table, set_state, EVALUATE_LOCK_CLASS, MISSING_SCORE};
 use crate::monitor::scoring::{score_table, ROW_COUNT};
-use crate::monitor::timeliness::timeliness;
+use crate::monitor::timeliness::{timeliness, windows_with_rows};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
@@ -22,7 +22,9 @@ fn window_status(tbl: Oid) -> TableIterator<'static, (
     name!(top_columns, Vec<String>),
 )> {
     require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its window status");
-    let mut rows: Vec<_> = score_table(tbl, false, None)
+    let scored = score_table(tbl, false, None);
+    let with_rows: Vec<i64> = scored.iter().map(|w| w.start).collect();
+    let mut rows: Vec<_> = scored
         .into_iter()
         .map(|w| {
             let score = w.score;
@@ -37,7 +39,7 @@ fn window_status(tbl: Oid) -> TableIterator<'static, (
     // Windows without rows: never 'ok'.
     if let Some(watch) = crate::catalog::cache::ruleset_for(tbl).watch.as_ref() {
         let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
-        let judged = timeliness(tbl, watch.epoch, watch.window_usecs, now);
+        let judged = timeliness(tbl, watch.epoch, watch.window_usecs, now, &with_rows);
         for (start, gap) in judged.gaps {
             let flagged = matches!(gap, Gap::Missing | Gap::Late);
             rows.push((start, 0, gap.status().to_string(), (gap == Gap::Missing).then_some(MISSING_SCORE), if flagged { vec![ROW_COUNT.to_string()] } else { Vec::new() }));
@@ -108,7 +110,7 @@ fn freshness(tbl: Oid) -> TableIterator<'static, (
         return TableIterator::new(Vec::new());
     };
     let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
-    let judged = timeliness(tbl, watch.0, watch.1, now);
+    let judged = timeliness(tbl, watch.0, watch.1, now, &windows_with_rows(tbl, watch.0));
     let interval = |usecs: i64| pgrx::datum::Interval::new(0, 0, usecs).ok();
     TableIterator::new(vec![(
         judged.last_write.map(timestamptz),

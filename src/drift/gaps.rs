@@ -1,15 +1,11 @@
 //! Windows without rows, and rows that come late: what a table's own history of writes expects.
 //! A load that never runs writes nothing, so nothing else would notice it. Pure Rust.
 
-use crate::profile::window::USECS_PER_DAY;
+// The cycles, how many of them back, and the recent windows are scoring's (drift::score).
+use super::score::{CYCLES, DAY, HISTORY_WINDOWS, SEASON_CYCLES};
 
-const USECS_PER_WEEK: i64 = 7 * USECS_PER_DAY;
-/// Same-phase windows (of the weekly cycle, else the daily one) looked back at.
-const SAME_PHASE_WINDOWS: i64 = 8;
 /// Consecutive empty same-phase windows after which empty is the new normal there.
 const LASTING_CHANGE: usize = 2;
-/// Windows looked back at when no cycle has enough history, and when learning arrivals.
-pub const RECENT_WINDOWS: usize = 28;
 /// Live windows (see `learn_arrival`) needed before their lags are trusted.
 const MIN_LIVE_WINDOWS: usize = 3;
 /// The grace before an empty window counts as missing when too little is known of arrivals.
@@ -21,7 +17,7 @@ const GRACE_FACTOR: f64 = 1.5;
 /// Whether rows are expected in the window starting at `start`, judged by the windows before it
 /// from the first that had rows (`with_rows`: window starts, ascending). By the same phase of
 /// the weekly cycle, else of the daily one (windows shorter than a day), in the last
-/// SAME_PHASE_WINDOWS cycles: expected unless most of those windows were empty (a table that
+/// SEASON_CYCLES cycles: expected unless most of those windows were empty (a table that
 /// never writes on Sundays expects nothing on Sundays), or the last LASTING_CHANGE of them were
 /// (a new schedule is the new normal on its third occurrence, as a lasting change is in
 /// scoring). Until a cycle has come round once, nothing is expected; windows that no cycle
@@ -39,12 +35,12 @@ pub fn rows_expected(with_rows: &[i64], window: i64, start: i64) -> bool {
         !changed && 2 * seen.iter().filter(|&&b| b).count() >= seen.len()
     };
     let mut cyclic = false;
-    for cycle in [USECS_PER_WEEK, USECS_PER_DAY] {
+    for cycle in CYCLES {
         if cycle % window != 0 || cycle / window < 2 {
             continue;
         }
         cyclic = true;
-        let same: Vec<bool> = (1..=SAME_PHASE_WINDOWS).map(|k| start - k * cycle).take_while(|&s| s >= first).map(had_rows).collect();
+        let same: Vec<bool> = (1..=SEASON_CYCLES).map(|k| start - k * cycle).take_while(|&s| s >= first).map(had_rows).collect();
         if !same.is_empty() {
             return mostly_rows(&same);
         }
@@ -52,7 +48,7 @@ pub fn rows_expected(with_rows: &[i64], window: i64, start: i64) -> bool {
     if cyclic {
         return false; // learning: this phase has not come round yet
     }
-    let recent: Vec<bool> = (1..=RECENT_WINDOWS as i64).map(|k| start - k * window).take_while(|&s| s >= first).map(had_rows).collect();
+    let recent: Vec<bool> = (1..=HISTORY_WINDOWS as i64).map(|k| start - k * window).take_while(|&s| s >= first).map(had_rows).collect();
     mostly_rows(&recent)
 }
 
@@ -75,8 +71,8 @@ pub fn learn_arrival(first_writes: &[(i64, i64)], window: i64) -> Option<Arrival
     let live: Vec<(i64, i64)> = first_writes
         .iter()
         .rev()
-        .take(RECENT_WINDOWS)
-        .filter(|&&(start, first)| first - (start + window) <= window + USECS_PER_DAY)
+        .take(HISTORY_WINDOWS)
+        .filter(|&&(start, first)| first - (start + window) <= window + DAY)
         .copied()
         .collect();
     if live.len() < MIN_LIVE_WINDOWS {
@@ -152,7 +148,6 @@ pub fn gaps(with_rows: &[i64], window: i64, now: i64, usual_lag: i64, grace: i64
 mod tests {
     use super::*;
 
-    const DAY: i64 = USECS_PER_DAY;
     const HOUR: i64 = 3_600_000_000;
 
     /// Daily windows from 2000-01-03 (a Monday) for `weeks`, rows on the weekdays `on` (0 Monday).

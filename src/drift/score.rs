@@ -286,10 +286,10 @@ pub const DAY: i64 = 86_400_000_000;
 pub const WEEK: i64 = 7 * DAY;
 /// The cycles a statistic may follow: the week (daily or shorter windows) and the day
 /// (sub-daily windows). A cycle counts only when it holds 2 to MAX_PHASES windows.
-const CYCLES: [i64; 2] = [WEEK, DAY];
+pub const CYCLES: [i64; 2] = [WEEK, DAY];
 const MAX_PHASES: i64 = 24;
 /// How many of its cycles back a statistic's rhythm is learned from (8 weeks of daily windows).
-const SEASON_CYCLES: i64 = 8;
+pub const SEASON_CYCLES: i64 = 8;
 /// Same-phase windows among them needed before a phase's level is trusted.
 const MIN_PHASE_WINDOWS: usize = 3;
 /// The share of a statistic's variation its rhythm must explain to be compared by phase

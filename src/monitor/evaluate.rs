@@ -130,7 +130,8 @@ pub(crate) fn evaluate_table(relid: Oid) -> Vec<i64> {
     crate::trigger::record::record_aggregate_violations(&drifted);
     // Windows without rows where the table's habits expect them, past their grace: the load
     // did not come. Evaluation stops before one still waiting for its rows.
-    let judged = timeliness(relid, epoch, window_usecs, now);
+    let with_rows: Vec<i64> = windows.iter().map(|w| w.start).collect();
+    let judged = timeliness(relid, epoch, window_usecs, now, &with_rows);
     for &(start, gap) in &judged.gaps {
         if gap != Gap::Missing || through.is_some_and(|t| start <= t) {
             continue;

@@ -2,7 +2,8 @@
 //! so only the table's own habits (drift::gaps) can tell it is missing.
 
 use crate::catalog::as_extension_owner;
-use crate::drift::gaps::{self, Arrival, Gap, DEFAULT_GRACE, RECENT_WINDOWS};
+use crate::drift::gaps::{self, Arrival, Gap, DEFAULT_GRACE};
+use crate::drift::score::HISTORY_WINDOWS;
 use crate::stats::{window_arrivals, window_rows};
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys::Oid;
@@ -81,11 +82,17 @@ fn table_grace(relid: Oid) -> Option<i64> {
     as_extension_owner(|| crate::catalog::select_one::<i64>(sql, &[relid.into()])).ok().flatten()
 }
 
-/// Judges `relid`'s windows of `window` usecs (current `epoch`) at `now`.
-pub(crate) fn timeliness(relid: Oid, epoch: i32, window: i64, now: i64) -> Timeliness {
-    let with_rows: Vec<i64> = window_rows(relid, epoch).into_iter().filter(|w| w.1 > 0).map(|w| w.0).collect();
+/// The starts of `relid`'s windows with rows (current `epoch`), for callers that have not
+/// scored them already (scored windows are exactly these).
+pub(crate) fn windows_with_rows(relid: Oid, epoch: i32) -> Vec<i64> {
+    window_rows(relid, epoch).into_iter().filter(|w| w.1 > 0).map(|w| w.0).collect()
+}
+
+/// Judges `relid`'s windows of `window` usecs (current `epoch`) at `now`; `with_rows` are the
+/// starts of its windows with rows, ascending.
+pub(crate) fn timeliness(relid: Oid, epoch: i32, window: i64, now: i64, with_rows: &[i64]) -> Timeliness {
     let newest = with_rows.last().copied();
-    let since = with_rows.len().checked_sub(RECENT_WINDOWS).map_or(with_rows.first().copied(), |i| with_rows.get(i).copied());
+    let since = with_rows.len().checked_sub(HISTORY_WINDOWS).map_or(with_rows.first().copied(), |i| with_rows.get(i).copied());
     let arrivals = since.map(|s| window_arrivals(relid, epoch, s)).unwrap_or_default();
     let first_writes: Vec<(i64, i64)> = arrivals.iter().map(|(&start, a)| (start, a.first)).collect();
     let arrival = gaps::learn_arrival(&first_writes, window);
@@ -94,7 +101,7 @@ pub(crate) fn timeliness(relid: Oid, epoch: i32, window: i64, now: i64) -> Timel
         .or(arrival.map(|a| a.grace))
         .unwrap_or(DEFAULT_GRACE);
     let gaps = match arrival {
-        Some(a) => gaps::gaps(&with_rows, window, now, a.usual_lag, grace),
+        Some(a) => gaps::gaps(with_rows, window, now, a.usual_lag, grace),
         None => Vec::new(),
     };
     Timeliness { arrival, grace, last_write: arrivals.values().map(|a| a.last).max(), gaps, newest }
