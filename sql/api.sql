@@ -99,6 +99,96 @@ RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare(tbl, col, 'finite', on_violation, mostly, name,
                             NULL, NULL, false, false, NULL, NULL, NULL) $$;
 
+-- Expectations over several columns of a row, a batch's uniqueness or order, and a column's set
+-- of distinct values (Great Expectations' semantics; see the README). ignore_row_if NULL is GE's
+-- default: a row is skipped when all its values are missing.
+CREATE FUNCTION vigil.expect_pair_greater(
+    tbl regclass, col_a text, col_b text, or_equal boolean DEFAULT false, ignore_row_if text DEFAULT NULL,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col_a, col_b], 'pair_greater', on_violation, mostly, name,
+                                  ignore_row_if, or_equal, false, NULL, NULL, false) $$;
+
+CREATE FUNCTION vigil.expect_pair_equal(
+    tbl regclass, col_a text, col_b text, ignore_row_if text DEFAULT NULL,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col_a, col_b], 'pair_equal', on_violation, mostly, name,
+                                  ignore_row_if, false, false, NULL, NULL, false) $$;
+
+CREATE FUNCTION vigil.expect_sum_equal(
+    tbl regclass, columns text[], total double precision, ignore_row_if text DEFAULT NULL,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, columns, 'sum_equal', on_violation, mostly, name,
+                                  ignore_row_if, false, false, total, NULL, false) $$;
+
+CREATE FUNCTION vigil.expect_unique_within_record(
+    tbl regclass, columns text[], ignore_row_if text DEFAULT NULL,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, columns, 'unique_within_record', on_violation, mostly, name,
+                                  ignore_row_if, false, false, NULL, NULL, false) $$;
+
+-- Unique within each write batch (vigil.validate: over the whole table).
+CREATE FUNCTION vigil.expect_unique(
+    tbl regclass, col text,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'unique', on_violation, mostly, name,
+                                  NULL, false, false, NULL, NULL, false) $$;
+
+CREATE FUNCTION vigil.expect_compound_unique(
+    tbl regclass, columns text[], ignore_row_if text DEFAULT NULL,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, columns, 'compound_unique', on_violation, mostly, name,
+                                  ignore_row_if, false, false, NULL, NULL, false) $$;
+
+-- In order within each write batch: by the watched time column when there is one, else as written.
+CREATE FUNCTION vigil.expect_increasing(
+    tbl regclass, col text, strictly boolean DEFAULT false,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'increasing', on_violation, mostly, name,
+                                  NULL, false, strictly, NULL, NULL, false) $$;
+
+CREATE FUNCTION vigil.expect_decreasing(
+    tbl regclass, col text, strictly boolean DEFAULT false,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'decreasing', on_violation, mostly, name,
+                                  NULL, false, strictly, NULL, NULL, false) $$;
+
+-- value_set NULL: any value (GE's vacuous universal set).
+CREATE FUNCTION vigil.expect_distinct_in_set(
+    tbl regclass, col text, value_set anyarray,
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'distinct_in_set', on_violation, 1.0, name,
+                                  NULL, false, false, NULL, value_set::text[], false) $$;
+
+CREATE FUNCTION vigil.expect_distinct_contain_set(
+    tbl regclass, col text, value_set anyarray,
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'distinct_contain_set', on_violation, 1.0, name,
+                                  NULL, false, false, NULL, value_set::text[], false) $$;
+
+CREATE FUNCTION vigil.expect_distinct_equal_set(
+    tbl regclass, col text, value_set anyarray,
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'distinct_equal_set', on_violation, 1.0, name,
+                                  NULL, false, false, NULL, value_set::text[], false) $$;
+
+CREATE FUNCTION vigil.expect_most_common_in_set(
+    tbl regclass, col text, value_set anyarray, ties_okay boolean DEFAULT false,
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'most_common_in_set', on_violation, 1.0, name,
+                                  NULL, false, false, NULL, value_set::text[], ties_okay) $$;
+
 CREATE FUNCTION vigil.drop_constraint(tbl regclass, name text, if_exists boolean DEFAULT false)
 RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._drop_constraint(tbl, name, if_exists) $$;
@@ -270,7 +360,8 @@ BEGIN
         ELSE
             -- address_names: {schema, table, column}.
             FOR dropped IN DELETE FROM vigil.constraint_def
-                            WHERE relid = obj.objid AND column_name = obj.address_names[3]
+                            WHERE relid = obj.objid
+                              AND (column_name = obj.address_names[3] OR params->'columns' ? obj.address_names[3])
                            RETURNING constraint_name, relid LOOP
                 RAISE NOTICE 'pg_vigil constraint "%" dropped with column %',
                     dropped.constraint_name, obj.object_identity;
@@ -300,6 +391,14 @@ BEGIN
          WHERE d.relid = renamed.relid AND d.column_name IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                             WHERE a.attrelid = d.relid AND a.attname = d.column_name AND NOT a.attisdropped);
+        -- Multi-column expectations keep every column's name in params.
+        UPDATE vigil.constraint_def d
+           SET params = jsonb_set(d.params, '{columns}', (
+                   SELECT jsonb_agg(CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                                       WHERE a.attrelid = d.relid AND a.attname = n AND NOT a.attisdropped)
+                                         THEN n ELSE renamed.new_name END ORDER BY i)
+                     FROM jsonb_array_elements_text(d.params->'columns') WITH ORDINALITY AS u(n, i)))
+         WHERE d.relid = renamed.relid AND d.params ? 'columns';
         UPDATE vigil.watch_def w
            SET columns = ARRAY(SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                                                         WHERE a.attrelid = w.relid AND a.attname = n AND NOT a.attisdropped)

@@ -559,3 +559,153 @@ fn has_trigger(client: &mut pgrx::spi::SpiClient<'_>, rel: Oid, name: &str) -> R
         .get_one::<bool>()?
         .unwrap_or(false))
 }
+
+/// Which columns can be compared with which: numbers with numbers, text with text, and so on.
+fn value_group(repr: Repr) -> Option<u8> {
+    match repr {
+        Repr::Int2 | Repr::Int4 | Repr::Int8 | Repr::Float4 | Repr::Float8 | Repr::Numeric => Some(0),
+        Repr::Date => Some(1),
+        Repr::Timestamp => Some(2),
+        Repr::Text | Repr::BpChar => Some(3),
+        Repr::Bool => Some(4),
+        Repr::Other => None,
+    }
+}
+
+/// Declares an expectation over several columns, a batch's uniqueness or order, or a column's
+/// set of distinct values (rules::multi). Checked in full before anything is stored.
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(name = "_declare_multi")]
+#[search_path(pg_catalog, pg_temp)]
+fn declare_multi(
+    tbl: Option<Oid>,
+    columns: Option<Vec<Option<String>>>,
+    kind: Option<&str>,
+    on_violation: Option<&str>,
+    mostly: Option<f64>,
+    name: Option<&str>,
+    ignore_row_if: Option<&str>,
+    or_equal: Option<bool>,
+    strictly: Option<bool>,
+    total: Option<f64>,
+    value_set: Option<Vec<Option<String>>>,
+    ties_okay: Option<bool>,
+) -> String {
+    use crate::rules::multi::{self, IgnoreRowIf, MultiKind, MultiSpec};
+    crate::catalog::require_writable("declare a constraint");
+    let relid = required(tbl, "tbl");
+    let kind_name = required(kind, "kind");
+    let kind = MultiKind::parse(kind_name).unwrap_or_else(|| {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("unknown constraint kind \"{kind_name}\""), None, None)
+    });
+    let names: Vec<String> = required(columns, "columns")
+        .into_iter()
+        .map(|c| c.unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "column names must not be NULL", None, None)))
+        .collect();
+    let mode_name = required(on_violation, "on_violation");
+    let mode = match Mode::parse(mode_name) {
+        Some(m @ (Mode::Reject | Mode::Warn)) => m,
+        Some(Mode::Quarantine) if kind.per_row() => Mode::Quarantine,
+        Some(_) => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("on_violation \"{mode_name}\" does not apply to {}", kind.as_str()),
+            Some(if kind.per_row() {
+                "Nothing in a row can be clamped or set to NULL to make the columns agree.".into()
+            } else {
+                format!("{} judges the whole write batch, not single rows.", kind.as_str())
+            }),
+            Some(if kind.per_row() { "Use 'reject', 'warn' or 'quarantine'.".into() } else { "Use 'reject' or 'warn'.".into() }),
+        ),
+        None => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("unknown on_violation \"{mode_name}\""),
+            None,
+            Some("Use one of 'reject', 'warn', 'quarantine'.".into()),
+        ),
+    };
+    let mostly = required(mostly, "mostly");
+    check_table(relid);
+    require_owner(relid);
+    let table = qualified_name(relid);
+    let subject = format!("cannot declare {} on table {table}", kind.as_str());
+    if !(mostly > 0.0 && mostly <= 1.0) {
+        raise_rule_error(&RuleError::InvalidParameter(format!("mostly must be in (0, 1], got {mostly}")), &subject);
+    }
+    if mostly < 1.0 && mode == Mode::Quarantine {
+        raise_rule_error(
+            &RuleError::InvalidParameter("mostly < 1 judges whole batches, so it works with on_violation 'reject' or 'warn', not 'quarantine'".into()),
+            &subject,
+        );
+    }
+    let ignore = match ignore_row_if {
+        None => IgnoreRowIf::AllMissing,
+        Some(s) => IgnoreRowIf::parse(s).unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("{subject}: unknown ignore_row_if \"{s}\""),
+                None,
+                Some("Use 'all_values_are_missing' (or 'both_values_are_missing'), 'any_value_is_missing' (or 'either_value_is_missing'), or 'never' (or 'neither').".into()),
+            )
+        }),
+    };
+    let mut spec = MultiSpec::new(kind, names.clone());
+    spec.ignore = ignore;
+    spec.or_equal = required(or_equal, "or_equal");
+    spec.strictly = required(strictly, "strictly");
+    spec.ties_okay = required(ties_okay, "ties_okay");
+    spec.total = total;
+    let values: Option<Vec<String>> = value_set.map(|v| v.into_iter().flatten().collect());
+    spec.values = values.as_ref().map(|_| Vec::new()); // parsed below, once the column's type is known
+    if let Err(e) = multi::validate(&spec) {
+        raise_rule_error(&e, &subject);
+    }
+    let mut group = None;
+    for n in &names {
+        let col = column(relid, n);
+        let repr = Repr::of(col.typid);
+        let this = value_group(repr);
+        let fits = match kind {
+            MultiKind::SumEqual => this == Some(0),
+            MultiKind::PairGreater | MultiKind::PairEqual | MultiKind::UniqueWithinRecord => {
+                this.is_some() && group.is_none_or(|g| Some(g) == this)
+            }
+            _ => this.is_some(),
+        };
+        if !fits {
+            raise(
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                format!("{subject}: column \"{n}\" is of type {}", type_name(col.typid)),
+                Some(match kind {
+                    MultiKind::SumEqual => "Every column of a sum must be numeric.".into(),
+                    MultiKind::PairGreater | MultiKind::PairEqual | MultiKind::UniqueWithinRecord => {
+                        "The columns must be of comparable types: all numbers, all text, all dates, all timestamps or all booleans.".into()
+                    }
+                    _ => "Columns of numeric, text, date, timestamp and boolean types can be checked.".into(),
+                }),
+                None,
+            );
+        }
+        group = group.or(this);
+        if let Some(values) = &values {
+            for v in values {
+                if let Err(e) = crate::trigger::multi::parse_key(repr, col.typid, v) {
+                    raise_rule_error(&e, &subject);
+                }
+            }
+        }
+    }
+    let params = Params {
+        values,
+        columns: Some(names.clone()),
+        ignore_row_if: ignore_row_if.map(|_| ignore.as_str(names.len()).to_string()),
+        or_equal: spec.or_equal,
+        strictly: spec.strictly,
+        ties_okay: spec.ties_okay,
+        total,
+        ..Default::default()
+    };
+    let label = names.join("_");
+    let constraint_name = constraint_name(relid, name, Some(&label), kind.as_str());
+    store(relid, &constraint_name, Some(&names[0]), kind.as_str(), mode, mostly, serde_json::to_value(&params).unwrap_or_default());
+    constraint_name
+}

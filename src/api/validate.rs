@@ -4,7 +4,9 @@
 use crate::catalog::cache::CompiledAggregate;
 use crate::catalog::{cache::ruleset_for, column_index, qualified_name, require_privilege, scan_query};
 use crate::rules::Tally;
+use crate::rules::multi::MultiKind;
 use crate::trigger::eval::BatchPlan;
+use crate::trigger::multi::MultiPlan;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -28,17 +30,25 @@ fn validate(tbl: Oid) -> TableIterator<'static, (
     let mut tallies = vec![Tally::default(); set.rules.len()];
     let rules: Vec<_> = set.rules.iter().collect();
     let mut plan: Option<BatchPlan> = None;
+    let mut multi: Option<MultiPlan> = None;
+    // Increasing and decreasing judge the rows in the order of the watched time column, if any.
+    let ordered = set.multi.iter().any(|m| matches!(m.spec.kind, MultiKind::Increasing | MultiKind::Decreasing));
+    let order_by = if ordered { time_column(tbl).map(|c| format!(" ORDER BY {}", crate::catalog::quote_ident(&c))) } else { None };
     let rows = scan_query(
-        &format!("SELECT * FROM {}", qualified_name(tbl)),
+        &format!("SELECT * FROM {}{}", qualified_name(tbl), order_by.unwrap_or_default()),
         |tupdesc, values, nulls| {
             let plan = plan.get_or_insert_with(|| BatchPlan::new(&rules, set.utf8, |r| unsafe { column_index(tupdesc, &r.column) }));
             unsafe { plan.row(&rules, values.as_ptr(), nulls.as_ptr(), &mut tallies) };
+            let multi = multi.get_or_insert_with(|| MultiPlan::new(&set.multi, None, |c| unsafe { column_index(tupdesc, &c.name) }));
+            unsafe { multi.row(values.as_ptr(), nulls.as_ptr()) };
         },
         |_| {},
     );
     if let Some(plan) = &plan {
         plan.finish(rows, &mut tallies);
     }
+    // An empty table: every expectation judged over no rows.
+    let multi = multi.unwrap_or_else(|| MultiPlan::new(&set.multi, None, |_| 0)).finish();
 
     let rows: Vec<_> = set
         .rules
@@ -61,8 +71,39 @@ fn validate(tbl: Oid) -> TableIterator<'static, (
         .collect::<Vec<_>>()
         .into_iter()
         .chain(set.aggregates.iter().map(|a| validate_aggregate(tbl, a)))
+        .chain(multi.into_iter().map(|(rule, state, success, observed)| {
+            let t = &state.tally;
+            let value_set = rule.spec.kind.on_value_set();
+            (
+                rule.name.clone(),
+                rule.column_label(),
+                rule.spec.kind.as_str().to_string(),
+                t.rows as i64,
+                t.nulls as i64,
+                (!value_set).then_some(t.unexpected as i64),
+                if value_set { None } else { t.unexpected_percent(false) },
+                success,
+                JsonB(if value_set { serde_json::json!([{"observed_value": observed}]) } else { serde_json::Value::Array(t.samples.clone()) }),
+            )
+        }))
         .collect();
     TableIterator::new(rows)
+}
+
+/// The watched time column of a table, if any.
+fn time_column(tbl: Oid) -> Option<String> {
+    crate::catalog::as_extension_owner(|| {
+        crate::catalog::select_one::<String>(
+            crate::catalog::for_catalog(
+                "SELECT time_column FROM vigil.watch_def WHERE relid = $1",
+                "SELECT attname::text FROM vigil.watch_def w JOIN pg_catalog.pg_attribute a
+                     ON a.attrelid = w.relid AND a.attnum = w.time_attnum WHERE w.relid = $1",
+            ),
+            &[tbl.into()],
+        )
+    })
+    .ok()
+    .flatten()
 }
 
 type SummaryRow = (String, String, String, i64, i64, Option<i64>, Option<f64>, bool, JsonB);

@@ -8,6 +8,7 @@ use super::{as_extension_owner, parse_with_type, Repr};
 use crate::error::raise;
 use crate::profile::ProfileKind;
 use crate::rules::aggregate::{AggregateKind, Bounds};
+use crate::rules::multi::{IgnoreRowIf, MultiKind, MultiSpec};
 use crate::rules::{self, kernel, Mode, Num, Params, Range, RuleKind};
 use crate::trigger::eval::Kernel;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Datum, Oid};
@@ -48,6 +49,39 @@ pub struct CompiledAggregate {
     pub threshold: Option<f64>,
 }
 
+/// A column a multi-value expectation reads.
+pub struct MultiColumn {
+    pub name: String,
+    /// 0-based position in the firing table's tuple descriptor.
+    pub attno: usize,
+    pub repr: Repr,
+    pub typid: Oid,
+}
+
+/// An expectation over several columns, a batch's order or uniqueness, or its value set
+/// (rules::multi).
+pub struct CompiledMulti {
+    pub id: i32,
+    pub name: String,
+    pub relid: Oid,
+    pub columns: Vec<MultiColumn>,
+    pub mode: Mode,
+    pub mostly: f64,
+    pub spec: MultiSpec,
+}
+
+impl CompiledMulti {
+    /// The columns as one label, for messages and the violation log.
+    pub fn column_label(&self) -> String {
+        self.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    pub fn render(&self, i: usize, v: crate::rules::multi::Value<'_>) -> serde_json::Value {
+        let c = &self.columns[i.min(self.columns.len() - 1)];
+        crate::trigger::multi::render(c.repr, c.typid, v)
+    }
+}
+
 pub struct RuleSet {
     pub relid: Oid,
     /// The table itself and its partition ancestors: invalidating any of them drops this entry.
@@ -62,6 +96,20 @@ pub struct RuleSet {
     pub watch: Option<Watch>,
     /// Batch-level constraints.
     pub aggregates: Vec<CompiledAggregate>,
+    /// Multi-value expectations (quarantine ones are also judged per row, see `per_row_multi`).
+    pub multi: Vec<CompiledMulti>,
+}
+
+impl RuleSet {
+    /// Row-local multi-column expectations that quarantine a failing row before it is stored.
+    pub fn per_row_multi(&self) -> impl Iterator<Item = &CompiledMulti> {
+        self.multi.iter().filter(|m| m.mode == Mode::Quarantine)
+    }
+
+    /// Multi-value expectations judged on the statement's transition table.
+    pub fn batch_multi(&self) -> impl Iterator<Item = &CompiledMulti> {
+        self.multi.iter().filter(|m| m.mode != Mode::Quarantine)
+    }
 }
 
 pub struct WatchedColumn {
@@ -273,10 +321,26 @@ fn compile(relid: Oid) -> RuleSet {
     let utf8 = super::database_is_utf8();
     let watch = load_watch(relid);
     let mut set =
-        RuleSet { relid, lineage, rules: Vec::new(), batch: Vec::new(), per_row: Vec::new(), utf8, watch, aggregates: Vec::new() };
+        RuleSet {
+        relid,
+        lineage,
+        rules: Vec::new(),
+        batch: Vec::new(),
+        per_row: Vec::new(),
+        utf8,
+        watch,
+        aggregates: Vec::new(),
+        multi: Vec::new(),
+    };
     for row in rows {
         if let Some(kind) = AggregateKind::parse(&row.kind) {
             set.aggregates.push(compile_aggregate(row, kind));
+            continue;
+        }
+        if let Some(kind) = MultiKind::parse(&row.kind) {
+            if let Some(multi) = compile_multi(relid, row, kind) {
+                set.multi.push(multi);
+            }
             continue;
         }
         let rule = compile_rule(row);
@@ -329,6 +393,39 @@ fn compile_aggregate(row: Row, kind: AggregateKind) -> CompiledAggregate {
         metric: params.metric.unwrap_or_else(|| "auto".into()),
         threshold: params.threshold,
     }
+}
+
+/// None when a column other than the first is missing from the firing table: it was dropped
+/// (the sql_drop event trigger drops the expectation with it at the end of the command).
+fn compile_multi(relid: Oid, row: Row, kind: MultiKind) -> Option<CompiledMulti> {
+    let mode = Mode::parse(&row.mode).unwrap_or_else(|| broken(&row, "unknown on_violation"));
+    let params: Params = serde_json::from_str(&row.params).unwrap_or_else(|e| broken(&row, e));
+    let names = params.columns.clone().unwrap_or_else(|| vec![row.column.clone()]);
+    let mut columns = Vec::with_capacity(names.len());
+    for name in &names {
+        let cname = std::ffi::CString::new(name.as_str()).unwrap_or_default();
+        let attnum = unsafe { pg_sys::get_attnum(relid, cname.as_ptr()) };
+        if attnum <= 0 {
+            return None;
+        }
+        let typid = unsafe { pg_sys::get_atttype(relid, attnum) };
+        columns.push(MultiColumn { name: name.clone(), attno: (attnum - 1) as usize, repr: Repr::of(typid), typid });
+    }
+    let mut spec = MultiSpec::new(kind, names);
+    spec.ignore = params.ignore_row_if.as_deref().and_then(IgnoreRowIf::parse).unwrap_or(IgnoreRowIf::AllMissing);
+    spec.or_equal = params.or_equal;
+    spec.strictly = params.strictly;
+    spec.ties_okay = params.ties_okay;
+    spec.total = params.total;
+    if let Some(values) = &params.values {
+        let c = &columns[0];
+        let keys = values.iter().map(|v| crate::trigger::multi::parse_key(c.repr, c.typid, v).unwrap_or_else(|e| broken(&row, e)));
+        spec.values = Some(keys.collect());
+    }
+    if columns.iter().any(|c| c.repr == Repr::Other) {
+        broken(&row, format!("{} does not fit the columns' types", kind.as_str()));
+    }
+    Some(CompiledMulti { id: row.id, name: row.name, relid: row.declared_on, columns, mode, mostly: row.mostly, spec })
 }
 
 fn compile_rule(row: Row) -> CompiledRule {

@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod kernel;
+pub mod multi;
 pub mod tally;
 
 use serde::{Deserialize, Serialize};
@@ -178,6 +179,20 @@ pub struct Params {
     pub metric: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// Every column of a multi-column expectation, in order (rules::multi); the first is also
+    /// the catalog's column_name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_row_if: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub or_equal: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub strictly: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ties_okay: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
 }
 
 fn is_false(b: &bool) -> bool {

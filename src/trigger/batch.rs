@@ -1,6 +1,7 @@
 //! AFTER INSERT/UPDATE ... FOR EACH STATEMENT: one pass over the transition table in Rust.
 
 use super::eval::BatchPlan;
+use super::multi::{self, MultiPlan};
 use super::profile::{BatchAggregates, ProfileBatch};
 use super::{deform, finfo_v1, pending, record, trigger_data, with_pinned_search_path};
 use crate::catalog::cache::{ruleset_for, CompiledRule, RuleSet};
@@ -30,11 +31,12 @@ unsafe fn after_write(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
     let mut tallies = vec![Tally::default(); set.batch.len()];
     let mut profiles = set.watch.as_ref().filter(|w| !w.columns.is_empty()).map(ProfileBatch::new);
     let mut aggregates = BatchAggregates::new(&set);
-    let batch_rows = if newtable.is_null() || (set.batch.is_empty() && profiles.is_none() && aggregates.is_none()) {
+    let mut multi = MultiPlan::new(set.batch_multi(), set.watch.as_ref().and_then(|w| w.time), |c| c.attno);
+    let batch_rows = if newtable.is_null() || (set.batch.is_empty() && profiles.is_none() && aggregates.is_none() && multi.is_empty()) {
         0
     } else {
         let t0 = std::time::Instant::now();
-        let n = scan_transition_table(newtable, (*rel).rd_att, &set, &mut tallies, profiles.as_mut(), aggregates.as_mut());
+        let n = scan_transition_table(newtable, (*rel).rd_att, &set, &mut tallies, profiles.as_mut(), aggregates.as_mut(), &mut multi);
         pgrx::debug1!("vigil scan: {} rows in {:?}", n, t0.elapsed());
         n
     };
@@ -50,9 +52,10 @@ unsafe fn after_write(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
         reject(rule, tally, (*rel).rd_id);
     }
     let failing_aggregates = judge_aggregates(&set, aggregates.as_ref(), batch_rows, (*rel).rd_id);
+    let failing_multi = if batch_rows > 0 && !multi.is_empty() { multi::judge(&multi.finish(), (*rel).rd_id, batch_rows) } else { Vec::new() };
 
     let subxid = pending::current_subxact();
-    let per_row_ids: Vec<i32> = set.per_row.iter().map(|&i| set.rules[i].id).collect();
+    let per_row_ids: Vec<i32> = set.per_row.iter().map(|&i| set.rules[i].id).chain(set.per_row_multi().map(|m| m.id)).collect();
     let repaired = pending::take_tallies(subxid, &per_row_ids);
     let mut violations: Vec<record::Violation<'_>> = failing
         .iter()
@@ -78,6 +81,7 @@ unsafe fn after_write(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
     record::flush_quarantine(pending::take_rows(subxid));
     record::record_violations(&violations);
     record::record_aggregate_violations(&failing_aggregates);
+    record::insert_violations(failing_multi);
     if let Some(mut profiles) = profiles {
         profiles.write();
     }
@@ -173,6 +177,7 @@ unsafe fn scan_transition_table(
     tallies: &mut [Tally],
     mut profiles: Option<&mut ProfileBatch<'_>>,
     mut aggregates: Option<&mut BatchAggregates>,
+    multi: &mut MultiPlan<'_>,
 ) -> u64 {
     let reader = pg_sys::tuplestore_alloc_read_pointer(store, pg_sys::EXEC_FLAG_REWIND as i32);
     pg_sys::tuplestore_select_read_pointer(store, reader);
@@ -188,7 +193,7 @@ unsafe fn scan_transition_table(
     let caller_cxt = pg_sys::MemoryContextSwitchTo(scan_cxt);
     let rules: Vec<&CompiledRule> = set.batch.iter().map(|&i| &set.rules[i]).collect();
     let mut plan = BatchPlan::new(&rules, set.utf8, |r| r.attno);
-    let natts = plan.natts().max(profiles.as_ref().map_or(0, |p| p.natts())).max(aggregates.as_ref().map_or(0, |a| a.natts()));
+    let natts = plan.natts().max(profiles.as_ref().map_or(0, |p| p.natts())).max(aggregates.as_ref().map_or(0, |a| a.natts())).max(multi.natts());
     let mut rows = 0u64;
     while pg_sys::tuplestore_gettupleslot(store, true, false, slot) {
         deform(slot, natts);
@@ -198,6 +203,9 @@ unsafe fn scan_transition_table(
         }
         if let Some(a) = aggregates.as_mut() {
             a.row((*slot).tts_values, (*slot).tts_isnull);
+        }
+        if !multi.is_empty() {
+            multi.row((*slot).tts_values, (*slot).tts_isnull);
         }
         rows += 1;
         if rows % RESET_EVERY == 0 {

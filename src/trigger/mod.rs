@@ -5,6 +5,7 @@
 
 pub mod batch;
 pub mod eval;
+pub mod multi;
 pub mod pending;
 pub mod profile;
 pub mod record;

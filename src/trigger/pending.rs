@@ -44,15 +44,23 @@ pub fn current_subxact() -> SubTransactionId {
 /// Runs `f` on the pending tally of `rule` at the current subtransaction.
 #[inline]
 pub fn with_tally<R>(subxid: SubTransactionId, rule: &CompiledRule, f: impl FnOnce(&mut Tally) -> R) -> R {
+    with_tally_of(subxid, (rule.relid, rule.id, rule.mode), || (rule.name.clone(), rule.column.clone()), f)
+}
+
+/// The same for any per-row constraint: (declared on, id, mode), and its name and column label
+/// (made only when the tally is new).
+#[inline]
+pub fn with_tally_of<R>(
+    subxid: SubTransactionId,
+    (relid, rule_id, action): (Oid, i32, Mode),
+    labels: impl FnOnce() -> (String, String),
+    f: impl FnOnce(&mut Tally) -> R,
+) -> R {
     PENDING.with(|p| {
         let mut p = p.borrow_mut();
-        let entry = p.tallies.entry((subxid, rule.id)).or_insert_with(|| PendingTally {
-            relid: rule.relid,
-            rule_id: rule.id,
-            name: rule.name.clone(),
-            column: rule.column.clone(),
-            action: rule.mode,
-            tally: Tally::default(),
+        let entry = p.tallies.entry((subxid, rule_id)).or_insert_with(|| {
+            let (name, column) = labels();
+            PendingTally { relid, rule_id, name, column, action, tally: Tally::default() }
         });
         f(&mut entry.tally)
     })

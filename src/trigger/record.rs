@@ -42,7 +42,10 @@ pub fn record_violations(violations: &[Violation<'_>]) {
 
 /// One statement for any number of violation rows (JSON objects; a missing unexpected_count is
 /// NULL, as for batch-level constraints).
-fn insert_violations(rows: Vec<serde_json::Value>) {
+pub fn insert_violations(rows: Vec<serde_json::Value>) {
+    if rows.is_empty() {
+        return;
+    }
     record(
         "INSERT INTO vigil.violation_log
                 (relid, constraint_id, constraint_name, column_name, batch_rows, unexpected_count, action, sample)

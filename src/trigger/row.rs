@@ -25,7 +25,7 @@ unsafe fn before_row(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
         if is_update { ((*td).tg_newtuple, (*td).tg_newslot) } else { ((*td).tg_trigtuple, (*td).tg_trigslot) };
     let rel = (*td).tg_relation;
     let set = ruleset_for((*rel).rd_id);
-    if set.per_row.is_empty() {
+    if set.per_row.is_empty() && set.per_row_multi().next().is_none() {
         return Datum::from(tuple);
     }
     deform(slot, (*(*rel).rd_att).natts);
@@ -66,6 +66,22 @@ unsafe fn before_row(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
                 ),
             },
             Mode::Reject | Mode::Warn => {}
+        }
+    }
+
+    // Multi-column expectations that quarantine (row-local ones only), on the row as written.
+    for rule in set.per_row_multi() {
+        let failing = super::multi::failing_row(rule, values, nulls);
+        let fails = failing.is_some();
+        pending::with_tally_of(subxid, (rule.relid, rule.id, rule.mode), || (rule.name.clone(), rule.column_label()), |t| {
+            t.rows += 1;
+            if let Some(sample) = failing {
+                t.unexpected(|| sample);
+            }
+        });
+        if fails {
+            quarantined_by.push(&rule.name);
+            quarantine_relid = rule.relid;
         }
     }
 

@@ -1,0 +1,210 @@
+-- pg_vigil 0.3.0 -> 0.4.0
+\echo Use "ALTER EXTENSION pg_vigil UPDATE TO '0.4.0'" to load this file. \quit
+
+-- Great Expectations' multi-column, uniqueness, order and value-set expectations. No catalog
+-- table changes: their extra columns live in constraint_def.params ('columns'), which the DDL
+-- event triggers now follow through renames and column drops.
+
+CREATE  FUNCTION "_declare_multi"(
+	"tbl" oid, /* Option < Oid > */
+	"columns" TEXT[], /* Option < Vec < Option < String > > > */
+	"kind" TEXT, /* Option < & str > */
+	"on_violation" TEXT, /* Option < & str > */
+	"mostly" double precision, /* Option < f64 > */
+	"name" TEXT, /* Option < & str > */
+	"ignore_row_if" TEXT, /* Option < & str > */
+	"or_equal" bool, /* Option < bool > */
+	"strictly" bool, /* Option < bool > */
+	"total" double precision, /* Option < f64 > */
+	"value_set" TEXT[], /* Option < Vec < Option < String > > > */
+	"ties_okay" bool /* Option < bool > */
+) RETURNS TEXT /* String */
+
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'declare_multi_wrapper';
+
+-- Expectations over several columns of a row, a batch's uniqueness or order, and a column's set
+-- of distinct values (Great Expectations' semantics; see the README). ignore_row_if NULL is GE's
+-- default: a row is skipped when all its values are missing.
+CREATE FUNCTION vigil.expect_pair_greater(
+    tbl regclass, col_a text, col_b text, or_equal boolean DEFAULT false, ignore_row_if text DEFAULT NULL,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col_a, col_b], 'pair_greater', on_violation, mostly, name,
+                                  ignore_row_if, or_equal, false, NULL, NULL, false) $$;
+
+CREATE FUNCTION vigil.expect_pair_equal(
+    tbl regclass, col_a text, col_b text, ignore_row_if text DEFAULT NULL,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col_a, col_b], 'pair_equal', on_violation, mostly, name,
+                                  ignore_row_if, false, false, NULL, NULL, false) $$;
+
+CREATE FUNCTION vigil.expect_sum_equal(
+    tbl regclass, columns text[], total double precision, ignore_row_if text DEFAULT NULL,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, columns, 'sum_equal', on_violation, mostly, name,
+                                  ignore_row_if, false, false, total, NULL, false) $$;
+
+CREATE FUNCTION vigil.expect_unique_within_record(
+    tbl regclass, columns text[], ignore_row_if text DEFAULT NULL,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, columns, 'unique_within_record', on_violation, mostly, name,
+                                  ignore_row_if, false, false, NULL, NULL, false) $$;
+
+-- Unique within each write batch (vigil.validate: over the whole table).
+CREATE FUNCTION vigil.expect_unique(
+    tbl regclass, col text,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'unique', on_violation, mostly, name,
+                                  NULL, false, false, NULL, NULL, false) $$;
+
+CREATE FUNCTION vigil.expect_compound_unique(
+    tbl regclass, columns text[], ignore_row_if text DEFAULT NULL,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, columns, 'compound_unique', on_violation, mostly, name,
+                                  ignore_row_if, false, false, NULL, NULL, false) $$;
+
+-- In order within each write batch: by the watched time column when there is one, else as written.
+CREATE FUNCTION vigil.expect_increasing(
+    tbl regclass, col text, strictly boolean DEFAULT false,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'increasing', on_violation, mostly, name,
+                                  NULL, false, strictly, NULL, NULL, false) $$;
+
+CREATE FUNCTION vigil.expect_decreasing(
+    tbl regclass, col text, strictly boolean DEFAULT false,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'decreasing', on_violation, mostly, name,
+                                  NULL, false, strictly, NULL, NULL, false) $$;
+
+-- value_set NULL: any value (GE's vacuous universal set).
+CREATE FUNCTION vigil.expect_distinct_in_set(
+    tbl regclass, col text, value_set anyarray,
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'distinct_in_set', on_violation, 1.0, name,
+                                  NULL, false, false, NULL, value_set::text[], false) $$;
+
+CREATE FUNCTION vigil.expect_distinct_contain_set(
+    tbl regclass, col text, value_set anyarray,
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'distinct_contain_set', on_violation, 1.0, name,
+                                  NULL, false, false, NULL, value_set::text[], false) $$;
+
+CREATE FUNCTION vigil.expect_distinct_equal_set(
+    tbl regclass, col text, value_set anyarray,
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'distinct_equal_set', on_violation, 1.0, name,
+                                  NULL, false, false, NULL, value_set::text[], false) $$;
+
+CREATE FUNCTION vigil.expect_most_common_in_set(
+    tbl regclass, col text, value_set anyarray, ties_okay boolean DEFAULT false,
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_multi(tbl, ARRAY[col], 'most_common_in_set', on_violation, 1.0, name,
+                                  NULL, false, false, NULL, value_set::text[], ties_okay) $$;
+
+-- Dropping or renaming any column of a multi-column expectation.
+CREATE OR REPLACE FUNCTION vigil._on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    obj record;
+    dropped record;
+    discarded bigint;
+BEGIN
+    FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
+                WHERE object_type IN ('table', 'table column') LOOP
+        IF obj.object_type = 'table' THEN
+            FOR dropped IN DELETE FROM vigil.constraint_def WHERE relid = obj.objid
+                           RETURNING constraint_name LOOP
+                RAISE NOTICE 'pg_vigil constraint "%" dropped with table %',
+                    dropped.constraint_name, obj.object_identity;
+            END LOOP;
+            DELETE FROM vigil.violation_log WHERE relid = obj.objid;
+            DELETE FROM vigil.watch_def WHERE relid = obj.objid;
+            DELETE FROM vigil.window_mark WHERE relid = obj.objid;
+            DELETE FROM vigil.profile_delta WHERE relid = obj.objid;
+            DELETE FROM vigil.window_memo WHERE relid = obj.objid;
+            DELETE FROM vigil.alert WHERE relid = obj.objid;
+            DELETE FROM vigil.quarantine WHERE relid = obj.objid;
+            GET DIAGNOSTICS discarded = ROW_COUNT;
+            IF discarded > 0 THEN
+                RAISE NOTICE 'pg_vigil discarded % quarantined rows of dropped table %',
+                    discarded, obj.object_identity;
+            END IF;
+        ELSE
+            -- address_names: {schema, table, column}.
+            FOR dropped IN DELETE FROM vigil.constraint_def
+                            WHERE relid = obj.objid
+                              AND (column_name = obj.address_names[3] OR params->'columns' ? obj.address_names[3])
+                           RETURNING constraint_name, relid LOOP
+                RAISE NOTICE 'pg_vigil constraint "%" dropped with column %',
+                    dropped.constraint_name, obj.object_identity;
+                PERFORM vigil._sync_triggers(dropped.relid);
+            END LOOP;
+        END IF;
+    END LOOP;
+END $$;
+
+CREATE OR REPLACE FUNCTION vigil._on_ddl_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    root oid;
+    renamed record;
+BEGIN
+    -- A column renamed (ALTER TABLE ... RENAME COLUMN reports it, recursing to partitions): the
+    -- contract keeps columns by name, and names were current before this command, so a stored
+    -- name the table (or a partition of it) no longer has is the renamed column's old name.
+    FOR renamed IN
+        SELECT DISTINCT t.relid, a.attname::text AS new_name
+          FROM pg_event_trigger_ddl_commands() c
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = c.objid AND a.attnum = c.objsubid
+         CROSS JOIN LATERAL (SELECT c.objid AS relid UNION SELECT p.relid FROM pg_partition_tree(c.objid) p) t
+         WHERE c.object_type = 'table column' AND c.command_tag = 'ALTER TABLE'
+    LOOP
+        UPDATE vigil.constraint_def d SET column_name = renamed.new_name
+         WHERE d.relid = renamed.relid AND d.column_name IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid = d.relid AND a.attname = d.column_name AND NOT a.attisdropped);
+        -- Multi-column expectations keep every column's name in params.
+        UPDATE vigil.constraint_def d
+           SET params = jsonb_set(d.params, '{columns}', (
+                   SELECT jsonb_agg(CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                                       WHERE a.attrelid = d.relid AND a.attname = n AND NOT a.attisdropped)
+                                         THEN n ELSE renamed.new_name END ORDER BY i)
+                     FROM jsonb_array_elements_text(d.params->'columns') WITH ORDINALITY AS u(n, i)))
+         WHERE d.relid = renamed.relid AND d.params ? 'columns';
+        UPDATE vigil.watch_def w
+           SET columns = ARRAY(SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                                        WHERE a.attrelid = w.relid AND a.attname = n AND NOT a.attisdropped)
+                                           THEN n ELSE renamed.new_name END
+                                 FROM unnest(w.columns) WITH ORDINALITY AS u(n, i) ORDER BY i),
+               time_column = CASE WHEN w.time_column IS NULL OR EXISTS (
+                                       SELECT 1 FROM pg_catalog.pg_attribute a
+                                        WHERE a.attrelid = w.relid AND a.attname = w.time_column AND NOT a.attisdropped)
+                                  THEN w.time_column ELSE renamed.new_name END
+         WHERE w.relid = renamed.relid;
+    END LOOP;
+    -- Constrained tables touched by the command, directly or through a partition: re-sync their
+    -- triggers and re-compile their rules, which refuses a column type change they cannot follow.
+    FOR root IN
+        SELECT DISTINCT d.relid
+          FROM pg_event_trigger_ddl_commands() c
+          JOIN vigil.constraint_def d
+            ON d.relid = c.objid
+            OR d.relid IN (SELECT a.relid FROM pg_partition_ancestors(c.objid) a)
+         WHERE c.object_type = 'table'
+    LOOP
+        PERFORM vigil._sync_triggers(root);
+    END LOOP;
+END $$;

@@ -1,0 +1,212 @@
+//! Multi-value expectations (rules::multi) over rows of Datums: decodes the columns each one
+//! reads into core values, renders samples in the columns' own types. Shared by the statement
+//! trigger, the row trigger (quarantine) and vigil.validate.
+
+use crate::catalog::cache::{CompiledMulti, MultiColumn};
+use crate::catalog::{output_text, Repr};
+use crate::rules::multi::{Key, MultiState, Value};
+use crate::rules::tally::float_sample;
+use pgrx::pg_sys::{self, Datum};
+
+/// A column value as the core compares it: integers, dates and timestamps exactly, numeric as
+/// a double, text by its bytes (char(n) without trailing blanks), booleans as 0 and 1.
+#[inline(always)]
+pub unsafe fn decode<'a>(repr: Repr, d: Datum, isnull: bool) -> Value<'a> {
+    if isnull {
+        return Value::Null;
+    }
+    match repr {
+        Repr::Int2 => Value::Int(d.value() as i16 as i64),
+        Repr::Int4 | Repr::Date => Value::Int(d.value() as i32 as i64),
+        Repr::Int8 | Repr::Timestamp => Value::Int(d.value() as i64),
+        Repr::Bool => Value::Int((d.value() & 0xff != 0) as i64),
+        Repr::Float4 => Value::Float(f32::from_bits(d.value() as u32) as f64),
+        Repr::Float8 => Value::Float(f64::from_bits(d.value() as u64)),
+        Repr::Numeric => {
+            let f = pgrx::fcinfo::direct_function_call_as_datum(pg_sys::numeric_float8_no_overflow, &[Some(d)]);
+            Value::Float(f.map_or(f64::NAN, |f| f64::from_bits(f.value() as u64)))
+        }
+        Repr::Text | Repr::BpChar => Value::Bytes(super::eval::text_bytes(repr, d)),
+        Repr::Other => Value::Null, // refused at declaration
+    }
+}
+
+/// A value for samples and observed values, as the column's type prints it.
+pub fn render(repr: Repr, typid: pg_sys::Oid, v: Value<'_>) -> serde_json::Value {
+    match (v, repr) {
+        (Value::Null, _) => serde_json::Value::Null,
+        (Value::Int(i), Repr::Bool) => serde_json::Value::Bool(i != 0),
+        (Value::Int(i), Repr::Date) => serde_json::Value::String(output_text(typid, Datum::from(i as i32))),
+        (Value::Int(i), Repr::Timestamp) => serde_json::Value::String(output_text(typid, Datum::from(i))),
+        (Value::Int(i), _) => serde_json::Value::from(i),
+        // A real as written (1.1, not the double nearest its float4).
+        (Value::Float(f), Repr::Float4) => float_sample((f as f32).to_string().parse().unwrap_or(f)),
+        (Value::Float(f), _) => float_sample(f),
+        (Value::Bytes(b), _) => serde_json::Value::String(String::from_utf8_lossy(b).chars().take(200).collect()),
+    }
+}
+
+/// A value-set element given as text, as a key of the column's type.
+pub fn parse_key(repr: Repr, typid: pg_sys::Oid, text: &str) -> Result<Key, crate::rules::RuleError> {
+    use crate::rules::{parse_float, parse_int, RuleError};
+    Ok(match repr {
+        Repr::Int2 | Repr::Int4 | Repr::Int8 => Key::Int(parse_int(text)?),
+        Repr::Float4 => Value::Float(parse_float(text)? as f32 as f64).key(),
+        Repr::Float8 | Repr::Numeric => Value::Float(parse_float(text)?).key(),
+        Repr::Bool => match text.trim().to_ascii_lowercase().as_str() {
+            "t" | "true" | "yes" | "on" | "1" => Key::Int(1),
+            "f" | "false" | "no" | "off" | "0" => Key::Int(0),
+            _ => return Err(RuleError::BadValue(format!("invalid boolean in value set: \"{text}\""))),
+        },
+        Repr::Date | Repr::Timestamp => {
+            let d = crate::catalog::parse_with_type(text, unsafe { pg_sys::getBaseType(typid) }, -1);
+            unsafe { decode(repr, d, false) }.key()
+        }
+        Repr::BpChar => Key::Bytes(text.trim_end_matches(' ').as_bytes().into()),
+        Repr::Text | Repr::Other => Key::Bytes(text.as_bytes().into()),
+    })
+}
+
+/// The multi-value expectations of a batch, each with its state.
+pub struct MultiPlan<'s> {
+    rules: Vec<(&'s CompiledMulti, MultiState)>,
+    /// Each rule's columns as (0-based position in the rows read, layout).
+    columns: Vec<Vec<(usize, Repr)>>,
+    /// The time column (0-based position, layout) that orders increasing/decreasing.
+    time: Option<(usize, Repr)>,
+    values: Vec<Value<'static>>,
+}
+
+impl<'s> MultiPlan<'s> {
+    /// `attno_of` places a column in the rows read (the firing table's own position on the
+    /// write path; validate reads `SELECT *`, which skips dropped columns).
+    pub fn new(
+        rules: impl IntoIterator<Item = &'s CompiledMulti>,
+        time: Option<(usize, Repr)>,
+        attno_of: impl Fn(&MultiColumn) -> usize,
+    ) -> Self {
+        let rules: Vec<_> = rules.into_iter().map(|r| (r, MultiState::new(r.spec.clone()))).collect();
+        let columns = rules.iter().map(|(r, _)| r.columns.iter().map(|c| (attno_of(c), c.repr)).collect()).collect();
+        MultiPlan { rules, columns, time, values: Vec::new() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The number of attributes a row must have deformed for this plan.
+    pub fn natts(&self) -> i32 {
+        let cols = self.columns.iter().flatten().map(|c| c.0 as i32 + 1);
+        cols.chain(self.time.map(|t| t.0 as i32 + 1)).max().unwrap_or(0)
+    }
+
+    #[inline]
+    pub unsafe fn row(&mut self, values: *const Datum, nulls: *const bool) {
+        let time = self.time.and_then(|(attno, repr)| match decode(repr, *values.add(attno), *nulls.add(attno)) {
+            Value::Int(t) => Some(t),
+            _ => None,
+        });
+        for ((rule, state), columns) in self.rules.iter_mut().zip(&self.columns) {
+            self.values.clear();
+            for &(attno, repr) in columns {
+                // The row's Datums outlive this call; the vector is cleared before it returns.
+                self.values.push(std::mem::transmute::<Value<'_>, Value<'static>>(decode(repr, *values.add(attno), *nulls.add(attno))));
+            }
+            let ordered = if matches!(rule.spec.kind, crate::rules::multi::MultiKind::Increasing | crate::rules::multi::MultiKind::Decreasing) { time } else { None };
+            state.row(&self.values, ordered, &|i, v| rule.render(i, v));
+        }
+        self.values.clear();
+    }
+
+    /// Judges every expectation: (rule, state with its tally, success, observed value).
+    pub fn finish(self) -> Vec<(&'s CompiledMulti, MultiState, bool, Option<serde_json::Value>)> {
+        self.rules
+            .into_iter()
+            .map(|(rule, mut state)| {
+                let (ok, observed) = state.finish(rule.mostly, &|i, v| rule.render(i, v));
+                (rule, state, ok, observed)
+            })
+            .collect()
+    }
+}
+
+/// Judges one row against a row-local expectation (the row trigger's quarantine): the sample
+/// of the row's values when it fails.
+pub unsafe fn failing_row(rule: &CompiledMulti, values: *const Datum, nulls: *const bool) -> Option<serde_json::Value> {
+    let decoded: Vec<Value<'_>> = rule.columns.iter().map(|c| decode(c.repr, *values.add(c.attno), *nulls.add(c.attno))).collect();
+    (MultiState::row_passes(&rule.spec, &decoded) == Some(false))
+        .then(|| crate::rules::multi::sample(&rule.spec, &decoded, &|i, v| rule.render(i, v)))
+}
+
+/// What a failing expectation says, in words: (message tail, detail).
+fn describe(rule: &CompiledMulti, state: &MultiState, observed: &Option<serde_json::Value>) -> String {
+    use crate::rules::multi::MultiKind::*;
+    let t = &state.tally;
+    let example = t.samples.first().map(|v| format!(" (e.g. {v})")).unwrap_or_default();
+    let set = || {
+        let shown: Vec<serde_json::Value> =
+            rule.spec.values.iter().flatten().map(|k| rule.render(0, k.value())).collect();
+        serde_json::Value::Array(shown).to_string()
+    };
+    let seen = observed.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    match rule.spec.kind {
+        DistinctInSet => format!("its distinct values {seen} are not all in {}", set()),
+        DistinctContainSet => format!("its distinct values {seen} do not contain all of {}", set()),
+        DistinctEqualSet => format!("its distinct values {seen} are not {}", set()),
+        MostCommonInSet => format!("its most common value{} {seen} {} in {}", "s", if rule.spec.ties_okay { "are none" } else { "is not alone or not" }, set()),
+        Unique | CompoundUnique => format!("{} of {} rows repeat a value{example}", t.unexpected, t.rows - t.nulls),
+        Increasing | Decreasing => format!(
+            "{} of {} values are not {}{}{example}",
+            t.unexpected,
+            t.rows - t.nulls,
+            if rule.spec.strictly { "strictly " } else { "" },
+            if rule.spec.kind == Increasing { "increasing" } else { "decreasing" }
+        ),
+        _ => format!("{} of {} rows fail it{example}", t.unexpected, t.rows - t.nulls),
+    }
+}
+
+/// Judges the batch's multi-value expectations: a failing 'reject' one fails the statement
+/// (23514, like a CHECK); failing 'warn' ones are told to the client and returned as rows for
+/// vigil.violation_log.
+pub fn judge(
+    results: &[(&CompiledMulti, MultiState, bool, Option<serde_json::Value>)],
+    relid: pg_sys::Oid,
+    batch_rows: u64,
+) -> Vec<serde_json::Value> {
+    use crate::rules::Mode;
+    use pgrx::pg_sys::errcodes::PgSqlErrorCode;
+    let table = crate::catalog::qualified_name(relid);
+    let mut rows = Vec::new();
+    for (rule, state, ok, observed) in results {
+        if *ok {
+            continue;
+        }
+        let what = describe(rule, state, observed);
+        let columns = rule.column_label();
+        if rule.mode == Mode::Reject {
+            crate::error::raise(
+                PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
+                format!("rows for relation {table} violate pg_vigil constraint \"{}\" on columns \"{columns}\"", rule.name),
+                Some(format!("In a batch of {batch_rows} rows, {what}.")),
+                Some("The whole statement was rolled back; fix the rows, or declare the constraint with on_violation => 'warn'.".into()),
+            );
+        }
+        crate::error::warning(
+            format!("batch written to {table} violates pg_vigil constraint \"{}\" on columns \"{columns}\": {what}", rule.name),
+            Some("The rows were kept; see vigil.violations.".into()),
+        );
+        let value_set = rule.spec.kind.on_value_set();
+        rows.push(serde_json::json!({
+            "relid": rule.relid.to_u32(),
+            "constraint_id": rule.id,
+            "constraint_name": rule.name,
+            "column_name": columns,
+            "batch_rows": batch_rows,
+            "unexpected_count": (!value_set).then_some(state.tally.unexpected),
+            "action": rule.mode.as_str(),
+            "sample": if value_set { serde_json::json!([{"observed_value": observed}]) } else { serde_json::json!(state.tally.samples) },
+        }));
+    }
+    rows
+}
