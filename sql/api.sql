@@ -62,20 +62,70 @@ AS $$ SELECT vigil._declare(tbl, col, 'not_match', on_violation, mostly, name,
                             NULL, NULL, false, false, NULL, pattern, NULL) $$;
 
 -- Any of the patterns found in v (GE's expect_column_values_to_match_regex_list, match_on 'any'),
--- or none of them (expect_column_values_to_not_match_regex_list): one alternation.
+-- or none of them (expect_column_values_to_not_match_regex_list).
 CREATE FUNCTION vigil.expect_match_any(
     tbl regclass, col text, patterns text[],
     on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT vigil._declare(tbl, col, 'match', on_violation, mostly, name, NULL, NULL, false, false, NULL,
-                            (SELECT string_agg('(?:' || p || ')', '|') FROM unnest(patterns) AS p), NULL) $$;
+AS $$ SELECT vigil._declare(tbl, col, 'match_any', on_violation, mostly, name,
+                            NULL, NULL, false, false, patterns, NULL, NULL) $$;
 
 CREATE FUNCTION vigil.expect_not_match_any(
     tbl regclass, col text, patterns text[],
     on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
 RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT vigil._declare(tbl, col, 'not_match', on_violation, mostly, name, NULL, NULL, false, false, NULL,
-                            (SELECT string_agg('(?:' || p || ')', '|') FROM unnest(patterns) AS p), NULL) $$;
+AS $$ SELECT vigil._declare(tbl, col, 'not_match_any', on_violation, mostly, name,
+                            NULL, NULL, false, false, patterns, NULL, NULL) $$;
+
+CREATE FUNCTION vigil._list_kind(syntax text, match_on text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF match_on IS NULL OR match_on NOT IN ('any', 'all') THEN
+        RAISE EXCEPTION 'match_on must be ''any'' or ''all'', got %', coalesce(quote_literal(match_on), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN syntax || '_' || match_on;
+END $$;
+
+-- SQL LIKE patterns (% any run of characters, _ one character, \ escapes), whole-value match.
+CREATE FUNCTION vigil.expect_like(
+    tbl regclass, col text, pattern text,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'like', on_violation, mostly, name,
+                            NULL, NULL, false, false, NULL, pattern, NULL) $$;
+
+CREATE FUNCTION vigil.expect_not_like(
+    tbl regclass, col text, pattern text,
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'not_like', on_violation, mostly, name,
+                            NULL, NULL, false, false, NULL, pattern, NULL) $$;
+
+-- Pattern lists: match_on 'any' (one of them found) or 'all' (every one found).
+CREATE FUNCTION vigil.expect_match_list(
+    tbl regclass, col text, patterns text[], match_on text DEFAULT 'any',
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, vigil._list_kind('match', match_on), on_violation, mostly, name,
+                            NULL, NULL, false, false, patterns, NULL, NULL) $$;
+
+CREATE FUNCTION vigil.expect_like_list(
+    tbl regclass, col text, patterns text[], match_on text DEFAULT 'any',
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, vigil._list_kind('like', match_on), on_violation, mostly, name,
+                            NULL, NULL, false, false, patterns, NULL, NULL) $$;
+
+-- None of the LIKE patterns matches.
+CREATE FUNCTION vigil.expect_not_like_any(
+    tbl regclass, col text, patterns text[],
+    on_violation text DEFAULT 'reject', mostly double precision DEFAULT 1.0, name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare(tbl, col, 'not_like_any', on_violation, mostly, name,
+                            NULL, NULL, false, false, patterns, NULL, NULL) $$;
+
+
 
 CREATE FUNCTION vigil.expect_length_between(
     tbl regclass, col text, min integer, max integer,

@@ -511,10 +511,24 @@ fn build_kernel(row: &Row, kind: RuleKind, repr: Repr, params: &Params) -> Kerne
                 Kernel::TextSet { set: kernel::TextSet::new(trimmed), negate }
             }
         }
-        RuleKind::Match | RuleKind::NotMatch => {
-            let re = kernel::compile_regex(params.pattern.as_deref().unwrap_or_default())
-                .unwrap_or_else(|e| broken(row, e));
-            Kernel::Regex { re, negate: kind == RuleKind::NotMatch }
+        RuleKind::Match | RuleKind::NotMatch | RuleKind::Like | RuleKind::NotLike => {
+            let pattern = kind.regex_of(params.pattern.as_deref().unwrap_or_default()).unwrap_or_else(|e| broken(row, e));
+            let re = kernel::compile_regex(&pattern).unwrap_or_else(|e| broken(row, e));
+            Kernel::Regex { re, negate: matches!(kind, RuleKind::NotMatch | RuleKind::NotLike) }
+        }
+        RuleKind::MatchAny | RuleKind::MatchAll | RuleKind::NotMatchAny | RuleKind::LikeAny | RuleKind::LikeAll | RuleKind::NotLikeAny => {
+            let patterns: Vec<String> = params
+                .values
+                .iter()
+                .flatten()
+                .map(|p| kind.regex_of(p).unwrap_or_else(|e| broken(row, e)))
+                .collect();
+            let set = kernel::compile_regex_set(&patterns).unwrap_or_else(|e| broken(row, e));
+            Kernel::Patterns {
+                set,
+                all: matches!(kind, RuleKind::MatchAll | RuleKind::LikeAll),
+                negate: matches!(kind, RuleKind::NotMatchAny | RuleKind::NotLikeAny),
+            }
         }
         RuleKind::LengthBetween => {
             let r = numeric_bounds(row, params).to_int_range();

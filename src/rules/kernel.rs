@@ -274,6 +274,39 @@ pub fn compile_regex(pattern: &str) -> Result<regex::bytes::Regex, RuleError> {
         .map_err(|e| RuleError::InvalidRegex(format!("invalid regular expression: {e}")))
 }
 
+/// Several patterns judged at once (pattern lists): any or all of them must be found.
+pub fn compile_regex_set(patterns: &[String]) -> Result<regex::bytes::RegexSet, RuleError> {
+    regex::bytes::RegexSetBuilder::new(patterns)
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| RuleError::InvalidRegex(format!("invalid regular expression: {e}")))
+}
+
+/// A SQL LIKE pattern as an anchored regular expression: `%` any run of characters, `_` one
+/// character, a backslash makes the next character literal (PostgreSQL's default escape).
+/// Translated so that LIKE rules run in the same kernel as patterns, with no SQL per row.
+pub fn like_to_regex(pattern: &str) -> Result<String, RuleError> {
+    let mut out = String::from("(?s)^");
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            '\\' => match chars.next() {
+                Some(n) => out.push_str(&regex::escape(n.encode_utf8(&mut [0; 4]))),
+                None => {
+                    return Err(RuleError::InvalidParameter(format!(
+                        "LIKE pattern must not end with escape character: \"{pattern}\""
+                    )))
+                }
+            },
+            c => out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
+        }
+    }
+    out.push('$');
+    Ok(out)
+}
+
 /// Character length of a value in a UTF-8 database (bytes that do not continue a character),
 /// or its byte length in a single-byte encoding.
 #[inline]
@@ -298,6 +331,20 @@ pub fn trim_bpchar(bytes: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_patterns_mean_what_sql_means() {
+        let like = |p: &str, v: &str| compile_regex(&like_to_regex(p).unwrap()).unwrap().is_match(v.as_bytes());
+        assert!(like("a%", "abc") && !like("a%", "bac"));
+        assert!(like("%b%", "abc") && like("_b_", "abc") && !like("_b", "abc"));
+        assert!(like("100\\%", "100%") && !like("100\\%", "1000"));
+        assert!(like("a.c", "a.c") && !like("a.c", "abc"), "regex characters are literal");
+        assert!(like("%", "line\nbreak"), "% spans newlines");
+        assert!(like("_", "é"), "_ is one character, not one byte");
+        assert!(like_to_regex("ab\\").is_err());
+        let set = compile_regex_set(&["^a".into(), "c$".into()]).unwrap();
+        assert!(set.matches(b"abc").matched_all() && !set.matches(b"ab").matched_all() && set.is_match(b"ab"));
+    }
 
     fn range(min: Option<Num>, max: Option<Num>, smin: bool, smax: bool) -> Range<Num> {
         Range { min, max, strict_min: smin, strict_max: smax }

@@ -43,6 +43,17 @@ pub enum RuleKind {
     NotMatch,
     LengthBetween,
     Finite,
+    /// SQL LIKE patterns (GE: expect_column_values_to_match_like_pattern and its negation).
+    Like,
+    NotLike,
+    /// Pattern lists, from `values`: any or all of them found (GE: ..._match_regex_list with
+    /// match_on), none found (..._not_match_regex_list); the same for LIKE pattern lists.
+    MatchAny,
+    MatchAll,
+    NotMatchAny,
+    LikeAny,
+    LikeAll,
+    NotLikeAny,
 }
 
 impl RuleKind {
@@ -57,7 +68,37 @@ impl RuleKind {
             RuleKind::NotMatch => "not_match",
             RuleKind::LengthBetween => "length_between",
             RuleKind::Finite => "finite",
+            RuleKind::Like => "like",
+            RuleKind::NotLike => "not_like",
+            RuleKind::MatchAny => "match_any",
+            RuleKind::MatchAll => "match_all",
+            RuleKind::NotMatchAny => "not_match_any",
+            RuleKind::LikeAny => "like_any",
+            RuleKind::LikeAll => "like_all",
+            RuleKind::NotLikeAny => "not_like_any",
         }
+    }
+
+    /// Rules on a text pattern or a list of them.
+    pub fn is_pattern(self) -> bool {
+        matches!(
+            self,
+            RuleKind::Match
+                | RuleKind::NotMatch
+                | RuleKind::Like
+                | RuleKind::NotLike
+                | RuleKind::MatchAny
+                | RuleKind::MatchAll
+                | RuleKind::NotMatchAny
+                | RuleKind::LikeAny
+                | RuleKind::LikeAll
+                | RuleKind::NotLikeAny
+        )
+    }
+
+    /// Pattern lists keep their patterns in `values`.
+    pub fn is_pattern_list(self) -> bool {
+        self.is_pattern() && !matches!(self, RuleKind::Match | RuleKind::NotMatch | RuleKind::Like | RuleKind::NotLike)
     }
 
     pub fn parse(s: &str) -> Option<RuleKind> {
@@ -71,8 +112,10 @@ impl RuleKind {
             RuleKind::NotNull | RuleKind::Null => true,
             RuleKind::Between => matches!(col, Int | Float | Numeric | Date | Timestamp),
             RuleKind::InSet | RuleKind::NotInSet => matches!(col, Int | Float | Text),
-            RuleKind::Match | RuleKind::NotMatch | RuleKind::LengthBetween => col == Text,
+            RuleKind::LengthBetween => col == Text,
+            k if k.is_pattern() => col == Text,
             RuleKind::Finite => matches!(col, Float | Numeric),
+            _ => false,
         }
     }
 
@@ -85,10 +128,10 @@ impl RuleKind {
             RuleKind::InSet | RuleKind::NotInSet => {
                 "smallint, integer, bigint, real, double precision, text, varchar, char"
             }
-            RuleKind::Match | RuleKind::NotMatch | RuleKind::LengthBetween => {
-                "text, varchar, char"
-            }
+            RuleKind::LengthBetween => "text, varchar, char",
+            k if k.is_pattern() => "text, varchar, char",
             RuleKind::Finite => "real, double precision, numeric",
+            _ => "text, varchar, char",
         }
     }
 
@@ -99,7 +142,7 @@ impl RuleKind {
     }
 }
 
-const ALL_KINDS: [RuleKind; 9] = [
+const ALL_KINDS: [RuleKind; 17] = [
     RuleKind::NotNull,
     RuleKind::Between,
     RuleKind::InSet,
@@ -109,6 +152,14 @@ const ALL_KINDS: [RuleKind; 9] = [
     RuleKind::NotMatch,
     RuleKind::LengthBetween,
     RuleKind::Finite,
+    RuleKind::Like,
+    RuleKind::NotLike,
+    RuleKind::MatchAny,
+    RuleKind::MatchAll,
+    RuleKind::NotMatchAny,
+    RuleKind::LikeAny,
+    RuleKind::LikeAll,
+    RuleKind::NotLikeAny,
 ];
 
 /// What happens to a violating row.
@@ -342,14 +393,33 @@ pub fn validate(
             }
             Ok(())
         }
-        RuleKind::Match | RuleKind::NotMatch => {
+        RuleKind::Match | RuleKind::NotMatch | RuleKind::Like | RuleKind::NotLike => {
             let pattern = params
                 .pattern
                 .as_deref()
                 .ok_or_else(|| RuleError::NullValue("pattern must not be NULL".into()))?;
-            kernel::compile_regex(pattern).map(|_| ())
+            kernel::compile_regex(&kind.regex_of(pattern)?).map(|_| ())
         }
-        RuleKind::NotNull | RuleKind::Null | RuleKind::Finite => Ok(()),
+        k if k.is_pattern_list() => {
+            let patterns = params.values.as_ref().ok_or_else(|| RuleError::NullValue("patterns must not be NULL".into()))?;
+            if patterns.is_empty() {
+                return Err(RuleError::InvalidParameter("give at least one pattern".into()));
+            }
+            let regexes = patterns.iter().map(|p| k.regex_of(p)).collect::<Result<Vec<_>, _>>()?;
+            kernel::compile_regex_set(&regexes).map(|_| ())
+        }
+        _ => Ok(()),
+    }
+}
+
+impl RuleKind {
+    /// A pattern of this kind as a regular expression (LIKE patterns translated).
+    pub fn regex_of(self, pattern: &str) -> Result<String, RuleError> {
+        if matches!(self, RuleKind::Like | RuleKind::NotLike | RuleKind::LikeAny | RuleKind::LikeAll | RuleKind::NotLikeAny) {
+            kernel::like_to_regex(pattern)
+        } else {
+            Ok(pattern.to_owned())
+        }
     }
 }
 

@@ -23,6 +23,8 @@ pub enum Kernel {
     FloatSet { set: FloatSet, negate: bool },
     TextSet { set: TextSet, negate: bool },
     Regex { re: regex::bytes::Regex, negate: bool },
+    /// Pattern lists: any (or `all`) of the patterns found, or none with `negate`.
+    Patterns { set: regex::bytes::RegexSet, all: bool, negate: bool },
     Length(Range<i64>),
     Finite,
 }
@@ -125,6 +127,10 @@ impl Kernel {
             Kernel::FloatSet { set, negate } => set.contains(as_f64(repr, d)) != *negate,
             Kernel::TextSet { set, negate } => set.contains(text_bytes(repr, d)) != *negate,
             Kernel::Regex { re, negate } => re.is_match(text_bytes(repr, d)) != *negate,
+            Kernel::Patterns { set, all, negate } => {
+                let v = text_bytes(repr, d);
+                (if *all { set.matches(v).matched_all() } else { set.is_match(v) }) != *negate
+            }
             Kernel::Length(r) => r.admits(&char_length(text_bytes(repr, d), utf8)),
             Kernel::Finite => match repr {
                 Repr::Numeric => numeric_sign_bits(d) & 0xC000 != 0xC000,
