@@ -180,6 +180,66 @@ AS $$ SELECT vigil._declare(tbl, col, 'not_like_any', on_violation, mostly, name
                             NULL, NULL, false, false, patterns, NULL, NULL) $$;
 
 
+-- The table's shape.
+CREATE  FUNCTION "_declare_shape"(
+	"tbl" oid, /* Option < Oid > */
+	"kind" TEXT, /* Option < & str > */
+	"on_violation" TEXT, /* Option < & str > */
+	"name" TEXT, /* Option < & str > */
+	"columns" TEXT[], /* :: std :: option :: Option < Vec < Option < String > > > */
+	"exact_match" bool, /* Option < bool > */
+	"min" INT, /* Option < i32 > */
+	"max" INT, /* Option < i32 > */
+	"column_index" INT /* Option < i32 > */
+) RETURNS TEXT /* String */
+
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'declare_shape_wrapper';
+
+CREATE FUNCTION vigil._required(v anyelement, what text) RETURNS anyelement
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF v IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', what USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RETURN v;
+END $$;
+
+-- The table's shape (GE's table expectations), judged from the catalog: exact_match false allows
+-- other columns too; column_index is GE's 0-based position.
+CREATE FUNCTION vigil.expect_columns_match_set(
+    tbl regclass, columns text[], exact_match boolean DEFAULT true,
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_shape(tbl, 'columns_match_set', on_violation, name, columns, exact_match, NULL, NULL, NULL) $$;
+
+CREATE FUNCTION vigil.expect_columns_match_list(
+    tbl regclass, columns text[],
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_shape(tbl, 'columns_match_list', on_violation, name, columns, false, NULL, NULL, NULL) $$;
+
+CREATE FUNCTION vigil.expect_column_count_between(
+    tbl regclass, min integer, max integer,
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_shape(tbl, 'column_count_between', on_violation, name, NULL, false, min, max, NULL) $$;
+
+CREATE FUNCTION vigil.expect_column_count_equal(
+    tbl regclass, value integer,
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_shape(tbl, 'column_count_between', on_violation, name, NULL, false,
+                                  vigil._required(value, 'value'), value, NULL) $$;
+
+CREATE FUNCTION vigil.expect_column_to_exist(
+    tbl regclass, col text, column_index integer DEFAULT NULL,
+    on_violation text DEFAULT 'reject', name text DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._declare_shape(tbl, 'column_exists', on_violation, name,
+                                  ARRAY[vigil._required(col, 'col')], false, NULL, NULL, column_index) $$;
+
 -- Dropping or renaming any column of a multi-column expectation.
 CREATE OR REPLACE FUNCTION vigil._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -709,3 +709,70 @@ fn declare_multi(
     store(relid, &constraint_name, Some(&names[0]), kind.as_str(), mode, mostly, serde_json::to_value(&params).unwrap_or_default());
     constraint_name
 }
+
+/// Declares an expectation on the table's shape (rules::shape): its columns as a set or list,
+/// their number, or one column's existence. Judged against the catalog, so no column need exist.
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(name = "_declare_shape")]
+#[search_path(pg_catalog, pg_temp)]
+fn declare_shape(
+    tbl: Option<Oid>,
+    kind: Option<&str>,
+    on_violation: Option<&str>,
+    name: Option<&str>,
+    columns: Option<Vec<Option<String>>>,
+    exact_match: Option<bool>,
+    min: Option<i32>,
+    max: Option<i32>,
+    column_index: Option<i32>,
+) -> String {
+    use crate::rules::shape::{self, ShapeKind, ShapeSpec};
+    crate::catalog::require_writable("declare a constraint");
+    let relid = required(tbl, "tbl");
+    let kind_name = required(kind, "kind");
+    let kind = ShapeKind::parse(kind_name).unwrap_or_else(|| {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("unknown constraint kind \"{kind_name}\""), None, None)
+    });
+    let mode_name = required(on_violation, "on_violation");
+    let mode = match Mode::parse(mode_name) {
+        Some(m @ (Mode::Reject | Mode::Warn)) => m,
+        _ => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("on_violation \"{mode_name}\" does not apply to {}", kind.as_str()),
+            Some("A table's shape is judged for whole write batches, not single rows.".into()),
+            Some("Use 'reject' or 'warn'.".into()),
+        ),
+    };
+    check_table(relid);
+    require_owner(relid);
+    let table = qualified_name(relid);
+    let columns: Option<Vec<String>> = columns.map(|c| {
+        c.into_iter()
+            .map(|n| n.unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "column names must not be NULL", None, None)))
+            .collect()
+    });
+    let spec = ShapeSpec {
+        columns: columns.clone(),
+        exact_match: required(exact_match, "exact_match"),
+        min: min.map(i64::from),
+        max: max.map(i64::from),
+        column_index: column_index.map(i64::from),
+    };
+    if let Err(e) = shape::validate(kind, &spec) {
+        raise_rule_error(&e, &format!("cannot declare {} on table {table}", kind.as_str()));
+    }
+    if kind == ShapeKind::ColumnCountBetween && min.is_none() && max.is_none() {
+        notice(format!("column_count_between on table {table} has neither min nor max: every table passes it"));
+    }
+    let params = Params {
+        expected_columns: columns,
+        exact_match: spec.exact_match,
+        min: min.map(|v| v.to_string()),
+        max: max.map(|v| v.to_string()),
+        column_index: spec.column_index,
+        ..Default::default()
+    };
+    let name = constraint_name(relid, name, None, kind.as_str());
+    store(relid, &name, None, kind.as_str(), mode, 1.0, serde_json::to_value(&params).unwrap_or_default());
+    name
+}

@@ -71,6 +71,19 @@ fn validate(tbl: Oid) -> TableIterator<'static, (
         .collect::<Vec<_>>()
         .into_iter()
         .chain(set.aggregates.iter().map(|a| validate_aggregate(tbl, a)))
+        .chain(set.shapes.iter().map(|shape| {
+            (
+                shape.name.clone(),
+                String::new(),
+                shape.kind.as_str().to_string(),
+                0,
+                0,
+                None,
+                None,
+                shape.success,
+                JsonB(serde_json::json!([shape.observed])),
+            )
+        }))
         .chain(multi.into_iter().map(|(rule, state, success, observed)| {
             let t = &state.tally;
             let value_set = rule.spec.kind.on_value_set();

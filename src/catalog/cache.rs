@@ -9,6 +9,7 @@ use crate::error::raise;
 use crate::profile::ProfileKind;
 use crate::rules::aggregate::{AggregateKind, Bounds};
 use crate::rules::multi::{IgnoreRowIf, MultiKind, MultiSpec};
+use crate::rules::shape::{ShapeKind, ShapeSpec};
 use crate::rules::{self, kernel, Mode, Num, Params, Range, RuleKind};
 use crate::trigger::eval::Kernel;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Datum, Oid};
@@ -82,6 +83,17 @@ impl CompiledMulti {
     }
 }
 
+/// An expectation on the table's shape, judged when the rules are compiled (rules::shape).
+pub struct CompiledShape {
+    pub id: i32,
+    pub name: String,
+    pub relid: Oid,
+    pub kind: ShapeKind,
+    pub mode: Mode,
+    pub success: bool,
+    pub observed: serde_json::Value,
+}
+
 pub struct RuleSet {
     pub relid: Oid,
     /// The table itself and its partition ancestors: invalidating any of them drops this entry.
@@ -98,6 +110,8 @@ pub struct RuleSet {
     pub aggregates: Vec<CompiledAggregate>,
     /// Multi-value expectations (quarantine ones are also judged per row, see `per_row_multi`).
     pub multi: Vec<CompiledMulti>,
+    /// Table shape expectations, already judged.
+    pub shapes: Vec<CompiledShape>,
 }
 
 impl RuleSet {
@@ -331,10 +345,15 @@ fn compile(relid: Oid) -> RuleSet {
         watch,
         aggregates: Vec::new(),
         multi: Vec::new(),
+        shapes: Vec::new(),
     };
     for row in rows {
         if let Some(kind) = AggregateKind::parse(&row.kind) {
             set.aggregates.push(compile_aggregate(row, kind));
+            continue;
+        }
+        if let Some(kind) = ShapeKind::parse(&row.kind) {
+            set.shapes.push(compile_shape(row, kind));
             continue;
         }
         if let Some(kind) = MultiKind::parse(&row.kind) {
@@ -393,6 +412,35 @@ fn compile_aggregate(row: Row, kind: AggregateKind) -> CompiledAggregate {
         metric: params.metric.unwrap_or_else(|| "auto".into()),
         threshold: params.threshold,
     }
+}
+
+/// The columns of the table the expectation was declared on, in order, judged now: a DDL change
+/// of the table invalidates this compilation.
+fn compile_shape(row: Row, kind: ShapeKind) -> CompiledShape {
+    let mode = Mode::parse(&row.mode).unwrap_or_else(|| broken(&row, "unknown on_violation"));
+    let params: Params = serde_json::from_str(&row.params).unwrap_or_else(|e| broken(&row, e));
+    let spec = ShapeSpec {
+        columns: params.expected_columns,
+        exact_match: params.exact_match,
+        min: params.min.as_deref().and_then(|m| m.parse().ok()),
+        max: params.max.as_deref().and_then(|m| m.parse().ok()),
+        column_index: params.column_index,
+    };
+    let actual = table_columns(row.declared_on);
+    let (success, observed) = crate::rules::shape::judge(kind, &spec, &actual);
+    CompiledShape { id: row.id, name: row.name, relid: row.declared_on, kind, mode, success, observed }
+}
+
+/// A table's column names in order (dropped ones left out).
+pub fn table_columns(relid: Oid) -> Vec<String> {
+    super::select_one::<Vec<String>>(
+        "SELECT coalesce(array_agg(attname::text ORDER BY attnum), '{}') FROM pg_catalog.pg_attribute
+          WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+        &[relid.into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_default()
 }
 
 /// None when a column other than the first is missing from the firing table: it was dropped

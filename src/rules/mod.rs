@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod kernel;
 pub mod multi;
+pub mod shape;
 pub mod tally;
 
 use serde::{Deserialize, Serialize};
@@ -244,6 +245,14 @@ pub struct Params {
     pub ties_okay: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<f64>,
+    /// Table shape (rules::shape): the columns expected, kept apart from `columns` because they
+    /// are what is checked, so renames and drops must not rewrite them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_columns: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub exact_match: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_index: Option<i64>,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -53,6 +53,7 @@ unsafe fn after_write(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
     }
     let failing_aggregates = judge_aggregates(&set, aggregates.as_ref(), batch_rows, (*rel).rd_id);
     let failing_multi = if batch_rows > 0 && !multi.is_empty() { multi::judge(&multi.finish(), (*rel).rd_id, batch_rows) } else { Vec::new() };
+    let failing_shapes = if batch_rows > 0 { judge_shapes(&set, (*rel).rd_id, batch_rows) } else { Vec::new() };
 
     let subxid = pending::current_subxact();
     let per_row_ids: Vec<i32> = set.per_row.iter().map(|&i| set.rules[i].id).chain(set.per_row_multi().map(|m| m.id)).collect();
@@ -82,6 +83,7 @@ unsafe fn after_write(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
     record::record_violations(&violations);
     record::record_aggregate_violations(&failing_aggregates);
     record::insert_violations(failing_multi);
+    record::insert_violations(failing_shapes);
     if let Some(mut profiles) = profiles {
         profiles.write();
     }
@@ -144,6 +146,34 @@ fn judge_aggregates<'s>(
         failing.push(record::AggregateViolation { aggregate: a, batch_rows, observed: value.unwrap_or(f64::NAN), expected: a.bounds.describe(), detail: None });
     }
     failing
+}
+
+/// Table shape expectations the table does not meet (judged when its rules were compiled): a
+/// 'reject' one fails the statement, 'warn' ones are told and returned for the violation log.
+fn judge_shapes(set: &RuleSet, relid: pg_sys::Oid, batch_rows: u64) -> Vec<serde_json::Value> {
+    let mut rows = Vec::new();
+    for shape in set.shapes.iter().filter(|s| !s.success) {
+        let table = qualified_name(relid);
+        let what = format!("its columns do not meet {} ({})", shape.kind.as_str(), shape.observed);
+        if shape.mode == Mode::Reject {
+            raise(
+                PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
+                format!("table {table} violates pg_vigil constraint \"{}\"", shape.name),
+                Some(format!("{what}.")),
+                Some("Change the table or the constraint (vigil.drop_constraint) to agree.".into()),
+            );
+        }
+        warning(format!("table {table} violates pg_vigil constraint \"{}\": {what}", shape.name), None);
+        rows.push(serde_json::json!({
+            "relid": shape.relid.to_u32(),
+            "constraint_id": shape.id,
+            "constraint_name": shape.name,
+            "batch_rows": batch_rows,
+            "action": shape.mode.as_str(),
+            "sample": [shape.observed],
+        }));
+    }
+    rows
 }
 
 /// One line per rule that acted in this statement, so a loader sees what happened to its rows

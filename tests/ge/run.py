@@ -12,6 +12,7 @@ lists them, the same unexpected values), or refuses what GE expects to fail with
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -60,6 +61,11 @@ AGGREGATE = {
     "expect_column_distinct_values_to_contain_set",
     "expect_column_distinct_values_to_equal_set",
     "expect_column_most_common_value_to_be_in_set",
+    "expect_table_columns_to_match_set",
+    "expect_table_columns_to_match_ordered_list",
+    "expect_table_column_count_to_be_between",
+    "expect_table_column_count_to_equal",
+    "expect_column_to_exist",
 }
 
 
@@ -127,6 +133,16 @@ def other_backend_type(dataset, name):
     return "TEXT"
 
 
+def evaluation_parameter(expression):
+    """GE's evaluation parameters (Python expressions GE evaluates when it validates) as the SQL
+    expression a pg_vigil declaration takes, evaluated once when it is declared."""
+    sql = re.sub(r"timedelta\((\w+)=([^)]*)\)", r"make_interval(\1 => \2)", expression)
+    # datetime(year, month, day[, hour, minute, second])
+    sql = re.sub(r"datetime\(([^)]*)\)", lambda m: "make_timestamp(%s)" % ", ".join(
+        [x.strip() for x in m.group(1).split(",")] + ["0"] * (6 - len(m.group(1).split(",")))), sql)
+    return sql
+
+
 def table_sql(dataset, types):
     names = list(dataset["data"].keys())
     rows = len(next(iter(dataset["data"].values()))) if names else 0
@@ -154,6 +170,8 @@ def declarations(expectation, kwargs, types):
         # column's type, which GE parses them to); pg_vigil checks they fit the column.
         if v is None:
             return "NULL::%s" % typ
+        if isinstance(v, dict) and "$PARAMETER" in v:
+            return "(%s)::%s" % (evaluation_parameter(v["$PARAMETER"]), typ)
         if isinstance(v, str):
             temporal = typ.upper().startswith(("TIMESTAMP", "DATE"))
             return "%s::%s" % (literal(v), typ if temporal else "text")
@@ -240,6 +258,20 @@ def declarations(expectation, kwargs, types):
             values = "ARRAY[%s]::%s[]" % (", ".join(literal(v) for v in kwargs["value_set"]), typ)
         ties = ", ties_okay => %s" % literal(bool(kwargs["ties_okay"])) if "ties_okay" in kwargs else ""
         return ["SELECT vigil.%s('ge_case', %s, %s%s)" % (value_sets[expectation], c, values, ties)]
+    def names(v):
+        return "NULL::text[]" if v is None else "ARRAY[%s]::text[]" % ", ".join(literal(x) for x in v)
+    if expectation == "expect_table_columns_to_match_set":
+        return ["SELECT vigil.expect_columns_match_set('ge_case', %s, exact_match => %s)" % (
+            names(kwargs.get("column_set")), literal(kwargs.get("exact_match", True)))]
+    if expectation == "expect_table_columns_to_match_ordered_list":
+        return ["SELECT vigil.expect_columns_match_list('ge_case', %s)" % names(kwargs.get("column_list"))]
+    if expectation == "expect_table_column_count_to_be_between":
+        return ["SELECT vigil.expect_column_count_between('ge_case', %s, %s)" % (
+            bound(kwargs.get("min_value"), "integer"), bound(kwargs.get("max_value"), "integer"))]
+    if expectation == "expect_table_column_count_to_equal":
+        return ["SELECT vigil.expect_column_count_equal('ge_case', %s)" % bound(kwargs.get("value"), "integer")]
+    if expectation == "expect_column_to_exist":
+        return ["SELECT vigil.expect_column_to_exist('ge_case', %s, %s)" % (c, bound(kwargs.get("column_index"), "integer"))]
     if expectation == "expect_column_quantile_values_to_be_between":
         ranges = kwargs.get("quantile_ranges") or {}
         qs, rs = ranges.get("quantiles") or [], ranges.get("value_ranges") or []
