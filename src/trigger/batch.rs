@@ -53,7 +53,9 @@ unsafe fn after_write(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
     }
     let failing_aggregates = judge_aggregates(&set, aggregates.as_ref(), batch_rows, (*rel).rd_id);
     let failing_multi = if batch_rows > 0 && !multi.is_empty() { multi::judge(&multi.finish(), (*rel).rd_id, batch_rows) } else { Vec::new() };
-    let failing_shapes = if batch_rows > 0 { judge_shapes(&set, (*rel).rd_id, batch_rows) } else { Vec::new() };
+    // Shape expectations need no scan, only whether the statement wrote rows.
+    let written = if batch_rows > 0 || newtable.is_null() { batch_rows } else { pg_sys::tuplestore_tuple_count(newtable) as u64 };
+    let failing_shapes = if written > 0 { judge_shapes(&set, (*rel).rd_id, written) } else { Vec::new() };
 
     let subxid = pending::current_subxact();
     let per_row_ids: Vec<i32> = set.per_row.iter().map(|&i| set.rules[i].id).chain(set.per_row_multi().map(|m| m.id)).collect();
