@@ -282,6 +282,17 @@ RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare_shape(tbl, 'column_exists', on_violation, name,
                                   ARRAY[vigil._required(col, 'col')], false, NULL, NULL, column_index) $$;
 
+-- Great Expectations suites: declare a suite's expectations on a table in one transaction (all
+-- or nothing), and a table's contract as a suite (pg_vigil's settings under meta.pg_vigil).
+CREATE FUNCTION vigil.import_expectations(tbl regclass, suite jsonb, on_unsupported text DEFAULT 'error')
+RETURNS TABLE (expectation_type text, constraint_name text)
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM vigil._import_expectations(tbl, suite, on_unsupported) $$;
+
+CREATE FUNCTION vigil.export_expectations(tbl regclass)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._export_expectations(tbl) $$;
+
 CREATE FUNCTION vigil.drop_constraint(tbl regclass, name text, if_exists boolean DEFAULT false)
 RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._drop_constraint(tbl, name, if_exists) $$;

@@ -240,6 +240,39 @@ RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._declare_shape(tbl, 'column_exists', on_violation, name,
                                   ARRAY[vigil._required(col, 'col')], false, NULL, NULL, column_index) $$;
 
+-- Suites in and out.
+CREATE  FUNCTION "_import_expectations"(
+	"tbl" oid, /* Option < Oid > */
+	"suite_json" jsonb, /* Option < JsonB > */
+	"on_unsupported" TEXT /* Option < & str > */
+) RETURNS TABLE (
+	"expectation_type" TEXT,  /* String */
+	"constraint_name" TEXT  /* String */
+)
+
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'import_expectations_wrapper';
+
+CREATE  FUNCTION "_export_expectations"(
+	"tbl" oid /* Option < Oid > */
+) RETURNS jsonb /* JsonB */
+
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'export_expectations_wrapper';
+
+-- Great Expectations suites: declare a suite's expectations on a table in one transaction (all
+-- or nothing), and a table's contract as a suite (pg_vigil's settings under meta.pg_vigil).
+CREATE FUNCTION vigil.import_expectations(tbl regclass, suite jsonb, on_unsupported text DEFAULT 'error')
+RETURNS TABLE (expectation_type text, constraint_name text)
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM vigil._import_expectations(tbl, suite, on_unsupported) $$;
+
+CREATE FUNCTION vigil.export_expectations(tbl regclass)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._export_expectations(tbl) $$;
+
 -- Dropping or renaming any column of a multi-column expectation.
 CREATE OR REPLACE FUNCTION vigil._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

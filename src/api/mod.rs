@@ -7,5 +7,6 @@ pub mod declare;
 pub mod drift;
 pub mod profile_agg;
 pub mod quarantine;
+pub mod suite;
 pub mod validate;
 pub mod watch;

@@ -5,6 +5,7 @@ pub mod aggregate;
 pub mod kernel;
 pub mod multi;
 pub mod shape;
+pub mod suite;
 pub mod tally;
 
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,8 @@ declaration, and `vigil.validate`. A case agrees when pg_vigil gives GE's succes
 lists them, the same unexpected values), or refuses what GE expects to fail with an error.
 
     run.py HOST PORT DB [--min-agree N]    prints one line per disagreement and a summary;
-                                           exits 1 when fewer than N cases agree
+                                           exits 1 when fewer than N cases agree, declared
+                                           with vigil.expect_* or imported as a GE suite
 """
 import json
 import math
@@ -310,7 +311,7 @@ def same_values(expected, got):
     return Counter(map(key, expected)) == Counter(map(key, got))
 
 
-def judge(expectation, test, result):
+def judge(expectation, test, result, imported=False):
     out = test["out"]
     expects_error = "error" in test or "traceback_substring" in out or (test["in"].get("catch_exceptions") and "success" not in out)
     if result.returncode != 0:
@@ -318,7 +319,10 @@ def judge(expectation, test, result):
         return expects_error, (errors or result.stderr.strip().splitlines() or ["?"])[0]
     if expects_error:
         return False, "accepted what GE refuses"
-    rows = [line.split("|", 2) for line in result.stdout.strip().splitlines() if line.count("|") >= 2]
+    lines = result.stdout.strip().splitlines()
+    if imported:
+        lines = lines[1:]  # the count of declared constraints
+    rows = [line.split("|", 2) for line in lines if line.count("|") >= 2]
     if not rows:
         return False, "no result"
     success = all(r[0] == "t" for r in rows)
@@ -347,7 +351,7 @@ def main():
     conn = tuple(args[:3])
     run_psql(conn, ["CREATE EXTENSION IF NOT EXISTS pg_vigil", "SET client_min_messages = warning"])
     per = Counter()
-    agreed = Counter()
+    agreed = {"declared": Counter(), "imported": Counter()}
     for file in sorted(os.listdir(os.path.join(HERE, "definitions"))):
         if not file.endswith(".json"):
             continue
@@ -364,23 +368,37 @@ def main():
                 if not applies(test):
                     continue
                 per[name] += 1
+                check = ["SELECT success, unexpected_count, partial_unexpected_list::text FROM vigil.validate('ge_case')"]
+                # Declared with vigil.expect_* as a user would write it ...
                 decl = declarations(expectation, test["in"], types)
                 if decl is None:
                     print("differs: %s / %s: arguments pg_vigil cannot express" % (name, test["title"]))
-                    continue
-                statements = ["SET client_min_messages = warning"] + table_sql(dataset, types) + decl + [
-                    "SELECT success, unexpected_count, partial_unexpected_list::text FROM vigil.validate('ge_case')"]
-                ok, why = judge(expectation, test, run_psql(conn, statements))
-                if ok:
-                    agreed[name] += 1
                 else:
-                    print("differs: %s / %s: %s" % (name, test["title"], why))
-    total, good = sum(per.values()), sum(agreed.values())
+                    statements = ["SET client_min_messages = warning"] + table_sql(dataset, types) + decl + check
+                    ok, why = judge(expectation, test, run_psql(conn, statements))
+                    if ok:
+                        agreed["declared"][name] += 1
+                    else:
+                        print("differs: %s / %s: %s" % (name, test["title"], why))
+                # ... and imported as a one-expectation suite with GE's own arguments.
+                suite = json.dumps({"expectations": [{"type": expectation, "kwargs": test["in"]}]})
+                imported = ["SELECT count(*) FROM vigil.import_expectations('ge_case', $ge$%s$ge$::jsonb)" % suite]
+                statements = ["SET client_min_messages = warning"] + table_sql(dataset, types) + imported + check
+                ok, why = judge(expectation, test, run_psql(conn, statements), imported=True)
+                if ok:
+                    agreed["imported"][name] += 1
+                else:
+                    print("differs (imported): %s / %s: %s" % (name, test["title"], why))
+    total = sum(per.values())
     for name in sorted(per):
-        print("%-60s %3d of %3d" % (name, agreed[name], per[name]))
-    print("GE cases: %d of %d applicable cases agree (%.1f%%)" % (good, total, 100.0 * good / max(total, 1)))
+        print("%-60s %3d %3d of %3d" % (name, agreed["declared"][name], agreed["imported"][name], per[name]))
+    failed = False
+    for path in ("declared", "imported"):
+        good = sum(agreed[path].values())
+        print("GE cases %s: %d of %d applicable cases agree (%.1f%%)" % (path, good, total, 100.0 * good / max(total, 1)))
+        failed |= minimum is not None and good < minimum
     run_psql(conn, ["DROP TABLE IF EXISTS ge_case"])
-    if minimum is not None and good < minimum:
+    if failed:
         print("GE cases: FAILED (fewer than %d agree)" % minimum)
         sys.exit(1)
     print("GE cases: ok")
