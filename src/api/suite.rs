@@ -6,7 +6,7 @@ use super::declare::required;
 use super::declare::check_table;
 use crate::catalog::{as_extension_owner, qualified_name, require_privilege, Repr};
 use crate::error::{notice, raise};
-use crate::rules::suite::{self, Call, Cast, SuiteError};
+use crate::rules::suite::{self, Call, Cast, ColumnValues, SuiteError};
 use crate::rules::{Mode, Params};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
@@ -170,20 +170,18 @@ fn export_expectations(tbl: Option<Oid>) -> JsonB {
     let relid = required(tbl, "tbl");
     check_table(relid);
     require_privilege(relid, pg_sys::ACL_SELECT as u64, "vigil.export_expectations");
-    let rows: Vec<(String, Option<String>, String, String, f64, String, bool)> = as_extension_owner(|| {
+    let rows: Vec<(String, Option<String>, String, String, f64, String, Oid)> = as_extension_owner(|| {
         Spi::connect(|client| {
             let mut out = Vec::new();
             for r in client.select(
                 crate::catalog::for_catalog(
                     "SELECT c.kind, c.column_name, c.params::text, c.on_violation, c.mostly, c.constraint_name,
-                            coalesce(pg_catalog.format_type(a.atttypid, NULL) IN
-                                ('smallint', 'integer', 'bigint', 'real', 'double precision', 'numeric'), false)
+                            coalesce(a.atttypid, 0)
                        FROM vigil.constraint_def c
                        LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.relid AND a.attname = c.column_name
                       WHERE c.relid = $1 ORDER BY c.constraint_id",
                     "SELECT c.kind, a.attname::text, c.params::text, c.on_violation, c.mostly, c.constraint_name,
-                            coalesce(pg_catalog.format_type(a.atttypid, NULL) IN
-                                ('smallint', 'integer', 'bigint', 'real', 'double precision', 'numeric'), false)
+                            coalesce(a.atttypid, 0)
                        FROM vigil.constraint_def c
                        LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.relid AND a.attnum = c.attnum
                       WHERE c.relid = $1 ORDER BY c.constraint_id",
@@ -198,7 +196,7 @@ fn export_expectations(tbl: Option<Oid>) -> JsonB {
                     r.get::<String>(4)?.unwrap_or_default(),
                     r.get::<f64>(5)?.unwrap_or(1.0),
                     r.get::<String>(6)?.unwrap_or_default(),
-                    r.get::<bool>(7)?.unwrap_or(false),
+                    r.get::<Oid>(7)?.unwrap_or(pg_sys::InvalidOid),
                 ));
             }
             Ok::<_, pgrx::spi::Error>(out)
@@ -206,10 +204,17 @@ fn export_expectations(tbl: Option<Oid>) -> JsonB {
     })
     .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read the contract: {e}"), None, None));
     let mut expectations = Vec::new();
-    for (kind, column, params, mode, mostly, name, numeric) in rows {
+    for (kind, column, params, mode, mostly, name, typid) in rows {
         let params: Params = serde_json::from_str(&params).unwrap_or_default();
         let mode = Mode::parse(&mode).unwrap_or(Mode::Reject);
-        match suite::from_constraint(&kind, column.as_deref(), numeric, &params, mode, mostly, &name) {
+        let values_are = match if typid == pg_sys::InvalidOid { Repr::Other } else { Repr::of(typid) } {
+            r if r.kind().is_numeric() => ColumnValues::Number,
+            Repr::Date => ColumnValues::Date,
+            Repr::Timestamp if unsafe { pg_sys::getBaseType(typid) } == pg_sys::TIMESTAMPTZOID => ColumnValues::TimestampTz,
+            Repr::Timestamp => ColumnValues::Timestamp,
+            _ => ColumnValues::Other,
+        };
+        match suite::from_constraint(&kind, column.as_deref(), values_are, &params, mode, mostly, &name) {
             Some(e) => expectations.push(e),
             None => notice(format!("constraint \"{name}\" ({kind}) has no Great Expectations form; left out")),
         }

@@ -474,9 +474,59 @@ fn or(v: Value, default: &str) -> Value {
     if v.is_null() { json!(default) } else { v }
 }
 
-/// A declared constraint as a GE expectation. `numeric`: the column's values are numbers (set
-/// values and bounds become JSON numbers). None for a kind GE cannot express.
-pub fn from_constraint(kind: &str, column: Option<&str>, numeric: bool, params: &Params, mode: Mode, mostly: f64, name: &str) -> Option<Value> {
+/// What a constraint's column holds, for how its bounds and sets are written out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnValues {
+    /// Numbers: set values and bounds become JSON numbers.
+    Number,
+    /// Dates and timestamps: bounds as ISO 8601 text, from their stored internal form (the
+    /// text a user gave depends on the DateStyle of their session).
+    Date,
+    Timestamp,
+    TimestampTz,
+    Other,
+}
+
+/// ISO 8601 text of a date stored as days since 2000-01-01 (PostgreSQL's epoch).
+pub fn iso_date(days: i64) -> String {
+    match days {
+        d if d >= i32::MAX as i64 => "infinity".into(),
+        d if d <= i32::MIN as i64 => "-infinity".into(),
+        d => {
+            // Days to civil date (H. Hinnant's algorithm), from 1970-01-01 = day 0.
+            let z = d + 10_957 + 719_468;
+            let era = z.div_euclid(146_097);
+            let doe = z.rem_euclid(146_097);
+            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let day = doy - (153 * mp + 2) / 5 + 1;
+            let month = if mp < 10 { mp + 3 } else { mp - 9 };
+            let year = yoe + era * 400 + i64::from(month <= 2);
+            format!("{year:04}-{month:02}-{day:02}")
+        }
+    }
+}
+
+/// ISO 8601 text of a timestamp stored as microseconds since 2000-01-01 (UTC for timestamptz).
+pub fn iso_timestamp(usecs: i64, tz: bool) -> String {
+    if usecs == i64::MAX {
+        return "infinity".into();
+    }
+    if usecs == i64::MIN {
+        return "-infinity".into();
+    }
+    const DAY: i64 = 86_400_000_000;
+    let (days, rest) = (usecs.div_euclid(DAY), usecs.rem_euclid(DAY));
+    let (secs, micros) = (rest / 1_000_000, rest % 1_000_000);
+    let time = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    let fraction = if micros > 0 { format!(".{micros:06}") } else { String::new() };
+    format!("{}T{time}{fraction}{}", iso_date(days), if tz { "+00:00" } else { "" })
+}
+
+/// A declared constraint as a GE expectation. None for a kind GE cannot express.
+pub fn from_constraint(kind: &str, column: Option<&str>, values_are: ColumnValues, params: &Params, mode: Mode, mostly: f64, name: &str) -> Option<Value> {
+    let numeric = values_are == ColumnValues::Number;
     let mut kw = Map::new();
     let mut put = |k: &str, v: Value| {
         kw.insert(k.to_string(), v);
@@ -514,9 +564,19 @@ pub fn from_constraint(kind: &str, column: Option<&str>, numeric: bool, params: 
         "not_null" => "expect_column_values_to_not_be_null",
         "null" => "expect_column_values_to_be_null",
         "between" => {
-            put("min_value", params.min.as_deref().map_or(Value::Null, value));
-            put("max_value", params.max.as_deref().map_or(Value::Null, value));
-            strict(&mut put);
+            let temporal = |b: Option<i64>| match values_are {
+                ColumnValues::Date => b.map_or(Value::Null, |d| json!(iso_date(d))),
+                _ => b.map_or(Value::Null, |u| json!(iso_timestamp(u, values_are == ColumnValues::TimestampTz))),
+            };
+            if matches!(values_are, ColumnValues::Date | ColumnValues::Timestamp | ColumnValues::TimestampTz) {
+                // The stored inclusive ends (strict bounds already stepped inwards).
+                put("min_value", temporal(params.min_internal));
+                put("max_value", temporal(params.max_internal));
+            } else {
+                put("min_value", params.min.as_deref().map_or(Value::Null, value));
+                put("max_value", params.max.as_deref().map_or(Value::Null, value));
+                strict(&mut put);
+            }
             "expect_column_values_to_be_between"
         }
         "in_set" | "not_in_set" => {
@@ -708,6 +768,20 @@ mod tests {
     }
 
     #[test]
+    fn temporal_bounds_are_iso() {
+        assert_eq!(iso_date(0), "2000-01-01");
+        assert_eq!(iso_date(-1), "1999-12-31");
+        assert_eq!(iso_date(10_957 + 366), "2031-01-01");
+        assert_eq!(iso_date(60), "2000-03-01", "2000 is a leap year");
+        assert_eq!(iso_date(i32::MAX as i64), "infinity");
+        assert_eq!(iso_timestamp(86_400_000_000 + 3_661_000_001, false), "2000-01-02T01:01:01.000001");
+        assert_eq!(iso_timestamp(-1_000_000, true), "1999-12-31T23:59:59+00:00");
+        let p = Params { min_internal: Some(8766), max_internal: None, strict_min: true, ..Default::default() };
+        let e = from_constraint("between", Some("d"), ColumnValues::Date, &p, Mode::Reject, 1.0, "d").unwrap();
+        assert_eq!(e["kwargs"], json!({"column": "d", "min_value": "2024-01-01", "max_value": null}));
+    }
+
+    #[test]
     fn evaluation_parameters_become_sql() {
         assert_eq!(evaluation_parameter("now()").unwrap(), "pg_catalog.now()");
         assert_eq!(
@@ -734,20 +808,20 @@ mod tests {
     #[test]
     fn exports_import_back_to_the_same_declaration() {
         let p = Params { min: Some("0".into()), max: Some("2.5".into()), strict_max: true, ..Default::default() };
-        let e = from_constraint("between", Some("x"), true, &p, Mode::Clamp, 1.0, "x_between").unwrap();
+        let e = from_constraint("between", Some("x"), ColumnValues::Number, &p, Mode::Clamp, 1.0, "x_between").unwrap();
         assert_eq!(e["kwargs"], json!({"column": "x", "min_value": 0, "max_value": 2.5, "strict_max": true}));
         let c = one(e);
         assert_eq!((c.function, arg(&c, "on_violation").unwrap().value.clone()), ("expect_between", json!("clamp")));
         // Kinds GE spells differently keep theirs in meta.
-        let c = one(from_constraint("finite", Some("f"), true, &Params::default(), Mode::Reject, 1.0, "f_finite").unwrap());
+        let c = one(from_constraint("finite", Some("f"), ColumnValues::Number, &Params::default(), Mode::Reject, 1.0, "f_finite").unwrap());
         assert_eq!(c.function, "expect_finite");
         let p = Params { min: Some("0.95".into()), ..Default::default() };
-        let c = one(from_constraint("completeness", Some("t"), false, &p, Mode::Warn, 1.0, "t_c").unwrap());
+        let c = one(from_constraint("completeness", Some("t"), ColumnValues::Other, &p, Mode::Warn, 1.0, "t_c").unwrap());
         assert_eq!((c.function, arg(&c, "min_fraction").unwrap().value.clone()), ("expect_completeness", json!(0.95)));
         let p = Params { columns: Some(vec!["a".into(), "b".into()]), total: Some(10.0), ..Default::default() };
-        let c = one(from_constraint("sum_equal", Some("a"), true, &p, Mode::Reject, 0.9, "s").unwrap());
+        let c = one(from_constraint("sum_equal", Some("a"), ColumnValues::Number, &p, Mode::Reject, 0.9, "s").unwrap());
         assert_eq!((c.function, arg(&c, "mostly").unwrap().value.clone()), ("expect_sum_equal", json!(0.9)));
         let p = Params { metric: Some("psi".into()), ..Default::default() };
-        assert_eq!(one(from_constraint("no_drift", Some("x"), true, &p, Mode::Warn, 1.0, "d").unwrap()).function, "expect_no_drift");
+        assert_eq!(one(from_constraint("no_drift", Some("x"), ColumnValues::Number, &p, Mode::Warn, 1.0, "d").unwrap()).function, "expect_no_drift");
     }
 }
