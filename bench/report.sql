@@ -12,6 +12,7 @@ SELECT m.method, m.variant, m.runs, round(m.median_ms::numeric, 0) AS median_ms,
   FROM med m
   JOIN med p ON p.method = m.method AND p.variant = 'plain'
   JOIN med c ON c.method = m.method AND c.variant = 'check'
+ WHERE m.variant NOT LIKE 'keys\_%'
  ORDER BY m.method, array_position(ARRAY['plain', 'capture_only', 'check', 'plpgsql', 'vigil_reject', 'vigil_quarantine', 'vigil_watched', 'watched_only', 'plpgsql_stats'], m.variant);
 
 -- Profiling alone vs the PL/pgSQL statement trigger computing the same moments with SQL: the
@@ -28,3 +29,16 @@ SELECT w.method, round((w.ms - p.ms)::numeric) AS profiling_adds_ms, round((s.ms
              JOIN med c ON c.method = w.method AND c.variant = 'capture_only'
              JOIN med s ON s.method = w.method AND s.variant = 'plpgsql_stats'
  WHERE w.variant = 'watched_only' ORDER BY 1;
+
+-- Keys and pairs: COPY with a unique rule and a column-pair rule, against no rules, the native
+-- UNIQUE index and CHECK, and the PL/pgSQL statement trigger doing the same over the batch.
+WITH med AS (
+    SELECT variant, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms, count(*) AS runs
+      FROM bench_result WHERE variant LIKE 'keys\_%' GROUP BY 1
+)
+SELECT m.variant, m.runs, round(m.ms::numeric) AS median_ms,
+       round((m.ms / p.ms)::numeric, 3) AS vs_plain, round((m.ms / n.ms)::numeric, 3) AS vs_native,
+       round((m.ms / q.ms)::numeric, 3) AS vs_plpgsql
+  FROM med m, med p, med n, med q
+ WHERE p.variant = 'keys_plain' AND n.variant = 'keys_native' AND q.variant = 'keys_plpgsql'
+ ORDER BY array_position(ARRAY['keys_plain', 'keys_native', 'keys_plpgsql', 'keys_vigil'], m.variant);

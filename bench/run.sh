@@ -22,7 +22,7 @@ trap '"$cluster" stop "$dir"' EXIT
 psql_b() { psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres "$@"; }
 
 echo "== generating $rows rows (timestamptz, text, 20 float8) =="
-psql_b -v rows="$rows" -v datafile="$dir/data.csv" -f "$here/setup.sql"
+psql_b -v rows="$rows" -v datafile="$dir/data.csv" -v keysfile="$dir/keys.csv" -f "$here/setup.sql"
 
 echo "== $rounds interleaved rounds =="
 for round in $(seq 1 "$rounds"); do
@@ -31,6 +31,9 @@ for round in $(seq 1 "$rounds"); do
       # A checkpoint first, so that one run's dirty pages are not written during the next.
       psql_b -c "CHECKPOINT" -c "CALL bench_run('$variant', '$method', $round, '$dir/data.csv')"
     done
+  done
+  for variant in keys_plain keys_native keys_plpgsql keys_vigil; do
+    psql_b -c "CHECKPOINT" -c "CALL bench_run('$variant', 'copy', $round, '$dir/keys.csv')"
   done
   echo "round $round done"
 done
