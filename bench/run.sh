@@ -5,6 +5,7 @@
 # unguarded table, and the backend's peak RSS for a large guarded COPY.
 #   BENCH_ROWS (default 1000000)  BENCH_ROUNDS (default 7)  BENCH_MEMORY_ROWS (default 10000000, 0 skips)
 #   BENCH_PGBENCH_CLIENTS (8)  BENCH_PGBENCH_SECONDS (30)  BENCH_PGBENCH_ROUNDS (3)
+#   BENCH_ONLY=keys: only the keys-and-pairs COPY (unique and column-pair rules)
 set -euo pipefail
 dir=${1:?cluster dir}; port=${2:?port}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,8 +26,10 @@ echo "== generating $rows rows (timestamptz, text, 20 float8) =="
 psql_b -v rows="$rows" -v datafile="$dir/data.csv" -v keysfile="$dir/keys.csv" -f "$here/setup.sql"
 
 echo "== $rounds interleaved rounds =="
+only=${BENCH_ONLY:-}
 for round in $(seq 1 "$rounds"); do
   for method in copy insert_select; do
+    [ "$only" = keys ] && break
     for variant in plain capture_only check plpgsql vigil_reject vigil_quarantine vigil_watched watched_only plpgsql_stats; do
       # A checkpoint first, so that one run's dirty pages are not written during the next.
       psql_b -c "CHECKPOINT" -c "CALL bench_run('$variant', '$method', $round, '$dir/data.csv')"
@@ -38,6 +41,7 @@ for round in $(seq 1 "$rounds"); do
   echo "round $round done"
 done
 psql_b -f "$here/report.sql"
+[ "$only" = keys ] && exit 0
 
 echo
 echo "== reading a year of statistics (365 daily windows x 20 columns) =="

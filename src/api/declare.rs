@@ -560,18 +560,6 @@ fn has_trigger(client: &mut pgrx::spi::SpiClient<'_>, rel: Oid, name: &str) -> R
         .unwrap_or(false))
 }
 
-/// Which columns can be compared with which: numbers with numbers, text with text, and so on.
-fn value_group(repr: Repr) -> Option<u8> {
-    match repr {
-        Repr::Int2 | Repr::Int4 | Repr::Int8 | Repr::Float4 | Repr::Float8 | Repr::Numeric => Some(0),
-        Repr::Date => Some(1),
-        Repr::Timestamp => Some(2),
-        Repr::Text | Repr::BpChar => Some(3),
-        Repr::Bool => Some(4),
-        Repr::Other => None,
-    }
-}
-
 /// Declares an expectation over several columns, a batch's uniqueness or order, or a column's
 /// set of distinct values (rules::multi). Checked in full before anything is stored.
 #[allow(clippy::too_many_arguments)]
@@ -659,45 +647,43 @@ fn declare_multi(
     if let Err(e) = multi::validate(&spec) {
         raise_rule_error(&e, &subject);
     }
-    let mut group = None;
-    for n in &names {
-        let col = column(relid, n);
-        let repr = Repr::of(col.typid);
-        let this = value_group(repr);
-        let fits = match kind {
-            MultiKind::SumEqual => this == Some(0),
-            MultiKind::PairGreater | MultiKind::PairEqual | MultiKind::UniqueWithinRecord => {
-                this.is_some() && group.is_none_or(|g| Some(g) == this)
-            }
-            _ => this.is_some(),
-        };
-        if !fits {
-            raise(
-                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
-                format!("{subject}: column \"{n}\" is of type {}", type_name(col.typid)),
-                Some(match kind {
-                    MultiKind::SumEqual => "Every column of a sum must be numeric.".into(),
-                    MultiKind::PairGreater | MultiKind::PairEqual | MultiKind::UniqueWithinRecord => {
-                        "The columns must be of comparable types: all numbers, all text, all dates, all timestamps or all booleans.".into()
-                    }
-                    _ => "Columns of numeric, text, date, timestamp and boolean types can be checked.".into(),
-                }),
-                None,
-            );
-        }
-        group = group.or(this);
-        if let Some(values) = &values {
-            for v in values {
-                if let Err(e) = crate::trigger::multi::parse_key(repr, col.typid, v) {
-                    raise_rule_error(&e, &subject);
+    let columns: Vec<Column> = names.iter().map(|n| column(relid, n)).collect();
+    let reprs: Vec<Repr> = columns.iter().map(|c| Repr::of(c.typid)).collect();
+    let groups: Vec<_> = reprs.iter().map(|r| r.value_group()).collect();
+    if let Some(i) = multi::misfit(kind, &groups) {
+        raise(
+            PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+            format!("{subject}: column \"{}\" is of type {}", names[i], type_name(columns[i].typid)),
+            Some(match kind {
+                MultiKind::SumEqual => "Every column of a sum must be numeric.".into(),
+                MultiKind::PairGreater | MultiKind::PairEqual | MultiKind::UniqueWithinRecord => {
+                    "The columns must be of comparable types: all numbers, all text, all dates, all timestamps or all booleans.".into()
                 }
-            }
-        }
+                _ => "Columns of numeric, text, date, timestamp and boolean types can be checked.".into(),
+            }),
+            None,
+        );
     }
+    // Set values are checked against the column's type; dates and timestamps are kept in ISO 8601
+    // (from their parsed value), so no later DateStyle can read them differently.
+    let values: Option<Vec<String>> = values.map(|values| {
+        let (repr, typid) = (reprs[0], columns[0].typid);
+        values
+            .iter()
+            .map(|v| match crate::trigger::multi::parse_key(repr, typid, v) {
+                Err(e) => raise_rule_error(&e, &subject),
+                Ok(crate::rules::multi::Key::Int(internal)) if repr == Repr::Date => crate::rules::suite::iso_date(internal),
+                Ok(crate::rules::multi::Key::Int(internal)) if repr == Repr::Timestamp => {
+                    crate::rules::suite::iso_timestamp(internal, unsafe { pg_sys::getBaseType(typid) } == pg_sys::TIMESTAMPTZOID)
+                }
+                Ok(_) => v.clone(),
+            })
+            .collect()
+    });
     let params = Params {
         values,
         columns: Some(names.clone()),
-        ignore_row_if: ignore_row_if.map(|_| ignore.as_str(names.len()).to_string()),
+        ignore_row_if: ignore_row_if.map(|_| ignore.as_str(matches!(kind, MultiKind::PairGreater | MultiKind::PairEqual)).to_string()),
         or_equal: spec.or_equal,
         strictly: spec.strictly,
         ties_okay: spec.ties_okay,

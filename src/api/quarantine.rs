@@ -98,7 +98,8 @@ fn release_quarantine(tbl: Oid, ids: Option<Vec<i64>>) -> i64 {
 fn still_passing(tbl: Oid, table: &str, ids: Vec<i64>) -> Vec<i64> {
     let set = ruleset_for(tbl);
     let rules: Vec<&CompiledRule> = set.per_row.iter().map(|&i| &set.rules[i]).filter(|r| r.mode == Mode::Quarantine).collect();
-    if rules.is_empty() {
+    let multi: Vec<_> = set.per_row_multi().collect();
+    if rules.is_empty() && multi.is_empty() {
         return ids;
     }
     let query = format!(
@@ -120,6 +121,8 @@ fn still_passing(tbl: Oid, table: &str, ids: Vec<i64>) -> Vec<i64> {
                 pg_sys::heap_deform_tuple(*(*table).vals.add(i), tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
                 let fails = rules.iter().zip(&columns).any(|(rule, &c)| {
                     check_value(rule, values[c], nulls[c], set.utf8, &mut Tally::default())
+                }) || multi.iter().any(|rule| {
+                    crate::trigger::multi::failing_row(rule, |c| column_index(tupdesc, &c.name), values.as_ptr(), nulls.as_ptr()).is_some()
                 });
                 if !fails {
                     passing.push(values[natts - 1].value() as i64); // quarantine_id, a bigint

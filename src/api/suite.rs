@@ -112,6 +112,7 @@ fn import_expectations(
         ),
     };
     check_table(relid);
+    crate::catalog::require_owner(relid);
     let Some(expectations) = suite.get("expectations").and_then(Value::as_array) else {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,

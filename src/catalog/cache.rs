@@ -470,8 +470,11 @@ fn compile_multi(relid: Oid, row: Row, kind: MultiKind) -> Option<CompiledMulti>
         let keys = values.iter().map(|v| crate::trigger::multi::parse_key(c.repr, c.typid, v).unwrap_or_else(|e| broken(&row, e)));
         spec.values = Some(keys.collect());
     }
-    if columns.iter().any(|c| c.repr == Repr::Other) {
-        broken(&row, format!("{} does not fit the columns' types", kind.as_str()));
+    // The declaration checked the types; a column's type changed since (ALTER COLUMN TYPE) is
+    // reported, not judged with values of the wrong kind.
+    let groups: Vec<_> = columns.iter().map(|c| c.repr.value_group()).collect();
+    if let Some(i) = crate::rules::multi::misfit(kind, &groups) {
+        broken(&row, format!("{} cannot judge column \"{}\" of its type", kind.as_str(), columns[i].name));
     }
     Some(CompiledMulti { id: row.id, name: row.name, relid: row.declared_on, columns, mode, mostly: row.mostly, spec })
 }

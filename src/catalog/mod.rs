@@ -62,6 +62,19 @@ impl Repr {
         }
     }
 
+    /// Which values multi-value expectations compare this column's with (None: not decoded).
+    pub fn value_group(self) -> Option<crate::rules::multi::ValueGroup> {
+        use crate::rules::multi::ValueGroup;
+        match self {
+            Repr::Int2 | Repr::Int4 | Repr::Int8 | Repr::Float4 | Repr::Float8 | Repr::Numeric => Some(ValueGroup::Number),
+            Repr::Date => Some(ValueGroup::Date),
+            Repr::Timestamp => Some(ValueGroup::Timestamp),
+            Repr::Text | Repr::BpChar => Some(ValueGroup::Text),
+            Repr::Bool => Some(ValueGroup::Bool),
+            Repr::Other => None,
+        }
+    }
+
     pub fn kind(self) -> ColumnKind {
         match self {
             Repr::Int2 | Repr::Int4 | Repr::Int8 => ColumnKind::Int,

@@ -103,6 +103,28 @@ impl MultiKind {
     }
 }
 
+/// What a column's values are, for which columns can be compared with which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueGroup {
+    Number,
+    Date,
+    Timestamp,
+    Text,
+    Bool,
+}
+
+/// The first column (by position) whose values the expectation cannot judge: sums take
+/// numbers; pairs and values distinct within a record take columns of one group; None (a type
+/// the checks cannot decode) fits nothing.
+pub fn misfit(kind: MultiKind, groups: &[Option<ValueGroup>]) -> Option<usize> {
+    let first = groups.first().copied().flatten();
+    groups.iter().position(|g| match kind {
+        MultiKind::SumEqual => *g != Some(ValueGroup::Number),
+        MultiKind::PairGreater | MultiKind::PairEqual | MultiKind::UniqueWithinRecord => g.is_none() || *g != first,
+        _ => g.is_none(),
+    })
+}
+
 /// Which rows a multi-column expectation skips (GE's `ignore_row_if`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IgnoreRowIf {
@@ -124,9 +146,9 @@ impl IgnoreRowIf {
         })
     }
 
-    /// GE's spelling for `columns` columns.
-    pub fn as_str(self, columns: usize) -> &'static str {
-        match (self, columns == 2) {
+    /// GE's spelling: column pairs say both/either/neither, multicolumn expectations all/any/never.
+    pub fn as_str(self, pair: bool) -> &'static str {
+        match (self, pair) {
             (IgnoreRowIf::AllMissing, true) => "both_values_are_missing",
             (IgnoreRowIf::AllMissing, false) => "all_values_are_missing",
             (IgnoreRowIf::AnyMissing, true) => "either_value_is_missing",
@@ -153,6 +175,9 @@ pub enum Value<'a> {
     Int(i64),
     Float(f64),
     Bytes(&'a [u8]),
+    /// A numeric in its canonical decimal text (no trailing zeros, `-` for negatives; `NaN`,
+    /// `Infinity`, `-Infinity`): compared and keyed exactly, as numeric_cmp does.
+    Decimal(&'a [u8]),
 }
 
 impl Value<'_> {
@@ -160,16 +185,16 @@ impl Value<'_> {
         matches!(self, Value::Null)
     }
 
-    /// SQL's order: numbers by value (integers exactly), text by bytes; None for NULL, NaN
-    /// against a number, or a number against text.
+    /// SQL's order: numbers by value (integers and numerics exactly), text by bytes (the C
+    /// collation's order); None for NULL, NaN against a number, or a number against text.
     pub fn compare(&self, other: &Value<'_>) -> Option<Ordering> {
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
-            (Value::Int(a), Value::Float(b)) => (*a as f64).partial_cmp(b),
-            (Value::Float(a), Value::Int(b)) => a.partial_cmp(&(*b as f64)),
-            (Value::Float(a), Value::Float(b)) => a.partial_cmp(b),
             (Value::Bytes(a), Value::Bytes(b)) => Some(a.cmp(b)),
-            _ => None,
+            (Value::Decimal(a), Value::Decimal(b)) => compare_decimals(a, b),
+            (Value::Decimal(a), Value::Int(b)) => compare_decimals(a, b.to_string().as_bytes()),
+            (Value::Int(a), Value::Decimal(b)) => compare_decimals(a.to_string().as_bytes(), b),
+            (a, b) => a.as_f64()?.partial_cmp(&b.as_f64()?),
         }
     }
 
@@ -177,6 +202,7 @@ impl Value<'_> {
         match self {
             Value::Int(i) => Some(*i as f64),
             Value::Float(f) => Some(*f),
+            Value::Decimal(d) => std::str::from_utf8(d).ok().and_then(|t| super::parse_float(t).ok()),
             _ => None,
         }
     }
@@ -190,17 +216,62 @@ impl Value<'_> {
             Value::Float(f) if f.is_nan() => Key::Float(f64::NAN.to_bits()),
             Value::Float(f) => Key::Float(f.to_bits()),
             Value::Bytes(b) => Key::Bytes(b.into()),
+            // A numeric that a bigint or a double holds exactly is keyed as one (so 2 and 2.0, or
+            // 0.5 and 0.5::float8, are one value); any other keeps its exact digits.
+            Value::Decimal(d) => {
+                let text = std::str::from_utf8(d).unwrap_or_default();
+                if let Ok(i) = text.parse::<i64>() {
+                    Key::Int(i)
+                } else if let Some(f) = super::parse_float(text).ok().filter(|f| f.to_string() == text || !f.is_finite()) {
+                    Value::Float(f).key()
+                } else {
+                    Key::Decimal(d.into())
+                }
+            }
         }
     }
 }
 
+/// Orders two canonical decimal texts exactly (sign, then integer digits, then the rest);
+/// NaN and the infinities by value as doubles.
+fn compare_decimals(a: &[u8], b: &[u8]) -> Option<Ordering> {
+    let special = |d: &[u8]| matches!(d, b"NaN" | b"Infinity" | b"-Infinity");
+    if special(a) || special(b) {
+        let f = |d: &[u8]| std::str::from_utf8(d).ok().and_then(|t| super::parse_float(t).ok());
+        return f(a)?.partial_cmp(&f(b)?);
+    }
+    let (neg_a, a) = a.strip_prefix(b"-").map_or((false, a), |r| (true, r));
+    let (neg_b, b) = b.strip_prefix(b"-").map_or((false, b), |r| (true, r));
+    let zero = |d: &[u8]| d.iter().all(|c| *c == b'0' || *c == b'.');
+    let (neg_a, neg_b) = (neg_a && !zero(a), neg_b && !zero(b));
+    if neg_a != neg_b {
+        return Some(if neg_a { Ordering::Less } else { Ordering::Greater });
+    }
+    fn split(d: &[u8]) -> (&[u8], &[u8]) {
+        let at = d.iter().position(|c| *c == b'.').unwrap_or(d.len());
+        let int = &d[..at];
+        let int = &int[int.iter().position(|c| *c != b'0').unwrap_or(int.len())..];
+        (int, d.get(at + 1..).unwrap_or(&[]))
+    }
+    let ((ia, fa), (ib, fb)) = (split(a), split(b));
+    let magnitude = ia.len().cmp(&ib.len()).then_with(|| ia.cmp(ib)).then_with(|| {
+        // Fractions compare digit by digit, the shorter padded with zeros.
+        (0..fa.len().max(fb.len()))
+            .map(|i| fa.get(i).unwrap_or(&b'0').cmp(fb.get(i).unwrap_or(&b'0')))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    });
+    Some(if neg_a { magnitude.reverse() } else { magnitude })
+}
+
 /// An owned, hashable value: what uniqueness and value sets keep across rows.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
     Null,
     Int(i64),
     Float(u64),
     Bytes(Box<[u8]>),
+    Decimal(Box<[u8]>),
 }
 
 impl Key {
@@ -210,16 +281,26 @@ impl Key {
             Key::Int(i) => Value::Int(*i),
             Key::Float(bits) => Value::Float(f64::from_bits(*bits)),
             Key::Bytes(b) => Value::Bytes(b),
+            Key::Decimal(d) => Value::Decimal(d),
         }
+    }
+
+    /// A total order as PostgreSQL sorts: numbers by value with NaN after every other number,
+    /// then text, then NULL.
+    fn sort_cmp(&self, other: &Key) -> Ordering {
+        let class = |k: &Key| match k {
+            Key::Null => 3,
+            Key::Bytes(_) => 2,
+            k if k.value().as_f64().is_some_and(f64::is_nan) => 1,
+            _ => 0,
+        };
+        class(self).cmp(&class(other)).then_with(|| self.value().compare(&other.value()).unwrap_or(Ordering::Equal))
     }
 }
 
-/// Sorts keys in SQL's order (numbers by value, then text by bytes).
+/// Sorts keys in SQL's order (numbers by value, NaN last among them, then text by bytes).
 pub fn sort_keys(keys: &mut [Key]) {
-    keys.sort_by(|a, b| match a.value().compare(&b.value()) {
-        Some(o) => o,
-        None => a.cmp(b),
-    });
+    keys.sort_by(Key::sort_cmp);
 }
 
 /// What a declaration holds besides its kind and columns.
@@ -286,12 +367,32 @@ pub fn validate(spec: &MultiSpec) -> Result<(), RuleError> {
 /// Renders a column's value for samples: (position of the column in the declaration, value).
 pub type Render<'r> = &'r dyn Fn(usize, Value<'_>) -> serde_json::Value;
 
+/// A batch key: one column's value kept inline (no allocation for numbers), or several.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RowKey {
+    One(Key),
+    Many(Box<[Key]>),
+}
+
+impl RowKey {
+    fn keys(&self) -> &[Key] {
+        match self {
+            RowKey::One(k) => std::slice::from_ref(k),
+            RowKey::Many(keys) => keys,
+        }
+    }
+
+    fn first(&self) -> &Key {
+        &self.keys()[0]
+    }
+}
+
 /// The state of one expectation over a batch (a write statement, or the table for validate).
 pub struct MultiState {
     spec: MultiSpec,
     pub tally: Tally,
     /// Unique / compound_unique: each key's rows seen and first row; value sets: counts.
-    counts: FxHashMap<Vec<Key>, (u64, u64)>,
+    counts: FxHashMap<RowKey, (u64, u64)>,
     /// increasing / decreasing: the last non-NULL value, or the buffered (time, value) pairs.
     previous: Option<Key>,
     by_time: Vec<(i64, u64, Key)>,
@@ -362,7 +463,7 @@ impl MultiState {
                     self.tally.nulls += 1;
                     return;
                 }
-                let key: Vec<Key> = values.iter().map(Value::key).collect();
+                let key = RowKey::Many(values.iter().map(Value::key).collect());
                 self.counts.entry(key).or_insert((0, row_index)).0 += 1;
             }
             MultiKind::Increasing | MultiKind::Decreasing => {
@@ -381,7 +482,7 @@ impl MultiState {
                     self.tally.nulls += 1;
                     return;
                 }
-                self.counts.entry(vec![values[0].key()]).or_insert((0, row_index)).0 += 1;
+                self.counts.entry(RowKey::One(values[0].key())).or_insert((0, row_index)).0 += 1;
             }
         }
     }
@@ -415,11 +516,11 @@ impl MultiState {
                 }
             }
             MultiKind::Unique | MultiKind::CompoundUnique => {
-                let mut duplicated: Vec<(&Vec<Key>, u64, u64)> =
+                let mut duplicated: Vec<(&RowKey, u64, u64)> =
                     self.counts.iter().filter(|(_, (n, _))| *n > 1).map(|(k, (n, first))| (k, *n, *first)).collect();
                 duplicated.sort_by_key(|d| d.2);
                 for (key, n, _) in duplicated {
-                    let values: Vec<Value<'_>> = key.iter().map(Key::value).collect();
+                    let values: Vec<Value<'_>> = key.keys().iter().map(Key::value).collect();
                     for _ in 0..n {
                         self.tally.unexpected(|| sample(&self.spec, &values, render));
                     }
@@ -434,7 +535,7 @@ impl MultiState {
     }
 
     fn judge_value_set(&self, render: Render<'_>) -> (bool, Option<serde_json::Value>) {
-        let mut distinct: Vec<Key> = self.counts.keys().map(|k| k[0].clone()).collect();
+        let mut distinct: Vec<Key> = self.counts.keys().map(|k| k.first().clone()).collect();
         sort_keys(&mut distinct);
         let in_set = |k: &Key| self.spec.values.as_ref().is_none_or(|set| set.contains(k));
         let shown = |keys: &[Key]| serde_json::Value::Array(keys.iter().map(|k| render(0, k.value())).collect());
@@ -448,7 +549,7 @@ impl MultiState {
             }
             MultiKind::MostCommonInSet => {
                 let top = self.counts.values().map(|c| c.0).max().unwrap_or(0);
-                let mut modes: Vec<Key> = self.counts.iter().filter(|(_, c)| c.0 == top && top > 0).map(|(k, _)| k[0].clone()).collect();
+                let mut modes: Vec<Key> = self.counts.iter().filter(|(_, c)| c.0 == top && top > 0).map(|(k, _)| k.first().clone()).collect();
                 sort_keys(&mut modes);
                 let hits = modes.iter().filter(|k| set.contains(k)).count();
                 let success = if self.spec.ties_okay { hits > 0 } else { modes.len() == 1 && hits == 1 };
@@ -482,7 +583,7 @@ mod tests {
             Value::Null => serde_json::Value::Null,
             Value::Int(i) => json!(i),
             Value::Float(f) => json!(f),
-            Value::Bytes(b) => json!(String::from_utf8_lossy(b)),
+            Value::Bytes(b) | Value::Decimal(b) => json!(String::from_utf8_lossy(b)),
         }
     }
 
@@ -610,6 +711,37 @@ mod tests {
         m.values = keys(&[2]);
         m.ties_okay = true;
         assert!(run(m, &tie, 1.0).1);
+    }
+
+    #[test]
+    fn numerics_compare_and_key_exactly() {
+        let d = |t: &'static str| Value::Decimal(t.as_bytes());
+        // Beyond a double's 53 bits: distinct values stay distinct.
+        assert_ne!(d("12345678901234567890").key(), d("12345678901234567891").key());
+        assert_eq!(d("12345678901234567890").compare(&d("12345678901234567891")), Some(Ordering::Less));
+        assert_eq!(d("0.1").compare(&d("0.10000000000000000001")), Some(Ordering::Less));
+        assert_eq!(d("-2.5").compare(&d("-2.25")), Some(Ordering::Less));
+        assert_eq!(d("-0.5").compare(&d("0")), Some(Ordering::Less));
+        assert_eq!(d("10").compare(&Value::Int(9)), Some(Ordering::Greater));
+        assert_eq!(d("Infinity").compare(&d("99")), Some(Ordering::Greater));
+        // The same value whatever the column type: 2 = 2.0, 0.5 (numeric) = 0.5 (double).
+        assert_eq!(d("2").key(), Value::Float(2.0).key());
+        assert_eq!(d("0.5").key(), Value::Float(0.5).key());
+        // NaN sorts after every number, as in PostgreSQL, with no panic on mixed keys.
+        let mut keys = vec![Value::Float(f64::NAN).key(), Value::Float(2.5).key(), Value::Float(-1.5).key(), Key::Bytes(b"a".as_slice().into()), d("7").key()];
+        sort_keys(&mut keys);
+        assert_eq!(keys[..3], [Value::Float(-1.5).key(), Value::Float(2.5).key(), Key::Int(7)]);
+        assert!(keys[3].value().as_f64().is_some_and(f64::is_nan));
+    }
+
+    #[test]
+    fn columns_must_be_comparable() {
+        use ValueGroup::*;
+        assert_eq!(misfit(MultiKind::SumEqual, &[Some(Number), Some(Text)]), Some(1));
+        assert_eq!(misfit(MultiKind::PairGreater, &[Some(Date), Some(Date)]), None);
+        assert_eq!(misfit(MultiKind::PairEqual, &[Some(Date), Some(Timestamp)]), Some(1));
+        assert_eq!(misfit(MultiKind::Unique, &[None]), Some(0));
+        assert_eq!(misfit(MultiKind::CompoundUnique, &[Some(Text), Some(Number)]), None);
     }
 
     #[test]

@@ -45,6 +45,10 @@ impl Arg {
 /// refused: the result is built from the parsed tokens only, never from the input's text.
 pub fn evaluation_parameter(expression: &str) -> Result<String, SuiteError> {
     let bad = || SuiteError::BadArgument(format!("evaluation parameter \"{expression}\" is not supported (now(), datetime(...), timedelta(...) and arithmetic are)"));
+    // Short and shallow: a parameter is a date expression, and the parser recurses per level.
+    if expression.len() > MAX_PARAMETER_LENGTH {
+        return Err(bad());
+    }
     let mut tokens: Vec<String> = Vec::new();
     let mut chars = expression.chars().peekable();
     while let Some(&c) = chars.peek() {
@@ -71,7 +75,7 @@ pub fn evaluation_parameter(expression: &str) -> Result<String, SuiteError> {
             return Err(bad());
         }
     }
-    let mut p = Parser { tokens, at: 0 };
+    let mut p = Parser { tokens, at: 0, depth: 0 };
     let sql = p.expr().ok_or_else(bad)?;
     if p.at != p.tokens.len() {
         return Err(bad());
@@ -79,9 +83,13 @@ pub fn evaluation_parameter(expression: &str) -> Result<String, SuiteError> {
     Ok(sql)
 }
 
+const MAX_PARAMETER_LENGTH: usize = 200;
+const MAX_PARAMETER_DEPTH: usize = 16;
+
 struct Parser {
     tokens: Vec<String>,
     at: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -118,6 +126,16 @@ impl Parser {
     }
 
     fn factor(&mut self) -> Option<String> {
+        self.depth += 1;
+        if self.depth > MAX_PARAMETER_DEPTH {
+            return None;
+        }
+        let out = self.factor_inner();
+        self.depth -= 1;
+        out
+    }
+
+    fn factor_inner(&mut self) -> Option<String> {
         match self.peek()? {
             "(" => {
                 self.at += 1;
@@ -127,7 +145,7 @@ impl Parser {
             }
             "-" => {
                 self.at += 1;
-                Some(format!("-{}", self.factor()?))
+                Some(format!("(-{})", self.factor()?)) // never `--`, a SQL comment
             }
             "now" => {
                 self.at += 1;
@@ -792,6 +810,9 @@ mod tests {
         for hostile in ["now(); DROP TABLE t", "pg_sleep(10)", "now() - '1 day'", "datetime(1)", "urn:great_expectations:x"] {
             assert!(evaluation_parameter(hostile).is_err(), "{hostile}");
         }
+        assert_eq!(evaluation_parameter("- -1").unwrap(), "(-(-1))");
+        assert!(evaluation_parameter(&format!("{}1{}", "(".repeat(50), ")".repeat(50))).is_err(), "too deep");
+        assert!(evaluation_parameter(&"-".repeat(10_000)).is_err(), "too long");
     }
 
     #[test]

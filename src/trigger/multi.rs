@@ -9,12 +9,31 @@ use crate::rules::tally::float_sample;
 use pgrx::pg_sys::{self, Datum};
 
 /// A column value as the core compares it: integers, dates and timestamps exactly, numeric as
-/// a double, text by its bytes (char(n) without trailing blanks), booleans as 0 and 1.
+/// its canonical decimal text (exact), text by its bytes (char(n) without trailing blanks),
+/// booleans as 0 and 1. A numeric's text is palloc'd: `allocated` collects it for pfree once
+/// the row is judged.
 #[inline(always)]
-pub unsafe fn decode<'a>(repr: Repr, d: Datum, isnull: bool) -> Value<'a> {
+pub unsafe fn decode<'a>(repr: Repr, d: Datum, isnull: bool, allocated: &mut Vec<*mut std::ffi::c_char>) -> Value<'a> {
     if isnull {
         return Value::Null;
     }
+    if repr == Repr::Numeric {
+        // numeric's own functions need the 4-byte header (DatumGetNumeric), not a packed value.
+        let raw = d.cast_mut_ptr::<pg_sys::varlena>();
+        let full = pg_sys::pg_detoast_datum(raw);
+        let text = pg_sys::numeric_normalize(full.cast());
+        if full != raw {
+            allocated.push(full.cast());
+        }
+        allocated.push(text);
+        return Value::Decimal(std::ffi::CStr::from_ptr(text).to_bytes());
+    }
+    decode_fixed(repr, d)
+}
+
+/// `decode` for the types that need no allocation.
+#[inline(always)]
+unsafe fn decode_fixed<'a>(repr: Repr, d: Datum) -> Value<'a> {
     match repr {
         Repr::Int2 => Value::Int(d.value() as i16 as i64),
         Repr::Int4 | Repr::Date => Value::Int(d.value() as i32 as i64),
@@ -22,10 +41,7 @@ pub unsafe fn decode<'a>(repr: Repr, d: Datum, isnull: bool) -> Value<'a> {
         Repr::Bool => Value::Int((d.value() & 0xff != 0) as i64),
         Repr::Float4 => Value::Float(f32::from_bits(d.value() as u32) as f64),
         Repr::Float8 => Value::Float(f64::from_bits(d.value() as u64)),
-        Repr::Numeric => {
-            let f = pgrx::fcinfo::direct_function_call_as_datum(pg_sys::numeric_float8_no_overflow, &[Some(d)]);
-            Value::Float(f.map_or(f64::NAN, |f| f64::from_bits(f.value() as u64)))
-        }
+        Repr::Numeric => Value::Null, // see decode
         Repr::Text | Repr::BpChar => Value::Bytes(super::eval::text_bytes(repr, d)),
         Repr::Other => Value::Null, // refused at declaration
     }
@@ -43,6 +59,10 @@ pub fn render(repr: Repr, typid: pg_sys::Oid, v: Value<'_>) -> serde_json::Value
         (Value::Float(f), Repr::Float4) => float_sample((f as f32).to_string().parse().unwrap_or(f)),
         (Value::Float(f), _) => float_sample(f),
         (Value::Bytes(b), _) => serde_json::Value::String(String::from_utf8_lossy(b).chars().take(200).collect()),
+        // A JSON number (as GE lists them); NaN and the infinities as text.
+        (Value::Decimal(d), _) => serde_json::from_slice::<serde_json::Number>(d)
+            .map(serde_json::Value::Number)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(d).into_owned())),
     }
 }
 
@@ -52,7 +72,15 @@ pub fn parse_key(repr: Repr, typid: pg_sys::Oid, text: &str) -> Result<Key, crat
     Ok(match repr {
         Repr::Int2 | Repr::Int4 | Repr::Int8 => Key::Int(parse_int(text)?),
         Repr::Float4 => Value::Float(parse_float(text)? as f32 as f64).key(),
-        Repr::Float8 | Repr::Numeric => Value::Float(parse_float(text)?).key(),
+        Repr::Float8 => Value::Float(parse_float(text)?).key(),
+        Repr::Numeric => {
+            // The exact value, as numeric_in reads it (errors are numeric_in's own).
+            let d = crate::catalog::parse_with_type(text, pg_sys::NUMERICOID, -1);
+            let mut allocated = Vec::new();
+            let key = unsafe { decode(repr, d, false, &mut allocated) }.key();
+            allocated.into_iter().for_each(|p| unsafe { pg_sys::pfree(p.cast()) });
+            key
+        }
         Repr::Bool => match text.trim().to_ascii_lowercase().as_str() {
             "t" | "true" | "yes" | "on" | "1" => Key::Int(1),
             "f" | "false" | "no" | "off" | "0" => Key::Int(0),
@@ -60,7 +88,7 @@ pub fn parse_key(repr: Repr, typid: pg_sys::Oid, text: &str) -> Result<Key, crat
         },
         Repr::Date | Repr::Timestamp => {
             let d = crate::catalog::parse_with_type(text, unsafe { pg_sys::getBaseType(typid) }, -1);
-            unsafe { decode(repr, d, false) }.key()
+            unsafe { decode_fixed(repr, d) }.key()
         }
         Repr::BpChar => Key::Bytes(text.trim_end_matches(' ').as_bytes().into()),
         Repr::Text | Repr::Other => Key::Bytes(text.as_bytes().into()),
@@ -102,20 +130,24 @@ impl<'s> MultiPlan<'s> {
 
     #[inline]
     pub unsafe fn row(&mut self, values: *const Datum, nulls: *const bool) {
-        let time = self.time.and_then(|(attno, repr)| match decode(repr, *values.add(attno), *nulls.add(attno)) {
-            Value::Int(t) => Some(t),
-            _ => None,
+        // Rows without a time go after the others, as ORDER BY puts NULLs last.
+        let time = self.time.map(|(attno, repr)| match decode_fixed(repr, *values.add(attno)) {
+            Value::Int(t) if !*nulls.add(attno) => t,
+            _ => i64::MAX,
         });
+        let mut allocated = Vec::new();
         for ((rule, state), columns) in self.rules.iter_mut().zip(&self.columns) {
             self.values.clear();
             for &(attno, repr) in columns {
-                // The row's Datums outlive this call; the vector is cleared before it returns.
-                self.values.push(std::mem::transmute::<Value<'_>, Value<'static>>(decode(repr, *values.add(attno), *nulls.add(attno))));
+                // The row's Datums (and numerics' texts) outlive this call; the vector is cleared
+                // before it returns.
+                self.values.push(std::mem::transmute::<Value<'_>, Value<'static>>(decode(repr, *values.add(attno), *nulls.add(attno), &mut allocated)));
             }
             let ordered = if matches!(rule.spec.kind, crate::rules::multi::MultiKind::Increasing | crate::rules::multi::MultiKind::Decreasing) { time } else { None };
             state.row(&self.values, ordered, &|i, v| rule.render(i, v));
         }
         self.values.clear();
+        allocated.into_iter().for_each(|p| pg_sys::pfree(p.cast()));
     }
 
     /// Judges every expectation: (rule, state with its tally, success, observed value).
@@ -130,12 +162,29 @@ impl<'s> MultiPlan<'s> {
     }
 }
 
-/// Judges one row against a row-local expectation (the row trigger's quarantine): the sample
-/// of the row's values when it fails.
-pub unsafe fn failing_row(rule: &CompiledMulti, values: *const Datum, nulls: *const bool) -> Option<serde_json::Value> {
-    let decoded: Vec<Value<'_>> = rule.columns.iter().map(|c| decode(c.repr, *values.add(c.attno), *nulls.add(c.attno))).collect();
-    (MultiState::row_passes(&rule.spec, &decoded) == Some(false))
-        .then(|| crate::rules::multi::sample(&rule.spec, &decoded, &|i, v| rule.render(i, v)))
+/// Judges one row against a row-local expectation (the row trigger's quarantine, and release of
+/// quarantined rows): the sample of the row's values when it fails. `attno_of` places a column
+/// in the row.
+pub unsafe fn failing_row(
+    rule: &CompiledMulti,
+    attno_of: impl Fn(&MultiColumn) -> usize,
+    values: *const Datum,
+    nulls: *const bool,
+) -> Option<serde_json::Value> {
+    let mut allocated = Vec::new();
+    let decoded: Vec<Value<'_>> = rule
+        .columns
+        .iter()
+        .map(|c| {
+            let at = attno_of(c);
+            decode(c.repr, *values.add(at), *nulls.add(at), &mut allocated)
+        })
+        .collect();
+    let failing = (MultiState::row_passes(&rule.spec, &decoded) == Some(false))
+        .then(|| crate::rules::multi::sample(&rule.spec, &decoded, &|i, v| rule.render(i, v)));
+    drop(decoded);
+    allocated.into_iter().for_each(|p| pg_sys::pfree(p.cast()));
+    failing
 }
 
 /// What a failing expectation says, in words: (message tail, detail).

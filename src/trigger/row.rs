@@ -71,7 +71,7 @@ unsafe fn before_row(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
 
     // Multi-column expectations that quarantine (row-local ones only), on the row as written.
     for rule in set.per_row_multi() {
-        let failing = super::multi::failing_row(rule, values, nulls);
+        let failing = super::multi::failing_row(rule, |c| c.attno, values, nulls);
         let fails = failing.is_some();
         pending::with_tally_of(subxid, (rule.relid, rule.id, rule.mode), || (rule.name.clone(), rule.column_label()), |t| {
             t.rows += 1;
