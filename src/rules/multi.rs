@@ -393,6 +393,13 @@ pub struct MultiState {
     pub tally: Tally,
     /// Unique / compound_unique: each key's rows seen and first row; value sets: counts.
     counts: FxHashMap<RowKey, (u64, u64)>,
+    /// Value sets: the same for single integer keys (ids, dates, timestamps), kept apart.
+    ints: FxHashMap<i64, (u64, u64)>,
+    /// Uniqueness of integer keys, the common case (ids, dates, timestamps): (key, row) pairs,
+    /// sorted once the batch is read. Written in order and sorted mostly in place (a batch's ids
+    /// usually ascend), this stays in cache where a hash map of a million keys would miss on
+    /// almost every insert (measured: 5x slower in a backend).
+    int_rows: Vec<(i64, u64)>,
     /// increasing / decreasing: the last non-NULL value, or the buffered (time, value) pairs.
     previous: Option<Key>,
     by_time: Vec<(i64, u64, Key)>,
@@ -400,7 +407,31 @@ pub struct MultiState {
 
 impl MultiState {
     pub fn new(spec: MultiSpec) -> Self {
-        MultiState { spec, tally: Tally::default(), counts: FxHashMap::default(), previous: None, by_time: Vec::new() }
+        MultiState {
+            spec,
+            tally: Tally::default(),
+            counts: FxHashMap::default(),
+            ints: FxHashMap::default(),
+            int_rows: Vec::new(),
+            previous: None,
+            by_time: Vec::new(),
+        }
+    }
+
+    /// Makes room for a batch of `rows` (uniqueness keeps a key per row), so the map does not
+    /// grow by rehashing as it fills.
+    pub fn reserve(&mut self, rows: usize) {
+        if self.spec.kind == MultiKind::Unique {
+            self.int_rows.reserve(rows);
+        } else if self.spec.kind == MultiKind::CompoundUnique {
+            self.counts.reserve(rows);
+        }
+    }
+
+    /// Each distinct single value with its count and first row.
+    fn single_counts(&self) -> impl Iterator<Item = (Key, u64, u64)> + '_ {
+        let ints = self.ints.iter().map(|(i, (n, first))| (Key::Int(*i), *n, *first));
+        ints.chain(self.counts.iter().map(|(k, (n, first))| (k.first().clone(), *n, *first)))
     }
 
     pub fn spec(&self) -> &MultiSpec {
@@ -482,7 +513,11 @@ impl MultiState {
                     self.tally.nulls += 1;
                     return;
                 }
-                self.counts.entry(RowKey::One(values[0].key())).or_insert((0, row_index)).0 += 1;
+                match values[0].key() {
+                    Key::Int(i) if kind == MultiKind::Unique => self.int_rows.push((i, row_index)),
+                    Key::Int(i) => self.ints.entry(i).or_insert((0, row_index)).0 += 1,
+                    key => self.counts.entry(RowKey::One(key)).or_insert((0, row_index)).0 += 1,
+                }
             }
         }
     }
@@ -516,8 +551,20 @@ impl MultiState {
                 }
             }
             MultiKind::Unique | MultiKind::CompoundUnique => {
-                let mut duplicated: Vec<(&RowKey, u64, u64)> =
-                    self.counts.iter().filter(|(_, (n, _))| *n > 1).map(|(k, (n, first))| (k, *n, *first)).collect();
+                // Integer keys: runs of one key in the sorted pairs (its first row leads the run).
+                let mut pairs = std::mem::take(&mut self.int_rows);
+                pairs.sort_unstable();
+                let mut sorted_runs = Vec::new();
+                for run in pairs.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+                    sorted_runs.push((RowKey::One(Key::Int(run[0].0)), run.len() as u64, run[0].1));
+                }
+                let mut duplicated: Vec<(RowKey, u64, u64)> = self
+                    .counts
+                    .iter()
+                    .filter(|(_, (n, _))| *n > 1)
+                    .map(|(k, (n, first))| (k.clone(), *n, *first))
+                    .chain(sorted_runs)
+                    .collect();
                 duplicated.sort_by_key(|d| d.2);
                 for (key, n, _) in duplicated {
                     let values: Vec<Value<'_>> = key.keys().iter().map(Key::value).collect();
@@ -535,7 +582,8 @@ impl MultiState {
     }
 
     fn judge_value_set(&self, render: Render<'_>) -> (bool, Option<serde_json::Value>) {
-        let mut distinct: Vec<Key> = self.counts.keys().map(|k| k.first().clone()).collect();
+        let counts: Vec<(Key, u64, u64)> = self.single_counts().collect();
+        let mut distinct: Vec<Key> = counts.iter().map(|c| c.0.clone()).collect();
         sort_keys(&mut distinct);
         let in_set = |k: &Key| self.spec.values.as_ref().is_none_or(|set| set.contains(k));
         let shown = |keys: &[Key]| serde_json::Value::Array(keys.iter().map(|k| render(0, k.value())).collect());
@@ -548,8 +596,8 @@ impl MultiState {
                 (fits, Some(shown(&distinct)))
             }
             MultiKind::MostCommonInSet => {
-                let top = self.counts.values().map(|c| c.0).max().unwrap_or(0);
-                let mut modes: Vec<Key> = self.counts.iter().filter(|(_, c)| c.0 == top && top > 0).map(|(k, _)| k.first().clone()).collect();
+                let top = counts.iter().map(|c| c.1).max().unwrap_or(0);
+                let mut modes: Vec<Key> = counts.iter().filter(|c| c.1 == top && top > 0).map(|c| c.0.clone()).collect();
                 sort_keys(&mut modes);
                 let hits = modes.iter().filter(|k| set.contains(k)).count();
                 let success = if self.spec.ties_okay { hits > 0 } else { modes.len() == 1 && hits == 1 };
@@ -759,3 +807,4 @@ mod tests {
         assert_eq!(IgnoreRowIf::parse("either_value_is_missing"), Some(IgnoreRowIf::AnyMissing));
     }
 }
+

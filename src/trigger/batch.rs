@@ -36,6 +36,9 @@ unsafe fn after_write(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
         0
     } else {
         let t0 = std::time::Instant::now();
+        if !multi.is_empty() {
+            multi.reserve(pg_sys::tuplestore_tuple_count(newtable) as usize);
+        }
         let n = scan_transition_table(newtable, (*rel).rd_att, &set, &mut tallies, profiles.as_mut(), aggregates.as_mut(), &mut multi);
         pgrx::debug1!("vigil scan: {} rows in {:?}", n, t0.elapsed());
         n

@@ -122,6 +122,11 @@ impl<'s> MultiPlan<'s> {
         self.rules.is_empty()
     }
 
+    /// Sizes the states for a batch of `rows`.
+    pub fn reserve(&mut self, rows: usize) {
+        self.rules.iter_mut().for_each(|(_, state)| state.reserve(rows));
+    }
+
     /// The number of attributes a row must have deformed for this plan.
     pub fn natts(&self) -> i32 {
         let cols = self.columns.iter().flatten().map(|c| c.0 as i32 + 1);
