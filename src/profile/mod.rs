@@ -6,6 +6,7 @@
 
 pub mod batch_kll;
 pub mod relations;
+pub mod suggest;
 mod distinct;
 pub mod tiers;
 pub mod window;
