@@ -78,6 +78,12 @@ test-regress: install
 	  status=$$?; \
 	fi; \
 	if [ $$status -eq 0 ]; then \
+	  psql -h $(TMP)/regress -p $(REGRESS_PORT) -U postgres -qc "CREATE DATABASE vigil_suggest" postgres && \
+	  psql -X -q -v ON_ERROR_STOP=1 -h $(TMP)/regress -p $(REGRESS_PORT) -U postgres -d vigil_suggest \
+	    -c "CREATE EXTENSION pg_vigil" -f tests/suggest/run.sql 2>&1 | tee $(TMP)/logs/11-suggest.log; \
+	  status=$$?; \
+	fi; \
+	if [ $$status -eq 0 ]; then \
 	  TMP=$(TMP) bash tests/worker/run.sh $(REGRESS_PORT) 2>&1 | tee $(TMP)/logs/9-worker.log; \
 	  status=$$?; \
 	fi; \

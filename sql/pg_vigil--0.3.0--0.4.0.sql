@@ -273,6 +273,57 @@ CREATE FUNCTION vigil.export_expectations(tbl regclass)
 RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._export_expectations(tbl) $$;
 
+-- Suggestions.
+CREATE  FUNCTION "_suggest"(
+	"tbl" oid, /* Option < Oid > */
+	"sample_rows" bigint /* Option < i64 > */
+) RETURNS TABLE (
+	"column_name" TEXT,  /* Option < String > */
+	"kind" TEXT,  /* String */
+	"params" jsonb,  /* JsonB */
+	"on_violation" TEXT,  /* String */
+	"mostly" double precision,  /* f64 */
+	"reason" TEXT,  /* String */
+	"statement" TEXT  /* String */
+)
+
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'suggest_sql_wrapper';
+
+-- A starting contract from the rows already there (all of them, or a repeatable sample of about
+-- sample_rows): one row per suggestion with the statement that declares it. apply_suggestions
+-- declares them (of the given kinds) in one transaction.
+CREATE FUNCTION vigil.suggest(tbl regclass, sample_rows bigint DEFAULT NULL)
+RETURNS TABLE (column_name text, kind text, params jsonb, on_violation text, mostly double precision,
+               reason text, statement text)
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM vigil._suggest(tbl, sample_rows) $$;
+
+CREATE FUNCTION vigil.apply_suggestions(tbl regclass, kinds text[] DEFAULT NULL, sample_rows bigint DEFAULT NULL)
+RETURNS TABLE (column_name text, kind text, statement text)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s record;
+    unknown text;
+BEGIN
+    SELECT k INTO unknown FROM unnest(kinds) AS k
+     WHERE k IS NULL OR k NOT IN ('not_null', 'completeness', 'between', 'in_set', 'match', 'unique', 'watch') LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'unknown suggestion kind %', coalesce(quote_literal(unknown), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Kinds are not_null, completeness, between, in_set, match, unique and watch.';
+    END IF;
+    -- The statements are vigil.suggest's own: identifiers and values in them are quoted.
+    FOR s IN SELECT * FROM vigil._suggest(tbl, sample_rows) g WHERE kinds IS NULL OR g.kind = ANY (kinds) LOOP
+        EXECUTE s.statement;
+        column_name := s.column_name;
+        kind := s.kind;
+        statement := s.statement;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
 -- Dropping or renaming any column of a multi-column expectation.
 CREATE OR REPLACE FUNCTION vigil._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -30,6 +30,8 @@ pub struct ColumnFacts {
     pub max: Option<f64>,
     /// NaN and infinities (numbers).
     pub non_finite: u64,
+    /// The 0.5th and 99.5th percentiles (numbers): how far the extremes stand out of the tails.
+    pub tails: Option<(f64, f64)>,
     /// Distinct non-NULL values.
     pub distinct: u64,
     /// Every distinct value with its count, when there are at most MAX_CATEGORIES.
@@ -45,6 +47,8 @@ pub const MAX_CATEGORIES: u64 = 30;
 const MIN_CATEGORY_COUNT: u64 = 3;
 /// Key-like columns (every value distinct) need at least this many rows to be called so.
 const MIN_KEY_ROWS: u64 = 50;
+/// With this many rows and no NULL, not-null allows the rare NULL (see `suggest`).
+const RARE_NULL_ROWS: u64 = 1000;
 /// Ranges are widened by this share of the spread on each side.
 const RANGE_MARGIN: f64 = 0.1;
 
@@ -75,19 +79,32 @@ fn suggestion(column: &str, kind: &'static str, function: &'static str, args: Ve
     Suggestion { column: Some(column.to_string()), kind, params, on_violation: "reject", mostly: 1.0, reason, function, args }
 }
 
-/// Rounds a range outwards to a step of the margin's order of magnitude, so that bounds read
-/// well (0 to 120, not -3.71 to 118.2) and stay outside the margin.
-pub fn nice_range(min: f64, max: f64, integer: bool) -> (f64, f64) {
+/// Ranges also reach twice as far beyond each extreme as the extreme stands beyond its tail
+/// (the 0.5th or 99.5th percentile): a long tail's next sample goes further than its spread says.
+const TAIL_REACH: f64 = 2.0;
+
+/// A range around the values seen: widened on each side by a tenth of the spread, or by twice
+/// the extreme's distance from its tail when that is more, then rounded outwards to a step of
+/// the margin's order of magnitude so that bounds read well (0 to 120, not -3.71 to 118.2).
+pub fn nice_range(min: f64, max: f64, integer: bool, tails: Option<(f64, f64)>) -> (f64, f64) {
     let spread = max - min;
-    let margin = if spread > 0.0 { spread * RANGE_MARGIN } else { (min.abs() * RANGE_MARGIN).max(1.0) };
-    let mut step = 10f64.powf(margin.log10().floor());
-    if integer {
-        step = step.max(1.0);
-    }
-    // Whole steps, written with the step's decimals (no 1.1000000000000001).
-    let decimals = 10f64.powi((-step.log10().round()).max(0.0) as i32);
-    let mut lo = (((min - margin) / step).floor() * step * decimals).round() / decimals;
-    let hi = (((max + margin) / step).ceil() * step * decimals).round() / decimals;
+    // A constant column (a year, a version) is given a hundredth of its value, at least 1.
+    let base = if spread > 0.0 { spread * RANGE_MARGIN } else { (min.abs() * 0.01).max(1.0) };
+    let (low_tail, high_tail) = tails.unwrap_or((min, max));
+    let below = base.max(TAIL_REACH * (low_tail - min));
+    let above = base.max(TAIL_REACH * (max - high_tail));
+    let round = |value: f64, margin: f64, up: bool| {
+        let mut step = 10f64.powf(margin.log10().floor());
+        if integer {
+            step = step.max(1.0);
+        }
+        // Whole steps, written with the step's decimals (no 1.1000000000000001).
+        let decimals = 10f64.powi((-step.log10().round()).max(0.0) as i32);
+        let steps = value / step;
+        ((if up { steps.ceil() } else { steps.floor() }) * step * decimals).round() / decimals
+    };
+    let mut lo = round(min - below, below, false);
+    let hi = round(max + above, above, true);
     // A column never below zero is not suggested to go below zero.
     if min >= 0.0 && lo < 0.0 {
         lo = 0.0;
@@ -107,8 +124,17 @@ pub fn suggest(columns: &[ColumnFacts], time_column: Option<(&str, f64)>) -> Vec
         let present = c.rows - c.nulls;
         let null_share = c.nulls as f64 / c.rows as f64;
         if c.nulls == 0 {
-            out.push(suggestion(&c.name, "not_null", "expect_not_null", vec![Arg::Text(c.name.clone())], serde_json::json!({}),
-                format!("no NULL in {} rows", c.rows)));
+            // No NULL in n rows still allows a rate up to 3/n (the rule of three, 95%): with many
+            // rows, `mostly` leaves room for the rare one a next sample may hold.
+            let mostly = if c.rows >= RARE_NULL_ROWS { ((1.0 - 3.0 / c.rows as f64) * 1000.0).floor() / 1000.0 } else { 1.0 };
+            let mut args = vec![Arg::Text(c.name.clone())];
+            if mostly < 1.0 {
+                args.push(Arg::Named("mostly", Box::new(Arg::Number(mostly))));
+            }
+            let mut s = suggestion(&c.name, "not_null", "expect_not_null", args, serde_json::json!({}),
+                format!("no NULL in {} rows", c.rows));
+            s.mostly = mostly;
+            out.push(s);
         } else if null_share <= 0.5 {
             // At least the share seen, less three standard errors and a point: a sample of the
             // same source is not held to this one's exact share.
@@ -132,11 +158,11 @@ pub fn suggest(columns: &[ColumnFacts], time_column: Option<(&str, f64)>) -> Vec
         match group {
             Group::Integer | Group::Float if !key_like && c.non_finite == 0 => {
                 if let (Some(min), Some(max)) = (c.min, c.max) {
-                    let (lo, hi) = nice_range(min, max, group == Group::Integer);
+                    let (lo, hi) = nice_range(min, max, group == Group::Integer, c.tails);
                     out.push(suggestion(&c.name, "between", "expect_between",
                         vec![Arg::Text(c.name.clone()), Arg::Number(lo), Arg::Number(hi)],
                         serde_json::json!({"min": lo, "max": hi}),
-                        format!("values from {min} to {max}, widened by a tenth of their spread")));
+                        format!("values from {min} to {max}, widened beyond their spread and tails")));
                 }
             }
             Group::Text => {
@@ -149,7 +175,11 @@ pub fn suggest(columns: &[ColumnFacts], time_column: Option<(&str, f64)>) -> Vec
                     values.sort();
                     out.push(suggestion(&c.name, "in_set", "expect_in_set",
                         vec![Arg::Text(c.name.clone()), Arg::Texts(values.clone())], serde_json::json!({"values": values}),
-                        format!("{} categories, each seen at least {MIN_CATEGORY_COUNT} times", cats.len())));
+                        if cats.len() == 1 {
+                            format!("one value only, seen {present} times")
+                        } else {
+                            format!("{} categories, each seen at least {MIN_CATEGORY_COUNT} times", cats.len())
+                        }));
                 } else if let Some(shape) = &c.shape {
                     out.push(suggestion(&c.name, "match", "expect_match",
                         vec![Arg::Text(c.name.clone()), Arg::Text(shape.clone())], serde_json::json!({"pattern": shape}),
@@ -256,13 +286,16 @@ mod tests {
 
     #[test]
     fn ranges_are_widened_and_read_well() {
-        assert_eq!(nice_range(3.2, 97.5, false), (0.0, 107.0));
-        assert_eq!(nice_range(0.21, 0.87, false), (0.14, 0.94));
-        assert_eq!(nice_range(-40.0, 40.0, true), (-48.0, 48.0));
-        assert_eq!(nice_range(1013.2, 1040.9, false), (1010.0, 1044.0));
-        let (lo, hi) = nice_range(5.0, 5.0, true);
+        assert_eq!(nice_range(3.2, 97.5, false, None), (0.0, 107.0));
+        assert_eq!(nice_range(0.21, 0.87, false, None), (0.14, 0.94));
+        assert_eq!(nice_range(-40.0, 40.0, true, None), (-48.0, 48.0));
+        assert_eq!(nice_range(1013.2, 1040.9, false, None), (1010.0, 1044.0));
+        let (lo, hi) = nice_range(5.0, 5.0, true, None);
         assert!(lo < 5.0 && hi > 5.0);
-        assert_eq!(nice_range(0.0, 1.0, false), (0.0, 1.1));
+        assert_eq!(nice_range(2013.0, 2013.0, true, None), (1990.0, 2040.0));
+        assert_eq!(nice_range(0.0, 1.0, false, None), (0.0, 1.1));
+        // A long upper tail (rain: mostly none, a storm's inch) reaches further up than down.
+        assert_eq!(nice_range(0.0, 1.2, false, Some((0.0, 0.3))), (0.0, 3.0));
     }
 
     #[test]
@@ -297,6 +330,7 @@ mod tests {
                 ("ts", "watch")
             ]
         );
+        assert_eq!(s[0].mostly, 0.997, "1,000 rows without NULL leave room for the rare one");
         let completeness = &s[2];
         assert!(completeness.mostly < 0.988 && completeness.mostly > 0.95, "{}", completeness.mostly);
         assert_eq!(s[3].params, serde_json::json!({"min": 1.0, "max": 109.0}));
