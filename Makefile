@@ -84,6 +84,11 @@ test-regress: install
 	  status=$$?; \
 	fi; \
 	if [ $$status -eq 0 ]; then \
+	  psql -h $(TMP)/regress -p $(REGRESS_PORT) -U postgres -qc "CREATE DATABASE vigil_interop" postgres && \
+	  python3 tests/interop/run.py $(TMP)/regress $(REGRESS_PORT) vigil_interop 2>&1 | tee $(TMP)/logs/12-interop.log; \
+	  status=$$?; \
+	fi; \
+	if [ $$status -eq 0 ]; then \
 	  TMP=$(TMP) bash tests/worker/run.sh $(REGRESS_PORT) 2>&1 | tee $(TMP)/logs/9-worker.log; \
 	  status=$$?; \
 	fi; \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing pg_vigil needs, only when missing (safe to run again):
-# Debian packages, cargo-pgrx 0.18.1, and pgrx's registration of the system PostgreSQL 15.
+# Debian packages, cargo-pgrx 0.18.1, pgrx's registration of the system PostgreSQL 15, and the
+# Python `datasketches` package (the sketch interoperability test reads pg_vigil's sketches with it).
 set -euo pipefail
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 PGRX_VER=0.18.1
@@ -25,4 +26,11 @@ fi
 if ! grep -qs "^pg15 = \"$PG_CONFIG\"" "$HOME/.pgrx/config.toml"; then
   echo "setup: registering PostgreSQL 15 with pgrx"
   cargo pgrx init --pg15 "$PG_CONFIG"
+fi
+
+if ! python3 -c 'import datasketches' 2>/dev/null; then
+  echo "setup: installing the Python datasketches package"
+  # A Debian-managed Python refuses pip installs unless told (PEP 668); others take it as is.
+  python3 -m pip install --quiet --disable-pip-version-check datasketches==5.2.0 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages datasketches==5.2.0
 fi
