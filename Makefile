@@ -35,7 +35,7 @@ install: setup
 ## Tier 1: the pure-Rust core (rules, profiles, drift math), plain cargo test.
 test-core: setup
 	mkdir -p $(TMP)/logs
-	cargo test --lib -- rules:: profile:: drift:: 2>&1 | tee $(TMP)/logs/1-core.log
+	cargo test --lib -- rules:: profile:: drift:: report:: 2>&1 | tee $(TMP)/logs/1-core.log
 
 ## Tier 2: #[pg_test] trigger and SPI tests in a pgrx-managed cluster run as postgres.
 test-pg: setup

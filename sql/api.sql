@@ -326,6 +326,14 @@ BEGIN
     END LOOP;
 END $$;
 
+-- One self-contained HTML page about a table: its contract, window status and alerts, each
+-- column's statistics per window, the newest alert's distribution against its reference, and
+-- violations and quarantine over time. Write it out with psql: \o report.html, \pset format
+-- unaligned, \pset tuples_only on, SELECT vigil.report('tbl');
+CREATE FUNCTION vigil.report(tbl regclass, from_time timestamptz DEFAULT NULL, to_time timestamptz DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._report(tbl, from_time, to_time) $$;
+
 CREATE FUNCTION vigil.drop_constraint(tbl regclass, name text, if_exists boolean DEFAULT false)
 RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT vigil._drop_constraint(tbl, name, if_exists) $$;

@@ -324,6 +324,25 @@ BEGIN
     END LOOP;
 END $$;
 
+-- The report.
+CREATE  FUNCTION "_report"(
+	"tbl" oid, /* Option < Oid > */
+	"from_time" timestamp with time zone, /* Option < TimestampWithTimeZone > */
+	"to_time" timestamp with time zone /* Option < TimestampWithTimeZone > */
+) RETURNS TEXT /* String */
+
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'report_sql_wrapper';
+
+-- One self-contained HTML page about a table: its contract, window status and alerts, each
+-- column's statistics per window, the newest alert's distribution against its reference, and
+-- violations and quarantine over time. Write it out with psql: \o report.html, \pset format
+-- unaligned, \pset tuples_only on, SELECT vigil.report('tbl');
+CREATE FUNCTION vigil.report(tbl regclass, from_time timestamptz DEFAULT NULL, to_time timestamptz DEFAULT NULL)
+RETURNS text LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._report(tbl, from_time, to_time) $$;
+
 -- Dropping or renaming any column of a multi-column expectation.
 CREATE OR REPLACE FUNCTION vigil._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

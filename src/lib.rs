@@ -10,6 +10,7 @@ pub mod drift;
 pub mod error;
 pub mod monitor;
 pub mod profile;
+pub mod report;
 pub mod rules;
 pub mod stats;
 pub mod trigger;

@@ -7,6 +7,7 @@ pub mod declare;
 pub mod drift;
 pub mod profile_agg;
 pub mod quarantine;
+pub mod report;
 pub mod suggest;
 pub mod suite;
 pub mod validate;
