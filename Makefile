@@ -89,6 +89,10 @@ test-regress: install
 	  status=$$?; \
 	fi; \
 	if [ $$status -eq 0 ]; then \
+	  TMP=$(TMP) bash tests/report/run.sh $(TMP)/regress $(REGRESS_PORT) 2>&1 | tee $(TMP)/logs/13-report.log; \
+	  status=$$?; \
+	fi; \
+	if [ $$status -eq 0 ]; then \
 	  TMP=$(TMP) bash tests/worker/run.sh $(REGRESS_PORT) 2>&1 | tee $(TMP)/logs/9-worker.log; \
 	  status=$$?; \
 	fi; \

@@ -77,6 +77,19 @@ LANGUAGE sql AS $fn$
 $fn$;
 
 \echo
+\echo '=== History: four weeks of clean daily batches (2024-05-04 to 2024-05-31), loaded the same way.'
+\echo '    pg_vigil learns each column''s usual behaviour from them: until 14 valid windows precede a'
+\echo '    window it is ''learning''; after that it is scored against the table''s own history.'
+DO $$
+DECLARE day int;
+BEGIN
+    FOR day IN -27..0 LOOP
+        EXECUTE format('COPY features FROM %L (FORMAT csv, HEADER)', pipeline.extract(day));
+    END LOOP;
+END $$;
+SELECT count(*) AS history_rows, count(DISTINCT event_time::date) AS days FROM features;
+
+\echo
 \echo '=== Batch 1/10 (2024-06-01): clean.'
 SELECT pipeline.extract(1) AS csv \gset
 \set QUIET off
@@ -251,7 +264,44 @@ SELECT window_start::date AS day,
 
 \echo
 \echo '################################################################################'
-\echo '# 5. Fix and release'
+\echo '# 5. Alerts: few, ranked, announced'
+\echo '################################################################################'
+\echo 'A scheduler (pg_cron, or the launcher) evaluates finished windows; a consumer LISTENs on'
+\echo 'vigil_alerts and hears about each new alert once (psql prints the notifications below).'
+LISTEN vigil_alerts;
+\set QUIET off
+SELECT cardinality(vigil.evaluate('features')) AS alerts_opened;
+\set QUIET on
+\echo
+\echo '--- vigil.alerts: one row per alert, most severe first, the responsible columns named'
+SELECT alert_id, window_start::date AS day, severity, round(score::numeric, 1) AS score, columns, summary
+  FROM vigil.alerts WHERE relid = 'features'::regclass;
+\echo
+\echo '--- vigil.window_status for June: the day the device SDK crashed stands out'
+SELECT window_start::date AS day, row_count, status, round(score::numeric, 2) AS score, top_columns
+  FROM vigil.window_status WHERE relid = 'features'::regclass AND window_start >= '2024-06-01' ORDER BY 1;
+\echo
+\echo '--- The training gate: retrain only on windows whose status is ''ok'' (one join)'
+SELECT f.event_time::date AS day, count(*) AS rows_for_training
+  FROM features f
+  JOIN vigil.window_status s ON s.relid = 'features'::regclass
+   AND f.event_time >= s.window_start AND f.event_time < s.window_end AND s.status = 'ok'
+ WHERE f.event_time >= '2024-06-01'
+ GROUP BY 1 ORDER BY 1;
+
+\echo
+\echo '################################################################################'
+\echo '# 6. A starting contract for a new table: vigil.suggest'
+\echo '################################################################################'
+\echo 'A new feature table arrives with a day of data and no contract. vigil.suggest proposes one'
+\echo 'from the rows (each suggestion with the statement to paste into a migration):'
+CREATE TABLE features_eu (LIKE features);
+INSERT INTO features_eu SELECT * FROM features WHERE event_time::date = '2024-06-10';
+SELECT column_name, kind, reason, statement FROM vigil.suggest('features_eu');
+
+\echo
+\echo '################################################################################'
+\echo '# 7. Fix and release'
 \echo '################################################################################'
 \echo 'The model owners confirm: model v2 scores are uplift-adjusted and legitimately reach 2.'
 \echo 'Widen the score contract, then release the quarantine. Every row is checked again on the way'
@@ -275,3 +325,15 @@ SELECT constraint_names, count(*) AS rows_left,
 SELECT (SELECT count(*) FROM features) AS in_features,
        (SELECT count(*) FROM features WHERE score > 1) AS released_v2_scores,
        (SELECT count(*) FROM vigil.quarantine WHERE relid = 'features'::regclass) AS in_quarantine;
+
+\echo
+\echo '################################################################################'
+\echo '# 8. The report: one HTML page (vigil.report), written to' :'report_file'
+\echo '################################################################################'
+\pset format unaligned
+\pset tuples_only on
+\o :report_file
+SELECT vigil.report('features');
+\o
+\pset format aligned
+\pset tuples_only off

@@ -37,12 +37,13 @@ MSG
 psql -d vigil_demo -v ON_ERROR_STOP=1 --quiet --tuples-only --echo-all -f "$HERE/migration.sql"
 
 # demo.sql writes the batch CSV files into DIR (owned by the server's user) and COPYs them back.
-psql -d vigil_demo -v ON_ERROR_STOP=1 -v export_dir="$DIR" -f "$HERE/demo.sql"
+psql -d vigil_demo -v ON_ERROR_STOP=1 -v export_dir="$DIR" -v report_file="$DIR/report.html" -f "$HERE/demo.sql"
 
 cat <<MSG
 
 ================================================================================
- Demo finished in ${SECONDS}s. The cluster is still running. Look around with:
+ Demo finished in ${SECONDS}s. The report is at $DIR/report.html (open it in a browser).
+ The cluster is still running. Look around with:
 
    psql -h $DIR -p $PORT -U postgres vigil_demo
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what building and testing pg_vigil needs, only when missing (safe to run again):
 # Debian packages, cargo-pgrx 0.18.1, pgrx's registration of the system PostgreSQL 15, and the
-# Python `datasketches` package (the sketch interoperability test reads pg_vigil's sketches with it).
+# Python `datasketches` package (the sketch interoperability test reads pg_vigil's sketches with it);
+# chromium renders vigil.report in the report test.
 set -euo pipefail
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 PGRX_VER=0.18.1
 export PATH="$HOME/.cargo/bin:$PATH"
 
 need=()
-for pkg in postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang sudo; do
+for pkg in postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang sudo chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -63,6 +63,8 @@ pub struct Distribution {
     /// (rank, value) of the window and of the reference (the median of earlier good windows).
     pub window_quantiles: Vec<(f64, f64)>,
     pub reference_quantiles: Vec<(f64, f64)>,
+    /// For categories: (value, share in the window, share in the reference), NULL as "(NULL)".
+    pub categories: Vec<(String, f64, f64)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -292,7 +294,7 @@ fn distribution(h: &mut String, r: &Report) {
     let _ = write!(h, "<h2>Newest alert: {} in the window of {}</h2>", escape(&d.column), escape(&d.window));
     let all: Vec<f64> = d.window_quantiles.iter().chain(&d.reference_quantiles).map(|q| q.1).filter(|v| v.is_finite()).collect();
     if all.is_empty() {
-        h.push_str("<p class=\"note\">No quantiles for this column (categories are compared by their shares; see the alert's summary).</p>");
+        category_shares(h, d);
         return;
     }
     let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
@@ -316,6 +318,41 @@ fn distribution(h: &mut String, r: &Report) {
     h.push_str("</p>");
 }
 
+/// A categorical column's shares, the window's against the reference's, as paired bars.
+fn category_shares(h: &mut String, d: &Distribution) {
+    if d.categories.is_empty() {
+        h.push_str("<p class=\"note\">No statistics of this column in that window.</p>");
+        return;
+    }
+    let shown = &d.categories[..d.categories.len().min(12)];
+    let height = shown.len() * 30 + 10;
+    h.push_str("<p class=\"legend\"><span><i style=\"background:#D55E00\"></i>this window</span><span><i style=\"background:#0072B2\"></i>reference (earlier good windows together)</span></p>");
+    let _ = write!(h, "<svg id=\"distribution\" role=\"img\" aria-label=\"shares of each value in the window against the reference\" viewBox=\"0 0 600 {height}\" width=\"600\" height=\"{height}\">");
+    let top = shown.iter().map(|c| c.1.max(c.2)).fold(0.0f64, f64::max).max(1e-9);
+    for (i, (label, window, reference)) in shown.iter().enumerate() {
+        let y = i * 30 + 4;
+        let _ = write!(
+            h,
+            "<text x=\"150\" y=\"{}\" font-size=\"12\" text-anchor=\"end\">{}</text>\
+<rect x=\"156\" y=\"{y}\" width=\"{:.1}\" height=\"11\" fill=\"#D55E00\"><title>this window: {}%</title></rect>\
+<rect x=\"156\" y=\"{}\" width=\"{:.1}\" height=\"11\" fill=\"#0072B2\"><title>reference: {}%</title></rect>\
+<text x=\"{:.1}\" y=\"{}\" font-size=\"11\">{}% / {}%</text>",
+            y + 16,
+            escape(label),
+            window / top * 300.0,
+            short(window * 100.0),
+            y + 12,
+            reference / top * 300.0,
+            short(reference * 100.0),
+            162.0 + window.max(*reference) / top * 300.0,
+            y + 16,
+            short(window * 100.0),
+            short(reference * 100.0)
+        );
+    }
+    h.push_str("</svg><p class=\"note\">Share of the window's rows with each value (NULL included), against the same share over earlier good windows.</p>");
+}
+
 fn violations(h: &mut String, r: &Report) {
     h.push_str("<h2>Violations and quarantine</h2>");
     if r.days.is_empty() {
@@ -325,7 +362,8 @@ fn violations(h: &mut String, r: &Report) {
     let top = r.days.iter().map(|d| d.violations.max(d.quarantined)).max().unwrap_or(1).max(1) as f64;
     let n = r.days.len();
     h.push_str("<p class=\"legend\"><span><i style=\"background:#0072B2\"></i>statements recorded as violating</span><span><i style=\"background:#CC79A7\"></i>rows quarantined</span></p>");
-    let _ = write!(h, "<svg id=\"violations\" role=\"img\" aria-label=\"violations and quarantined rows per day\" viewBox=\"0 0 {} 60\" preserveAspectRatio=\"none\" width=\"100%\" height=\"70\">", n * 4);
+    // At least a month wide, so a few days' bars stay bars.
+    let _ = write!(h, "<svg id=\"violations\" role=\"img\" aria-label=\"violations and quarantined rows per day\" viewBox=\"0 0 {} 60\" preserveAspectRatio=\"none\" width=\"100%\" height=\"70\">", (n * 4).max(120));
     for (i, d) in r.days.iter().enumerate() {
         let v = d.violations as f64 / top * 56.0;
         let q = d.quarantined as f64 / top * 56.0;
@@ -406,6 +444,7 @@ mod tests {
                 window: "2024-03-31".into(),
                 window_quantiles: vec![(0.01, 1.0), (0.5, 5.0), (0.99, 9.0)],
                 reference_quantiles: vec![(0.01, 2.0), (0.5, 4.0), (0.99, 6.0)],
+                categories: vec![],
             }),
         }
     }
@@ -427,6 +466,19 @@ mod tests {
     fn a_year_of_fifty_columns_stays_small() {
         let page = render(&year(50));
         assert!(page.len() < 1_500_000, "{} bytes", page.len());
+    }
+
+    #[test]
+    fn categories_are_compared_by_share() {
+        let mut r = year(1);
+        r.distribution = Some(Distribution {
+            column: "device".into(),
+            window: "2024-06-09".into(),
+            categories: vec![("(NULL)".into(), 0.34, 0.01), ("ios".into(), 0.23, 0.33)],
+            ..Default::default()
+        });
+        let page = render(&r);
+        assert!(page.contains("id=\"distribution\"") && page.contains("(NULL)") && page.contains("34% / 1%"));
     }
 
     #[test]

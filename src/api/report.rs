@@ -211,7 +211,35 @@ fn newest_alert_distribution(relid: Oid, from_time: Option<TimestampWithTimeZone
             )?
             .first();
         let reference_quantiles = read(&reference)?;
-        Ok::<_, pgrx::spi::Error>(Some(Distribution { column, window: label, window_quantiles, reference_quantiles }))
+        // Categories (no quantiles): each value's share of the rows, NULL as a value of its own.
+        let mut categories = Vec::new();
+        if window_quantiles.is_empty() {
+            for r in client.select(
+                &format!(
+                    "WITH ref AS (SELECT cs.* FROM vigil.column_stats cs
+                                    JOIN vigil.window_status ws ON ws.relid = cs.relid AND ws.window_start = cs.window_start
+                                   WHERE cs.relid = $1 AND cs.column_name = $2 AND cs.window_start < $3 AND ws.status = 'ok'
+                                   ORDER BY cs.window_start DESC LIMIT {REFERENCE_WINDOWS}),
+                          own AS (SELECT * FROM vigil.column_stats WHERE relid = $1 AND column_name = $2 AND window_start = $3),
+                          shares AS (
+                            SELECT v->>'value' AS value, (v->>'count')::float8 / nullif(o.row_count, 0) AS share, 'own' AS side
+                              FROM own o, jsonb_array_elements(o.top_values) v
+                            UNION ALL SELECT '(NULL)', null_count::float8 / nullif(row_count, 0), 'own' FROM own
+                            UNION ALL
+                            SELECT v->>'value', (v->>'count')::float8 / nullif((SELECT sum(row_count) FROM ref), 0), 'ref'
+                              FROM ref, jsonb_array_elements(ref.top_values) v
+                            UNION ALL SELECT '(NULL)', sum(null_count)::float8 / nullif(sum(row_count), 0), 'ref' FROM ref)
+                    SELECT value, coalesce(sum(share) FILTER (WHERE side = 'own'), 0), coalesce(sum(share) FILTER (WHERE side = 'ref'), 0)
+                      FROM shares GROUP BY value
+                     ORDER BY 3 DESC, 2 DESC, 1"
+                ),
+                None,
+                &[relid.into(), column.as_str().into(), window.into()],
+            )? {
+                categories.push((r.get::<String>(1)?.unwrap_or_default(), r.get::<f64>(2)?.unwrap_or(0.0), r.get::<f64>(3)?.unwrap_or(0.0)));
+            }
+        }
+        Ok::<_, pgrx::spi::Error>(Some(Distribution { column, window: label, window_quantiles, reference_quantiles, categories }))
     })
     .unwrap_or_else(|e| fail(e))
 }

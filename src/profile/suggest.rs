@@ -228,8 +228,8 @@ fn tokens(value: &str) -> Vec<(char, usize)> {
     out
 }
 
-/// A pattern all the sampled values share: the same runs of character classes, with run
-/// lengths from the shortest to the longest seen (a digit run of 4 to 4 is `[0-9]{4}`). None
+/// A pattern all the sampled values share: the same runs of character classes, with a run's
+/// length as seen when it never varies (`[0-9]{4}`), else from 1 to the longest seen. None
 /// when the values do not share one (free text, or one-offs), or the shape says nothing (one run
 /// of letters). Anchored; only classes and escaped literals, so PostgreSQL's regular
 /// expressions mean the same.
@@ -269,7 +269,9 @@ pub fn infer_shape(sample: &[&str]) -> Option<String> {
                 pattern.push_str(&format!("{{{lo}}}"));
             }
         } else {
-            pattern.push_str(&format!("{{{lo},{hi}}}"));
+            // A run whose length varies in the sample may be shorter in the rows not sampled
+            // (ids of one digit among ids of five): from 1 to the longest seen.
+            pattern.push_str(&format!("{{1,{hi}}}"));
         }
     }
     pattern.push('$');
@@ -346,6 +348,8 @@ mod tests {
         assert_eq!(infer_shape(&words), None, "letters alone say nothing");
         let mixed = ["A1", "B22", "C-3", "D4", "E5", "F6", "G7", "H8", "I9", "J10"];
         assert_eq!(infer_shape(&mixed), None);
+        let emails = ["user36728@example.net", "user18@example.org", "user442@example.com", "user75@example.com", "user12@example.com", "user22@example.org", "user333@example.org", "user4444@example.net", "user55555@example.net", "user91@example.com"];
+        assert_eq!(infer_shape(&emails).as_deref(), Some("^[a-z]{4}[0-9]{1,5}\\@[a-z]{7}\\.[a-z]{3}$"));
         let ids = ["1-7", "22-13", "3-9", "4-10", "5-1", "6-2", "7-3", "8-4", "9-5", "10-6"];
         assert_eq!(infer_shape(&ids).as_deref(), Some("^[0-9]{1,2}\\-[0-9]{1,2}$"));
         let re = regex::Regex::new(&infer_shape(&dates).unwrap()).unwrap();
