@@ -465,7 +465,7 @@ mod tests {
     #[test]
     fn a_year_of_fifty_columns_stays_small() {
         let page = render(&year(50));
-        assert!(page.len() < 1_500_000, "{} bytes", page.len());
+        assert!(page.len() < 1_000_000, "{} bytes", page.len());
     }
 
     #[test]
