@@ -291,6 +291,27 @@ fn store(relid: Oid, name: &str, column: Option<&str>, kind: &str, mode: Mode, m
     cache::invalidate(relid);
 }
 
+/// A constraint kind by name, or 22023 naming the unknown one.
+fn kind_named<K>(kind: Option<&str>, parse: impl Fn(&str) -> Option<K>) -> K {
+    let name = required(kind, "kind");
+    parse(name).unwrap_or_else(|| {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("unknown constraint kind \"{name}\""), None, None)
+    })
+}
+
+/// 'reject' or 'warn', the modes of constraints judged per write batch; otherwise 22023 with `why`.
+fn batch_mode(mode: Option<Mode>, mode_name: &str, kind: &str, why: &str) -> Mode {
+    match mode {
+        Some(m @ (Mode::Reject | Mode::Warn)) => m,
+        _ => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("on_violation \"{mode_name}\" does not apply to {kind}"),
+            Some(why.into()),
+            Some("Use 'reject' or 'warn'.".into()),
+        ),
+    }
+}
+
 /// Declares a batch-level constraint (an aggregate of a column, or the row count, per write
 /// batch). Checked as thoroughly as row rules; only 'reject' and 'warn' apply to a batch.
 #[allow(clippy::too_many_arguments)]
@@ -313,10 +334,7 @@ fn declare_aggregate(
     crate::catalog::require_writable("declare a constraint");
     use crate::rules::aggregate::{self, AggregateKind, Bounds};
     let relid = required(tbl, "tbl");
-    let kind_name = required(kind, "kind");
-    let kind = AggregateKind::parse(kind_name).unwrap_or_else(|| {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("unknown constraint kind \"{kind_name}\""), None, None)
-    });
+    let kind = kind_named(kind, AggregateKind::parse);
     let mode_name = required(on_violation, "on_violation");
     let mode = match Mode::parse(mode_name) {
         Some(Mode::Reject) if kind == AggregateKind::NoDrift => raise(
@@ -325,13 +343,7 @@ fn declare_aggregate(
             Some("Drift is judged per window once the window is finished, when its rows are already stored.".into()),
             Some("Use 'warn': drifting windows are recorded in vigil.violations (and alert).".into()),
         ),
-        Some(m @ (Mode::Reject | Mode::Warn)) => m,
-        _ => raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("on_violation \"{mode_name}\" does not apply to {}", kind.as_str()),
-            Some("A batch-level constraint judges a whole write batch, not single rows.".into()),
-            Some("Use 'reject' or 'warn'.".into()),
-        ),
+        m => batch_mode(m, mode_name, kind.as_str(), "A batch-level constraint judges a whole write batch, not single rows."),
     };
     check_table(relid);
     require_owner(relid);
@@ -582,10 +594,7 @@ fn declare_multi(
     use crate::rules::multi::{self, IgnoreRowIf, MultiKind, MultiSpec};
     crate::catalog::require_writable("declare a constraint");
     let relid = required(tbl, "tbl");
-    let kind_name = required(kind, "kind");
-    let kind = MultiKind::parse(kind_name).unwrap_or_else(|| {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("unknown constraint kind \"{kind_name}\""), None, None)
-    });
+    let kind = kind_named(kind, MultiKind::parse);
     let names: Vec<String> = required(columns, "columns")
         .into_iter()
         .map(|c| c.unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "column names must not be NULL", None, None)))
@@ -715,20 +724,9 @@ fn declare_shape(
     use crate::rules::shape::{self, ShapeKind, ShapeSpec};
     crate::catalog::require_writable("declare a constraint");
     let relid = required(tbl, "tbl");
-    let kind_name = required(kind, "kind");
-    let kind = ShapeKind::parse(kind_name).unwrap_or_else(|| {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("unknown constraint kind \"{kind_name}\""), None, None)
-    });
+    let kind = kind_named(kind, ShapeKind::parse);
     let mode_name = required(on_violation, "on_violation");
-    let mode = match Mode::parse(mode_name) {
-        Some(m @ (Mode::Reject | Mode::Warn)) => m,
-        _ => raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("on_violation \"{mode_name}\" does not apply to {}", kind.as_str()),
-            Some("A table's shape is judged for whole write batches, not single rows.".into()),
-            Some("Use 'reject' or 'warn'.".into()),
-        ),
-    };
+    let mode = batch_mode(Mode::parse(mode_name), mode_name, kind.as_str(), "A table's shape is judged for whole write batches, not single rows.");
     check_table(relid);
     require_owner(relid);
     let table = qualified_name(relid);
