@@ -111,6 +111,39 @@ mod tests {
     }
 
     #[pg_test]
+    fn multi_column_quarantine_follows_subtransactions() {
+        // A row-local multi-column rule diverts in the row trigger, its tally counted per
+        // subtransaction: a rolled-back savepoint takes its diverted rows and records with it.
+        run("CREATE TABLE m (a int, b int)");
+        run("SELECT vigil.expect_sum_equal('m', ARRAY['a', 'b'], 10, on_violation => 'quarantine')");
+        run("DO $$ BEGIN
+               INSERT INTO m VALUES (1, 2), (4, 6);
+               RAISE EXCEPTION 'undo';
+             EXCEPTION WHEN raise_exception THEN NULL; END $$");
+        assert_eq!(count("SELECT count(*) FROM m"), 0);
+        assert_eq!(count("SELECT count(*) FROM vigil.quarantine"), 0);
+        assert_eq!(count("SELECT count(*) FROM vigil.violations"), 0);
+        run("INSERT INTO m VALUES (1, 2), (4, 6), (3, 3)");
+        assert_eq!(count("SELECT count(*) FROM m"), 1);
+        assert_eq!(count("SELECT count(*) FROM vigil.quarantine WHERE relid = 'm'::regclass"), 2);
+        assert_eq!(count("SELECT sum(unexpected_count)::bigint FROM vigil.violations WHERE action = 'quarantine'"), 2);
+    }
+
+    #[pg_test]
+    fn batch_uniqueness_reads_toasted_and_numeric_keys() {
+        install_try();
+        run("CREATE TABLE u (doc text, amount numeric)");
+        run("SELECT vigil.expect_unique('u', 'doc')");
+        run("SELECT vigil.expect_unique('u', 'amount', name => 'amount_unique')");
+        // Two compressed (TOASTed) values that differ only at their end, and numerics beyond a
+        // double's precision: all distinct.
+        run("INSERT INTO u SELECT repeat('x', 100000) || g, 12345678901234567890 + g FROM generate_series(1, 2) g");
+        assert_eq!(sqlstate_of("INSERT INTO u VALUES (repeat('y', 100000), 1), (repeat('y', 100000), 2)"), "23514");
+        assert_eq!(sqlstate_of("INSERT INTO u VALUES ('p', 2.50), ('q', 2.5)"), "23514");
+        assert_eq!(count("SELECT count(*) FROM u"), 2);
+    }
+
+    #[pg_test]
     fn numeric_bounds_compare_exactly() {
         install_try();
         run("CREATE TABLE n (x numeric)");
