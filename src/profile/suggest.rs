@@ -205,6 +205,23 @@ pub fn suggest(columns: &[ColumnFacts], time_column: Option<(&str, f64)>) -> Vec
     out
 }
 
+/// An email address as a data contract usually means it: a local part, one @, a domain with a
+/// dot and a top-level part of letters; no spaces. (POSIX classes only: PostgreSQL's regular
+/// expressions read it as pg_vigil's do.)
+const EMAIL: &str = "^[^@[:space:]]+@[^@[:space:]]+\\.[A-Za-z]{2,}$";
+
+fn looks_like_email(v: &str) -> bool {
+    let Some((local, domain)) = v.split_once('@') else { return false };
+    let tld = domain.rsplit_once('.').map(|(_, t)| t).unwrap_or("");
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && tld.len() >= 2
+        && tld.chars().all(|c| c.is_ascii_alphabetic())
+        && !v.chars().any(char::is_whitespace)
+}
+
 /// The shape of a text value: runs of digits, upper- and lower-case letters, and the other
 /// characters as themselves.
 fn tokens(value: &str) -> Vec<(char, usize)> {
@@ -234,6 +251,12 @@ fn tokens(value: &str) -> Vec<(char, usize)> {
 /// of letters). Anchored; only classes and escaped literals, so PostgreSQL's regular
 /// expressions mean the same.
 pub fn infer_shape(sample: &[&str]) -> Option<String> {
+    // Email addresses rarely share one run structure (dots in names, domains of any length):
+    // when every sampled value is one, the usual shape of an address.
+    shared_runs(sample).or_else(|| (sample.len() >= 10 && sample.iter().all(|v| looks_like_email(v))).then(|| EMAIL.to_string()))
+}
+
+fn shared_runs(sample: &[&str]) -> Option<String> {
     let first = tokens(sample.first()?);
     let mut lengths: Vec<(usize, usize)> = first.iter().map(|t| (t.1, t.1)).collect();
     for v in &sample[1..] {
@@ -348,6 +371,10 @@ mod tests {
         assert_eq!(infer_shape(&words), None, "letters alone say nothing");
         let mixed = ["A1", "B22", "C-3", "D4", "E5", "F6", "G7", "H8", "I9", "J10"];
         assert_eq!(infer_shape(&mixed), None);
+        let people = ["ann.lee@example.com", "bo@mail.co.uk", "c.d.e@x.org", "f_g@h.io", "ii@jj.kk.museum", "l+m@n.de", "o@p.fr", "q.r@s.net", "t@u.it", "v.w.x@y.com"];
+        let email = infer_shape(&people).unwrap();
+        let re = regex::Regex::new(&email).unwrap();
+        assert!(people.iter().all(|p| re.is_match(p)) && !re.is_match("not an email") && !re.is_match("a@b"));
         let emails = ["user36728@example.net", "user18@example.org", "user442@example.com", "user75@example.com", "user12@example.com", "user22@example.org", "user333@example.org", "user4444@example.net", "user55555@example.net", "user91@example.com"];
         assert_eq!(infer_shape(&emails).as_deref(), Some("^[a-z]{4}[0-9]{1,5}\\@[a-z]{7}\\.[a-z]{3}$"));
         let ids = ["1-7", "22-13", "3-9", "4-10", "5-1", "6-2", "7-3", "8-4", "9-5", "10-6"];
