@@ -304,7 +304,7 @@ AS $$ SELECT * FROM vigil._suggest(tbl, sample_rows) $$;
 
 CREATE FUNCTION vigil.apply_suggestions(tbl regclass, kinds text[] DEFAULT NULL, sample_rows bigint DEFAULT NULL)
 RETURNS TABLE (column_name text, kind text, statement text)
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $$
 DECLARE
     s record;
     unknown text;

@@ -213,7 +213,7 @@ fn alerts(h: &mut String, r: &Report) {
 
 /// A value's place on a chart's vertical axis (height 60, 4 pixels of margin).
 fn scale(lo: f64, hi: f64) -> impl Fn(f64) -> f64 {
-    let span = if hi > lo { hi - lo } else { 1.0 };
+    let span = if hi > lo && (hi - lo).is_finite() { hi - lo } else { 1.0 };
     move |v| 56.0 - (v - lo) / span * 52.0
 }
 
@@ -299,7 +299,7 @@ fn distribution(h: &mut String, r: &Report) {
     }
     let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let span = if hi > lo { hi - lo } else { 1.0 };
+    let span = if hi > lo && (hi - lo).is_finite() { hi - lo } else { 1.0 };
     let x = |v: f64| 20.0 + (v - lo) / span * 560.0;
     h.push_str("<p class=\"legend\"><span><i style=\"background:#D55E00\"></i>this window</span><span><i style=\"background:#0072B2\"></i>reference (median of earlier good windows)</span></p>");
     h.push_str("<svg id=\"distribution\" role=\"img\" aria-label=\"quantiles of the window against the reference\" viewBox=\"0 0 600 220\" width=\"600\" height=\"220\">");

@@ -135,14 +135,16 @@ fn report_sql(tbl: Option<Oid>, from_time: Option<TimestampWithTimeZone>, to_tim
             }
             let c = report.columns.last_mut().expect("pushed above");
             // Numbers by their mean; categories (no mean in any window) by their distinct count.
+            // A NaN or infinite statistic is drawn as a gap, not as a coordinate.
+            let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
             let mean: Option<f64> = r.get(3)?;
-            c.value[at] = mean.or(r.get::<f64>(7)?);
+            c.value[at] = finite(mean).or(finite(r.get::<f64>(7)?));
             if mean.is_some() {
                 c.value_label = "mean".into();
             } else if c.value_label != "mean" {
                 c.value_label = "distinct values".into();
             }
-            c.band[at] = match (r.get::<f64>(4)?, r.get::<f64>(5)?) {
+            c.band[at] = match (finite(r.get::<f64>(4)?), finite(r.get::<f64>(5)?)) {
                 (Some(a), Some(b)) => Some((a, b)),
                 _ => None,
             };
@@ -182,7 +184,7 @@ fn newest_alert_distribution(relid: Oid, from_time: Option<TimestampWithTimeZone
                 return Ok(out);
             }
             for (i, rank) in RANKS.iter().enumerate() {
-                if let Some(v) = row.get::<f64>(i + 1)? {
+                if let Some(v) = row.get::<f64>(i + 1)?.filter(|v| v.is_finite()) {
                     out.push((*rank, v));
                 }
             }

@@ -3,7 +3,7 @@
 //! choosing to profile::suggest, and renders each suggestion as the call that declares it.
 
 use super::declare::{check_table, required};
-use crate::catalog::{as_extension_owner, qualified_name, quote_ident, require_privilege, Repr};
+use crate::catalog::{as_extension_owner, qualified_name, quote_ident, quote_literal, require_privilege, Repr};
 use crate::error::raise;
 use crate::profile::suggest::{self, Arg, ColumnFacts, Group, MAX_CATEGORIES};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
@@ -27,10 +27,6 @@ fn group_of(typid: Oid) -> Option<Group> {
 
 fn fail(e: impl std::fmt::Display) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot profile the table for suggestions: {e}"), None, None)
-}
-
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn render_arg(arg: &Arg) -> String {
@@ -66,7 +62,12 @@ fn suggest_sql(tbl: Option<Oid>, sample_rows: Option<i64>) -> TableIterator<'sta
     let source = match sample_rows {
         None => table.clone(),
         Some(n) => {
-            let estimate = crate::catalog::select_one::<f32>("SELECT reltuples FROM pg_catalog.pg_class WHERE oid = $1", &[relid.into()])
+            // A partitioned table's rows are its partitions' (its own reltuples is -1).
+            let estimate = crate::catalog::select_one::<f32>(
+                "SELECT sum(greatest(c.reltuples, 0))::real FROM pg_catalog.pg_partition_tree($1) p
+                   JOIN pg_catalog.pg_class c ON c.oid = p.relid",
+                &[relid.into()],
+            )
                 .ok()
                 .flatten()
                 .unwrap_or(-1.0);
@@ -97,7 +98,9 @@ fn suggest_sql(tbl: Option<Oid>, sample_rows: Option<i64>) -> TableIterator<'sta
         exprs.push(if numeric { format!("min({c}) FILTER (WHERE {c}::float8 > '-Infinity' AND {c}::float8 < 'Infinity')::float8") } else { "NULL::float8".into() });
         exprs.push(if numeric { format!("max({c}) FILTER (WHERE {c}::float8 > '-Infinity' AND {c}::float8 < 'Infinity')::float8") } else { "NULL::float8".into() });
         exprs.push(if numeric { format!("count(*) FILTER (WHERE {c}::float8 = 'NaN' OR {c}::float8 IN ('Infinity', '-Infinity'))") } else { "0::bigint".into() });
-        exprs.push(if group.is_some() { format!("count(DISTINCT {c})") } else { "0::bigint".into() });
+        // Byte-wise, as the rules compare: a nondeterministic collation would merge 'a' and 'A'.
+        let distinct_of = if group == Some(Group::Text) { format!("count(DISTINCT {c}::text COLLATE \"C\")") } else { format!("count(DISTINCT {c})") };
+        exprs.push(if group.is_some() { distinct_of } else { "0::bigint".into() });
         exprs.push(if numeric {
             format!("percentile_cont(ARRAY[0.005, 0.995]) WITHIN GROUP (ORDER BY {c}::float8) FILTER (WHERE {c}::float8 > '-Infinity' AND {c}::float8 < 'Infinity')")
         } else {
@@ -136,7 +139,7 @@ fn suggest_sql(tbl: Option<Oid>, sample_rows: Option<i64>) -> TableIterator<'sta
             f.categories = Some(
                 Spi::connect(|client| {
                     client
-                        .select(&format!("SELECT {c}::text, count(*) FROM {source} WHERE {c} IS NOT NULL GROUP BY 1"), None, &[])?
+                        .select(&format!("SELECT {c}::text COLLATE \"C\", count(*) FROM {source} WHERE {c} IS NOT NULL GROUP BY 1"), None, &[])?
                         .map(|r| Ok((r.get::<String>(1)?.unwrap_or_default(), r.get::<i64>(2)?.unwrap_or(0) as u64)))
                         .collect::<Result<Vec<_>, pgrx::spi::Error>>()
                 })
@@ -156,11 +159,13 @@ fn suggest_sql(tbl: Option<Oid>, sample_rows: Option<i64>) -> TableIterator<'sta
             // Every row, not only the sample, has the shape (PostgreSQL's regular expressions
             // read these classes and escapes as pg_vigil's do).
             let misses = crate::catalog::select_one::<i64>(
-                &format!("SELECT count(*) FROM {source} WHERE {c}::text !~ $1"),
+                &format!("SELECT count(*) FROM {source} WHERE {c}::text COLLATE \"C\" !~ $1"),
                 &[shape.as_str().into()],
             )
             .unwrap_or_else(|e| fail(e));
-            if misses == Some(0) {
+            // pg_vigil's engine must read it alike: it judges the rows once declared.
+            let ours = crate::rules::kernel::compile_regex(&shape).is_ok_and(|re| refs.iter().all(|v| re.is_match(v.as_bytes())));
+            if misses == Some(0) && ours {
                 f.shape = Some(shape);
             }
         }
@@ -178,7 +183,10 @@ fn suggest_sql(tbl: Option<Oid>, sample_rows: Option<i64>) -> TableIterator<'sta
         Some(t) if !watched => {
             let c = quote_ident(&t.name);
             crate::catalog::select_one::<f64>(
-                &format!("SELECT extract(epoch FROM max({c})::timestamptz - min({c})::timestamptz)::float8 / 86400 FROM {source}"),
+                &format!(
+                    "SELECT extract(epoch FROM max({c}) FILTER (WHERE isfinite({c}))::timestamptz
+                                              - min({c}) FILTER (WHERE isfinite({c}))::timestamptz)::float8 / 86400 FROM {source}"
+                ),
                 &[],
             )
             .unwrap_or_else(|e| fail(e))

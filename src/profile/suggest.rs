@@ -159,6 +159,9 @@ pub fn suggest(columns: &[ColumnFacts], time_column: Option<(&str, f64)>) -> Vec
             Group::Integer | Group::Float if !key_like && c.non_finite == 0 => {
                 if let (Some(min), Some(max)) = (c.min, c.max) {
                     let (lo, hi) = nice_range(min, max, group == Group::Integer, c.tails);
+                    if !(lo.is_finite() && hi.is_finite()) {
+                        continue; // values near the double's limits: no range to offer
+                    }
                     out.push(suggestion(&c.name, "between", "expect_between",
                         vec![Arg::Text(c.name.clone()), Arg::Number(lo), Arg::Number(hi)],
                         serde_json::json!({"min": lo, "max": hi}),
@@ -279,8 +282,11 @@ fn shared_runs(sample: &[&str]) -> Option<String> {
             'd' => "[0-9]".to_string(),
             'U' => "[A-Z]".to_string(),
             'l' => "[a-z]".to_string(),
-            c if c.is_ascii_alphanumeric() => c.to_string(),
-            c => format!("\\{c}"),
+            c if c.is_ascii_alphanumeric() || !c.is_ascii() => c.to_string(),
+            // \< and \> are word boundaries to the regex crate: a bracket says "this character".
+            c @ ('<' | '>') => format!("[{c}]"),
+            c if c.is_ascii_punctuation() => format!("\\{c}"),
+            c => format!("[{c}]"),
         };
         let literal = !matches!(class, 'd' | 'U' | 'l');
         pattern.push_str(&atom);
@@ -369,6 +375,12 @@ mod tests {
         assert_eq!(infer_shape(&dates).as_deref(), Some("^[0-9]{4}\\-[0-9]{2}\\-[0-9]{2}$"));
         let words = ["apple", "pear", "fig", "plum", "kiwi", "lime", "date", "sloe", "yuzu", "pomelo"];
         assert_eq!(infer_shape(&words), None, "letters alone say nothing");
+        let temps = ["<5", "<10", "<20", "<7", "<8", "<9", "<11", "<12", "<13", "<14"];
+        let shape = infer_shape(&temps).unwrap();
+        assert_eq!(shape, "^[<][0-9]{1,2}$");
+        assert!(temps.iter().all(|t| regex::Regex::new(&shape).unwrap().is_match(t)));
+        let prices = ["5€", "10€", "20€", "7€", "8€", "9€", "11€", "12€", "13€", "14€"];
+        assert_eq!(infer_shape(&prices).as_deref(), Some("^[0-9]{1,2}€$"));
         let mixed = ["A1", "B22", "C-3", "D4", "E5", "F6", "G7", "H8", "I9", "J10"];
         assert_eq!(infer_shape(&mixed), None);
         let people = ["ann.lee@example.com", "bo@mail.co.uk", "c.d.e@x.org", "f_g@h.io", "ii@jj.kk.museum", "l+m@n.de", "o@p.fr", "q.r@s.net", "t@u.it", "v.w.x@y.com"];

@@ -18,6 +18,18 @@ SELECT count(*) AS still_suggested FROM vigil.suggest('readings') WHERE kind IN 
 SELECT count(*) AS declared FROM vigil.apply_suggestions('readings');
 SELECT constraint_name, kind, success FROM vigil.validate('readings') ORDER BY constraint_name;
 SELECT count(*) AS watched FROM vigil.freshness WHERE relid = 'readings'::regclass;
+-- Values reach the statements as literals whatever standard_conforming_strings says: a value
+-- made to break out of a naive quoting is declared as itself.
+CREATE TABLE tricky (label text);
+INSERT INTO tricky SELECT (ARRAY[$$a\'); DROP TABLE tricky; --$$, 'plain'])[1 + g % 2] FROM generate_series(1, 40) g;
+SET standard_conforming_strings = off;
+SELECT kind, statement FROM vigil.apply_suggestions('tricky', kinds => ARRAY['in_set']);
+RESET standard_conforming_strings;
+SELECT params->'values' AS declared_values, (SELECT bool_and(success) FROM vigil.validate('tricky')) AS passes
+  FROM vigil.constraints WHERE relid = 'tricky'::regclass;
+SET client_min_messages = warning;
+DROP TABLE tricky;
+RESET client_min_messages;
 -- Bad input changes nothing.
 SELECT try($$SELECT * FROM vigil.suggest('readings', sample_rows => 0)$$);
 SELECT try($$SELECT * FROM vigil.apply_suggestions('readings', kinds => ARRAY['not_nul'])$$);
