@@ -10,6 +10,8 @@ use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
+/// Columns profiled per query (each takes six entries of a target list of at most 1,664).
+const COLUMNS_PER_PASS: usize = 200;
 /// Text values read to find a shared shape (then checked on every row).
 const SHAPE_SAMPLE: i64 = 1000;
 
@@ -88,49 +90,53 @@ fn suggest_sql(tbl: Option<Oid>, sample_rows: Option<i64>) -> TableIterator<'sta
     })
     .unwrap_or_else(|e| fail(e));
 
-    // One pass for every column's counts, extremes and distinct values.
-    let mut exprs = vec!["count(*)".to_string()];
-    for (name, typid) in &columns {
-        let c = quote_ident(name);
-        let group = group_of(*typid);
-        let numeric = matches!(group, Some(Group::Integer | Group::Float));
-        exprs.push(format!("count({c})"));
-        exprs.push(if numeric { format!("min({c}) FILTER (WHERE {c}::float8 > '-Infinity' AND {c}::float8 < 'Infinity')::float8") } else { "NULL::float8".into() });
-        exprs.push(if numeric { format!("max({c}) FILTER (WHERE {c}::float8 > '-Infinity' AND {c}::float8 < 'Infinity')::float8") } else { "NULL::float8".into() });
-        exprs.push(if numeric { format!("count(*) FILTER (WHERE {c}::float8 = 'NaN' OR {c}::float8 IN ('Infinity', '-Infinity'))") } else { "0::bigint".into() });
-        // Byte-wise, as the rules compare: a nondeterministic collation would merge 'a' and 'A'.
-        let distinct_of = if group == Some(Group::Text) { format!("count(DISTINCT {c}::text COLLATE \"C\")") } else { format!("count(DISTINCT {c})") };
-        exprs.push(if group.is_some() { distinct_of } else { "0::bigint".into() });
-        exprs.push(if numeric {
-            format!("percentile_cont(ARRAY[0.005, 0.995]) WITHIN GROUP (ORDER BY {c}::float8) FILTER (WHERE {c}::float8 > '-Infinity' AND {c}::float8 < 'Infinity')")
-        } else {
-            "NULL::float8[]".into()
-        });
-    }
-    let mut facts: Vec<ColumnFacts> = Spi::connect(|client| {
-        let row = client.select(&format!("SELECT {} FROM {source}", exprs.join(", ")), Some(1), &[])?.first();
-        let rows = row.get::<i64>(1)?.unwrap_or(0) as u64;
-        let mut out = Vec::new();
-        for (i, (name, typid)) in columns.iter().enumerate() {
-            let at = 2 + i * 6;
-            let present = row.get::<i64>(at)?.unwrap_or(0) as u64;
-            out.push(ColumnFacts {
-                name: name.clone(),
-                group: group_of(*typid),
-                rows,
-                nulls: rows - present,
-                min: row.get::<f64>(at + 1)?,
-                max: row.get::<f64>(at + 2)?,
-                non_finite: row.get::<i64>(at + 3)?.unwrap_or(0) as u64,
-                distinct: row.get::<i64>(at + 4)?.unwrap_or(0) as u64,
-                tails: row.get::<Vec<f64>>(at + 5)?.filter(|t| t.len() == 2).map(|t| (t[0], t[1])),
-                categories: None,
-                shape: None,
+    // One pass per group of columns for their counts, extremes and distinct values (a target
+    // list holds at most 1,664 entries: six a column).
+    let mut facts: Vec<ColumnFacts> = Vec::with_capacity(columns.len());
+    for chunk in columns.chunks(COLUMNS_PER_PASS) {
+        let mut exprs = vec!["count(*)".to_string()];
+        for (name, typid) in chunk {
+            let c = quote_ident(name);
+            let group = group_of(*typid);
+            let numeric = matches!(group, Some(Group::Integer | Group::Float));
+            let finite = format!("{c}::float8 > '-Infinity' AND {c}::float8 < 'Infinity'");
+            exprs.push(format!("count({c})"));
+            exprs.push(if numeric { format!("min({c}) FILTER (WHERE {finite})::float8") } else { "NULL::float8".into() });
+            exprs.push(if numeric { format!("max({c}) FILTER (WHERE {finite})::float8") } else { "NULL::float8".into() });
+            exprs.push(if numeric { format!("count(*) FILTER (WHERE NOT ({finite}))") } else { "0::bigint".into() });
+            // Byte-wise, as the rules compare: a nondeterministic collation would merge 'a' and 'A'.
+            let distinct_of = if group == Some(Group::Text) { format!("count(DISTINCT {c}::text COLLATE \"C\")") } else { format!("count(DISTINCT {c})") };
+            exprs.push(if group.is_some() { distinct_of } else { "0::bigint".into() });
+            exprs.push(if numeric {
+                format!("percentile_cont(ARRAY[0.005, 0.995]) WITHIN GROUP (ORDER BY {c}::float8) FILTER (WHERE {finite})")
+            } else {
+                "NULL::float8[]".into()
             });
         }
-        Ok::<_, pgrx::spi::Error>(out)
-    })
-    .unwrap_or_else(|e| fail(e));
+        Spi::connect(|client| {
+            let row = client.select(&format!("SELECT {} FROM {source}", exprs.join(", ")), Some(1), &[])?.first();
+            let rows = row.get::<i64>(1)?.unwrap_or(0) as u64;
+            for (i, (name, typid)) in chunk.iter().enumerate() {
+                let at = 2 + i * 6;
+                let present = row.get::<i64>(at)?.unwrap_or(0) as u64;
+                facts.push(ColumnFacts {
+                    name: name.clone(),
+                    group: group_of(*typid),
+                    rows,
+                    nulls: rows - present,
+                    min: row.get::<f64>(at + 1)?,
+                    max: row.get::<f64>(at + 2)?,
+                    non_finite: row.get::<i64>(at + 3)?.unwrap_or(0) as u64,
+                    distinct: row.get::<i64>(at + 4)?.unwrap_or(0) as u64,
+                    tails: row.get::<Vec<f64>>(at + 5)?.filter(|t| t.len() == 2).map(|t| (t[0], t[1])),
+                    categories: None,
+                    shape: None,
+                });
+            }
+            Ok::<_, pgrx::spi::Error>(())
+        })
+        .unwrap_or_else(|e| fail(e));
+    }
 
     // Text columns: their categories when few, else a shape every value has.
     for f in facts.iter_mut().filter(|f| f.group == Some(Group::Text) && f.distinct > 0) {

@@ -30,6 +30,13 @@ SELECT params->'values' AS declared_values, (SELECT bool_and(success) FROM vigil
 SET client_min_messages = warning;
 DROP TABLE tricky;
 RESET client_min_messages;
+-- A wide table (more columns than one query's target list could profile at once).
+DO $$ BEGIN
+    EXECUTE (SELECT format('CREATE TABLE wide (%s)', string_agg(format('c%s int DEFAULT %s', i, i), ', ')) FROM generate_series(1, 300) i);
+END $$;
+INSERT INTO wide SELECT FROM generate_series(1, 5);
+SELECT count(*) AS suggestions_for_300_columns FROM vigil.suggest('wide');
+DROP TABLE wide;
 -- Bad input changes nothing.
 SELECT try($$SELECT * FROM vigil.suggest('readings', sample_rows => 0)$$);
 SELECT try($$SELECT * FROM vigil.apply_suggestions('readings', kinds => ARRAY['not_nul'])$$);
