@@ -48,3 +48,8 @@ pub fn raise_rule_error(err: &RuleError, subject: &str) -> ! {
     };
     raise(code, format!("{subject}: {err}"), None, hint)
 }
+
+/// An internal failure (an SPI error where none is expected), as XX000 saying what failed.
+pub fn internal(what: &str, e: impl std::fmt::Display) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("{what}: {e}"), None, None)
+}

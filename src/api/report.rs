@@ -3,10 +3,9 @@
 
 use super::declare::{check_table, required};
 use crate::catalog::{qualified_name, require_privilege};
-use crate::error::raise;
 use crate::report::{AlertRow, ColumnSeries, ConstraintRow, DayCount, Distribution, Report, WindowRow};
 use pgrx::datum::TimestampWithTimeZone;
-use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, Oid};
+use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
 
 /// Quantile ranks of vigil.column_stats' p01 ... p99.
@@ -15,7 +14,7 @@ const RANKS: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 const REFERENCE_WINDOWS: i64 = 28;
 
 fn fail(e: impl std::fmt::Display) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot build the report: {e}"), None, None)
+    crate::error::internal("cannot build the report", e)
 }
 
 /// `$2 <= window_start < $3`, either end open when NULL.

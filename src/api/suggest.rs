@@ -16,19 +16,20 @@ const COLUMNS_PER_PASS: usize = 200;
 const SHAPE_SAMPLE: i64 = 1000;
 
 fn group_of(typid: Oid) -> Option<Group> {
-    Some(match Repr::of(typid) {
-        Repr::Int2 | Repr::Int4 | Repr::Int8 => Group::Integer,
-        Repr::Float4 | Repr::Float8 | Repr::Numeric => Group::Float,
-        Repr::Text | Repr::BpChar => Group::Text,
-        Repr::Bool => Group::Bool,
-        Repr::Date => Group::Date,
-        Repr::Timestamp => Group::Timestamp,
-        Repr::Other => return None,
+    use crate::rules::multi::ValueGroup;
+    let repr = Repr::of(typid);
+    Some(match repr.value_group()? {
+        ValueGroup::Number if repr.kind() == crate::rules::ColumnKind::Int => Group::Integer,
+        ValueGroup::Number => Group::Float,
+        ValueGroup::Text => Group::Text,
+        ValueGroup::Bool => Group::Bool,
+        ValueGroup::Date => Group::Date,
+        ValueGroup::Timestamp => Group::Timestamp,
     })
 }
 
 fn fail(e: impl std::fmt::Display) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot profile the table for suggestions: {e}"), None, None)
+    crate::error::internal("cannot profile the table for suggestions", e)
 }
 
 fn render_arg(arg: &Arg) -> String {

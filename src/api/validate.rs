@@ -4,7 +4,6 @@
 use crate::catalog::cache::CompiledAggregate;
 use crate::catalog::{cache::ruleset_for, column_index, qualified_name, require_privilege, scan_query};
 use crate::rules::Tally;
-use crate::rules::multi::MultiKind;
 use crate::trigger::eval::BatchPlan;
 use crate::trigger::multi::MultiPlan;
 use pgrx::pg_sys::{self, Oid};
@@ -32,7 +31,7 @@ fn validate(tbl: Oid) -> TableIterator<'static, (
     let mut plan: Option<BatchPlan> = None;
     let mut multi: Option<MultiPlan> = None;
     // Increasing and decreasing judge the rows in the order of the watched time column, if any.
-    let ordered = set.multi.iter().any(|m| matches!(m.spec.kind, MultiKind::Increasing | MultiKind::Decreasing));
+    let ordered = set.multi.iter().any(|m| m.spec.kind.in_order());
     let order_by = if ordered { time_column(tbl).map(|c| format!(" ORDER BY {}", crate::catalog::quote_ident(&c))) } else { None };
     let rows = scan_query(
         &format!("SELECT * FROM {}{}", qualified_name(tbl), order_by.unwrap_or_default()),

@@ -89,17 +89,17 @@ impl MultiKind {
         matches!(self, MultiKind::PairGreater | MultiKind::PairEqual | MultiKind::SumEqual | MultiKind::UniqueWithinRecord)
     }
 
+    /// Judged on the rows in order (of the time column when the table has one).
+    pub fn in_order(self) -> bool {
+        matches!(self, MultiKind::Increasing | MultiKind::Decreasing)
+    }
+
     /// Judged on the batch's set of values, with an observed value instead of unexpected rows.
     pub fn on_value_set(self) -> bool {
         matches!(
             self,
             MultiKind::DistinctInSet | MultiKind::DistinctContainSet | MultiKind::DistinctEqualSet | MultiKind::MostCommonInSet
         )
-    }
-
-    /// Needs values that order (not only compare equal).
-    pub fn needs_order(self) -> bool {
-        matches!(self, MultiKind::PairGreater | MultiKind::Increasing | MultiKind::Decreasing)
     }
 }
 
@@ -432,10 +432,6 @@ impl MultiState {
     fn single_counts(&self) -> impl Iterator<Item = (Key, u64, u64)> + '_ {
         let ints = self.ints.iter().map(|(i, (n, first))| (Key::Int(*i), *n, *first));
         ints.chain(self.counts.iter().map(|(k, (n, first))| (k.first().clone(), *n, *first)))
-    }
-
-    pub fn spec(&self) -> &MultiSpec {
-        &self.spec
     }
 
     /// Whether a row-local expectation passes one row (values in declaration order); None when

@@ -55,6 +55,11 @@ impl Tally {
     }
 }
 
+/// Renders a real as written (1.1, not the double nearest its float4, 1.100000023841858).
+pub fn float4_sample(v: f32) -> serde_json::Value {
+    float_sample(v.to_string().parse().unwrap_or(f64::NAN))
+}
+
 /// Renders a double for jsonb: JSON has no NaN or infinities, so those become strings.
 pub fn float_sample(v: f64) -> serde_json::Value {
     serde_json::Number::from_f64(v)

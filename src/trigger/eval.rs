@@ -5,7 +5,7 @@
 use crate::catalog::cache::CompiledRule;
 use crate::catalog::{output_text, Repr};
 use crate::rules::kernel::{char_length, trim_bpchar, FloatSet, IntSet, Interval, TextSet};
-use crate::rules::tally::float_sample;
+use crate::rules::tally::{float4_sample, float_sample};
 use crate::rules::{Position, Range, RuleKind, Tally};
 use pgrx::pg_sys::{self, Datum};
 use std::cmp::Ordering;
@@ -165,8 +165,7 @@ pub unsafe fn sample(rule: &CompiledRule, d: Datum, isnull: bool) -> serde_json:
     }
     match rule.repr {
         Repr::Int2 | Repr::Int4 | Repr::Int8 => serde_json::Value::from(as_i64(rule.repr, d)),
-        // A real as written (1.1, not the double nearest its float4, 1.100000023841858).
-        Repr::Float4 => float_sample(f32::from_bits(d.value() as u32).to_string().parse().unwrap_or(f64::NAN)),
+        Repr::Float4 => float4_sample(f32::from_bits(d.value() as u32)),
         Repr::Float8 => float_sample(as_f64(rule.repr, d)),
         Repr::Text | Repr::BpChar => {
             let s = String::from_utf8_lossy(text_bytes(rule.repr, d));

@@ -5,7 +5,7 @@
 use crate::catalog::cache::{CompiledMulti, MultiColumn};
 use crate::catalog::{output_text, Repr};
 use crate::rules::multi::{Key, MultiState, Value};
-use crate::rules::tally::float_sample;
+use crate::rules::tally::{float4_sample, float_sample};
 use pgrx::pg_sys::{self, Datum};
 
 /// A column value as the core compares it: integers, dates and timestamps exactly, numeric as
@@ -55,8 +55,7 @@ pub fn render(repr: Repr, typid: pg_sys::Oid, v: Value<'_>) -> serde_json::Value
         (Value::Int(i), Repr::Date) => serde_json::Value::String(output_text(typid, Datum::from(i as i32))),
         (Value::Int(i), Repr::Timestamp) => serde_json::Value::String(output_text(typid, Datum::from(i))),
         (Value::Int(i), _) => serde_json::Value::from(i),
-        // A real as written (1.1, not the double nearest its float4).
-        (Value::Float(f), Repr::Float4) => float_sample((f as f32).to_string().parse().unwrap_or(f)),
+        (Value::Float(f), Repr::Float4) => float4_sample(f as f32),
         (Value::Float(f), _) => float_sample(f),
         (Value::Bytes(b), _) => serde_json::Value::String(String::from_utf8_lossy(b).chars().take(200).collect()),
         // A JSON number (as GE lists them); NaN and the infinities as text.
@@ -115,6 +114,8 @@ impl<'s> MultiPlan<'s> {
     ) -> Self {
         let rules: Vec<_> = rules.into_iter().map(|r| (r, MultiState::new(r.spec.clone()))).collect();
         let columns = rules.iter().map(|(r, _)| r.columns.iter().map(|c| (attno_of(c), c.repr)).collect()).collect();
+        // Only increasing / decreasing read the time: no decoding it per row for the others.
+        let time = time.filter(|_| rules.iter().any(|(r, _)| r.spec.kind.in_order()));
         MultiPlan { rules, columns, time, values: Vec::new() }
     }
 
@@ -148,8 +149,8 @@ impl<'s> MultiPlan<'s> {
                 // before it returns.
                 self.values.push(std::mem::transmute::<Value<'_>, Value<'static>>(decode(repr, *values.add(attno), *nulls.add(attno), &mut allocated)));
             }
-            let ordered = if matches!(rule.spec.kind, crate::rules::multi::MultiKind::Increasing | crate::rules::multi::MultiKind::Decreasing) { time } else { None };
-            state.row(&self.values, ordered, &|i, v| rule.render(i, v));
+            let by_time = if rule.spec.kind.in_order() { time } else { None };
+            state.row(&self.values, by_time, &|i, v| rule.render(i, v));
         }
         self.values.clear();
         allocated.into_iter().for_each(|p| pg_sys::pfree(p.cast()));
@@ -207,7 +208,8 @@ fn describe(rule: &CompiledMulti, state: &MultiState, observed: &Option<serde_js
         DistinctInSet => format!("its distinct values {seen} are not all in {}", set()),
         DistinctContainSet => format!("its distinct values {seen} do not contain all of {}", set()),
         DistinctEqualSet => format!("its distinct values {seen} are not {}", set()),
-        MostCommonInSet => format!("its most common value{} {seen} {} in {}", "s", if rule.spec.ties_okay { "are none" } else { "is not alone or not" }, set()),
+        MostCommonInSet if rule.spec.ties_okay => format!("none of its most common values {seen} is in {}", set()),
+        MostCommonInSet => format!("its most common values {seen} are not one value in {}", set()),
         Unique | CompoundUnique => format!("{} of {} rows repeat a value{example}", t.unexpected, t.rows - t.nulls),
         Increasing | Decreasing => format!(
             "{} of {} values are not {}{}{example}",
