@@ -11,6 +11,8 @@ CLUSTER     := pg_test_config/cluster.sh
 REGRESS_PORT ?= 55401
 DEMO_PORT   ?= 55402
 BENCH_PORT  ?= 55403
+# A coordinator and three data nodes (tests/nodes): this port and the next three.
+NODES_PORT  ?= 55431
 # Great Expectations' own cases (tests/ge) that must agree: all applicable ones but those the
 # README lists as deliberate differences.
 GE_MIN_AGREE := 384
@@ -35,7 +37,7 @@ install: setup
 ## Tier 1: the pure-Rust core (rules, profiles, drift math), plain cargo test.
 test-core: setup
 	mkdir -p $(TMP)/logs
-	cargo test --lib -- rules:: profile:: drift:: report:: 2>&1 | tee $(TMP)/logs/1-core.log
+	cargo test --lib -- rules:: profile:: drift:: report:: remote:: 2>&1 | tee $(TMP)/logs/1-core.log
 
 ## Tier 2: #[pg_test] trigger and SPI tests in a pgrx-managed cluster run as postgres.
 test-pg: setup
@@ -94,6 +96,10 @@ test-regress: install
 	fi; \
 	if [ $$status -eq 0 ]; then \
 	  TMP=$(TMP) bash tests/worker/run.sh $(REGRESS_PORT) 2>&1 | tee $(TMP)/logs/9-worker.log; \
+	  status=$$?; \
+	fi; \
+	if [ $$status -eq 0 ]; then \
+	  bash tests/nodes/run.sh $(TMP)/nodes $(NODES_PORT) 2>&1 | tee $(TMP)/logs/14-nodes.log; \
 	  status=$$?; \
 	fi; \
 	$(CLUSTER) stop $(TMP)/regress; \

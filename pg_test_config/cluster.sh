@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL 15 clusters for tests, the demo and benchmarks.
 #   cluster.sh start DIR PORT   initdb (as postgres: initdb refuses root) and start; socket in DIR
+#                               (CLUSTER_CONF: extra settings, one per line)
 #   cluster.sh stop DIR         stop and remove
 # Clients connect with: psql -h DIR -p PORT -U postgres
 set -euo pipefail
@@ -20,6 +21,10 @@ case "$cmd" in
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
     as_postgres "$PGBIN/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C >/dev/null
     as_postgres cp "$HERE/postgresql.conf" "$dir/data/postgresql.auto.conf"
+    # Settings one kind of cluster needs on top (data nodes: max_prepared_transactions).
+    if [ -n "${CLUSTER_CONF:-}" ]; then
+      printf '%s\n' "$CLUSTER_CONF" | as_postgres tee -a "$dir/data/postgresql.auto.conf" >/dev/null
+    fi
     as_postgres "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
       -o "-p $port -k $dir" start >/dev/null
     ;;

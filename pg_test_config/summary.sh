@@ -17,5 +17,6 @@ ge=$(grep -c '^GE cases: ok$' "$logs/10-ge.log" || true)
 suggest=$(grep -c '^suggest: ok$' "$logs/11-suggest.log" || true)
 interop=$(grep -c '^sketch interoperability: ok$' "$logs/12-interop.log" || true)
 report=$(grep -c '^report: ok$' "$logs/13-report.log" || true)
-echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed; concurrency oracle: $concurrency passed; live alerts: $live passed; hot standby: $standby passed; upgrade: $upgrade passed; dump and restore: $dump passed; evaluation on a clock: $worker passed; Great Expectations' cases: $ge passed; suggestions on real data: $suggest passed; sketch interoperability: $interop passed; report in a browser: $report passed"
-echo "tests: $((core + pg + regress + concurrency + live + standby + upgrade + dump + worker + ge + suggest + interop + report)) passed, 0 failed"
+nodes=$(grep -c '^nodes: ok$' "$logs/14-nodes.log" || true)
+echo "core (cargo test): $core passed; #[pg_test]: $pg passed; SQL regression suites: $regress passed; concurrency oracle: $concurrency passed; live alerts: $live passed; hot standby: $standby passed; upgrade: $upgrade passed; dump and restore: $dump passed; evaluation on a clock: $worker passed; Great Expectations' cases: $ge passed; suggestions on real data: $suggest passed; sketch interoperability: $interop passed; report in a browser: $report passed; data nodes: $nodes passed"
+echo "tests: $((core + pg + regress + concurrency + live + standby + upgrade + dump + worker + ge + suggest + interop + report + nodes)) passed, 0 failed"

@@ -475,6 +475,28 @@ GRANT SELECT ON vigil.alerts TO PUBLIC;
 
 -- DDL follow-up. Dropping a table or a constrained column drops its constraints (with a NOTICE);
 -- partitions created or attached later get the statement triggers.
+-- Scale-out: data nodes (postgres_fdw servers whose databases run pg_vigil) and distributed
+-- tables (partitioned, their partitions foreign tables on the nodes). See src/remote.
+CREATE FUNCTION vigil.add_node(server text)
+RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._add_node(server) $$;
+
+CREATE FUNCTION vigil.remove_node(server text)
+RETURNS boolean LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._remove_node(server) $$;
+
+CREATE FUNCTION vigil.distribute(tbl regclass)
+RETURNS integer LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT vigil._distribute(tbl) $$;
+
+CREATE FUNCTION vigil.recover_nodes()
+RETURNS TABLE (server text, gid text, action text) LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM vigil._recover_nodes() $$;
+
+-- Every registered node, contacted when read.
+CREATE VIEW vigil.nodes AS SELECT * FROM vigil._nodes();
+GRANT SELECT ON vigil.nodes TO PUBLIC;
+
 CREATE FUNCTION vigil._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -496,6 +518,7 @@ BEGIN
             DELETE FROM vigil.profile_delta WHERE relid = obj.objid;
             DELETE FROM vigil.window_memo WHERE relid = obj.objid;
             DELETE FROM vigil.alert WHERE relid = obj.objid;
+            DELETE FROM vigil.distributed WHERE relid = obj.objid;
             DELETE FROM vigil.quarantine WHERE relid = obj.objid;
             GET DIAGNOSTICS discarded = ROW_COUNT;
             IF discarded > 0 THEN

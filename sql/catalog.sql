@@ -180,6 +180,31 @@ SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vi
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vigil.quarantine', 'quarantine_id')::pg_catalog.regclass, '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('vigil.alert', 'alert_id')::pg_catalog.regclass, '');
 
+-- Scale-out (src/remote): data nodes, distributed tables, and the commit decisions of the
+-- two-phase transactions pg_vigil runs on nodes. Servers are kept by name, as dumps keep them.
+CREATE TABLE vigil.node (
+    server           text PRIMARY KEY,     -- a postgres_fdw foreign server (with a user mapping)
+    added_at         timestamptz NOT NULL DEFAULT now(),
+    pg_vigil_version text,
+    last_contact     timestamptz           -- the last time it answered
+);
+-- Partitioned tables whose partitions are foreign tables on nodes: the nodes enforce and
+-- profile, every change of the contract reaches them in the changing transaction.
+CREATE TABLE vigil.distributed (
+    relid          regclass PRIMARY KEY,
+    distributed_at timestamptz NOT NULL DEFAULT now()
+);
+-- One row per node transaction pg_vigil prepared, written in the coordinator's transaction: the
+-- decision vigil.recover_nodes() reads (present: commit it; absent and over: roll it back).
+CREATE TABLE vigil.node_txn (
+    gid        text PRIMARY KEY,
+    server     text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON vigil.node, vigil.distributed, vigil.node_txn FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('vigil.node', '');
+SELECT pg_catalog.pg_extension_config_dump('vigil.distributed', '');
+
 -- Rows are shown only to roles that may read the source table.
 CREATE VIEW vigil.constraints WITH (security_barrier) AS
 SELECT c.constraint_name,

@@ -10,6 +10,7 @@ pub mod drift;
 pub mod error;
 pub mod monitor;
 pub mod profile;
+pub mod remote;
 pub mod report;
 pub mod rules;
 pub mod stats;
@@ -30,6 +31,7 @@ pub extern "C-unwind" fn _PG_init() {
     monitor::worker::register();
     catalog::cache::register_invalidation();
     trigger::pending::register_callbacks();
+    remote::xact::register_callbacks();
 }
 
 mod pg_tests;

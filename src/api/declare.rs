@@ -498,6 +498,10 @@ pub fn sync_triggers(relid: Oid) {
     let (row_rules, watched) = (row_rules.unwrap_or(false), watched.unwrap_or(false));
     // Statement triggers serve both the rules and the statistics.
     let any_rules = any_rules.unwrap_or(false) || watched;
+    // A distributed table has none: its nodes enforce and profile (and PostgreSQL collects no
+    // transition rows from foreign partitions); its contract goes to them at commit instead.
+    let distributed = crate::remote::contract_changed(relid);
+    let (any_rules, row_rules, watched) = (any_rules && !distributed, row_rules && !distributed, watched && !distributed);
     let result = Spi::connect_mut(|client| {
         let tree: Vec<(Oid, String)> = client
             .select(

@@ -50,6 +50,7 @@ fn set_baseline(tbl: Option<Oid>, from_time: Option<TimestampWithTimeZone>, to_t
         ),
         _ => {}
     }
+    crate::remote::contract_changed(relid);
     // An evaluation under way would write memos scored against the old baseline: wait for it.
     crate::catalog::advisory_xact_lock(EVALUATE_LOCK_CLASS, relid, true);
     as_extension_owner(|| {
@@ -78,6 +79,7 @@ fn mark_window(tbl: Option<Oid>, window_start: Option<TimestampWithTimeZone>, va
     require_owner(relid);
     let watch_window = must_be_watched(relid);
     let start = timestamptz(window::window_start(i64::from(at), watch_window));
+    crate::remote::contract_changed(relid);
     as_extension_owner(|| {
         Spi::run_with_args(
             "INSERT INTO vigil.window_mark (relid, window_start, valid) VALUES ($1, $2, $3)

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod declare;
 pub mod drift;
+pub mod nodes;
 pub mod profile_agg;
 pub mod quarantine;
 pub mod report;

@@ -178,9 +178,20 @@ fn set_grace(tbl: Option<Oid>, grace: Option<Interval>) -> bool {
             );
         }
     }
+    crate::remote::contract_changed(relid);
     as_extension_owner(|| Spi::run_with_args("UPDATE vigil.watch_def SET grace = $2 WHERE relid = $1", &[relid.into(), grace.into()]))
         .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot store grace: {e}"), None, None));
     true
+}
+
+/// Watches `relid` as vigil.watch does (for a node taking its coordinator's contract).
+pub(crate) fn watch_table(relid: Oid, time_column: Option<&str>, window_size: Interval, columns: Vec<Option<String>>) -> i32 {
+    watch(Some(relid), time_column, Some(window_size), Some(columns))
+}
+
+/// Unwatches `relid` as vigil.unwatch does.
+pub(crate) fn unwatch_table(relid: Oid) -> bool {
+    unwatch(Some(relid))
 }
 
 #[pg_extern(name = "_unwatch")]

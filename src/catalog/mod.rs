@@ -322,6 +322,10 @@ pub fn current_user() -> Oid {
     unsafe { pg_sys::GetUserId() }
 }
 
+pub fn current_user_name() -> String {
+    unsafe { std::ffi::CStr::from_ptr(pg_sys::GetUserNameFromId(current_user(), true)) }.to_string_lossy().into_owned()
+}
+
 /// Raises 42501 unless the current user owns the table (or is a superuser).
 pub fn require_owner(relid: Oid) {
     if !unsafe { pg_sys::pg_class_ownercheck(relid, current_user()) } {

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Scale-out with real separate clusters: a coordinator and three data nodes on local ports, the
+# coordinator's partitioned table's partitions postgres_fdw foreign tables on the nodes. One
+# contract everywhere, changed in two phases; writes through the coordinator checked on the
+# nodes; a node that refuses, a node that is down, prepared transactions left behind.
+# Prints "nodes: ok" or fails naming the step.
+set -euo pipefail
+base=${1:?directory} port0=${2:?first port}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../pg_test_config/common.sh"
+cluster="$here/../../pg_test_config/cluster.sh"
+
+stop_all() {
+  for d in coord n1 n2 n3; do "$cluster" stop "$base/$d" >/dev/null 2>&1 || true; done
+}
+trap stop_all EXIT
+stop_all
+mkdir -p "$base"
+[ "$(id -u)" = 0 ] && chown postgres:postgres "$base"
+for i in 1 2 3; do
+  CLUSTER_CONF="max_prepared_transactions = 10" "$cluster" start "$base/n$i" $((port0 + i))
+done
+"$cluster" start "$base/coord" "$port0"
+
+node() { local i=$1; shift; psql -X -q -At -v ON_ERROR_STOP=1 -h "$base/n$i" -p $((port0 + i)) -U postgres -d postgres "$@"; }
+coord() { psql -X -q -At -v ON_ERROR_STOP=1 -h "$base/coord" -p "$port0" -U postgres -d postgres "$@"; }
+# A statement expected to fail: its "SQLSTATE: message" line.
+coord_error() {
+  { psql -X -q -At -v VERBOSITY=verbose -h "$base/coord" -p "$port0" -U postgres -d postgres "$@" 2>&1 || true; } |
+    sed -nE 's/^(psql:[^ ]* )?ERROR:  //p' | head -1
+}
+fail() { echo "nodes: FAILED: $*"; exit 1; }
+expect() { [ "$2" = "$3" ] || fail "$1: got [$2], want [$3]"; echo "ok: $1"; }
+# The contract as a node (or the coordinator) lists it, one line per constraint, then the watch.
+contract() {
+  local q="SELECT string_agg(constraint_name || ':' || kind || ':' || on_violation, ' ' ORDER BY constraint_name) FROM vigil.constraints WHERE relid = 'readings'::regclass"
+  q="$q UNION ALL SELECT coalesce((SELECT window_size::text || ' ' || array_to_string(columns, ',') || ' ' || coalesce(baseline_from::date::text, '-') FROM vigil.watch_def WHERE relid = 'readings'::regclass), 'unwatched')"
+  q="$q UNION ALL SELECT coalesce((SELECT string_agg(window_start::date::text || '=' || valid, ' ') FROM vigil.window_mark WHERE relid = 'readings'::regclass), 'no marks')"
+  if [ "$1" = coord ]; then coord -c "$q"; else node "$1" -c "$q"; fi
+}
+same_everywhere() {
+  local want; want=$(contract coord)
+  for i in 1 2 3; do expect "$1 (node n$i)" "$(contract $i)" "$want"; done
+  for i in 1 2 3; do expect "$1: nothing left prepared on n$i" "$(node $i -c "SELECT count(*) FROM pg_prepared_xacts")" 0; done
+}
+
+echo "== topology: a coordinator and three data nodes =="
+schema="ts timestamptz NOT NULL, station text NOT NULL, temp float8, wind float8"
+for i in 1 2 3; do
+  node $i -c "CREATE EXTENSION pg_vigil" -c "CREATE TABLE readings ($schema)"
+done
+coord <<SQL
+CREATE EXTENSION postgres_fdw;
+CREATE EXTENSION pg_vigil;
+CREATE TABLE readings ($schema) PARTITION BY LIST (station);
+SQL
+for i in 1 2 3; do
+  stations=$(printf "'s%d', 't%d'" "$i" "$i")
+  coord <<SQL
+CREATE SERVER n$i FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '$base/n$i', port '$((port0 + i))', dbname 'postgres', batch_size '100');
+CREATE USER MAPPING FOR postgres SERVER n$i OPTIONS (user 'postgres');
+CREATE FOREIGN TABLE readings_n$i PARTITION OF readings FOR VALUES IN ($stations) SERVER n$i OPTIONS (table_name 'readings');
+SQL
+done
+
+expect "distribute refuses servers that are not nodes" \
+  "$(coord_error -c "SELECT vigil.distribute('readings')")" \
+  '55000: partition public.readings_n1 of public.readings is on server "n1", which is not a pg_vigil node'
+expect "add_node refuses a node that cannot prepare transactions" \
+  "$(coord_error -c "CREATE SERVER plain FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '$base/coord', port '$port0', dbname 'postgres')" \
+                 -c "CREATE USER MAPPING FOR postgres SERVER plain OPTIONS (user 'postgres')" -c "SELECT vigil.add_node('plain')")" \
+  '55000: node "plain" cannot prepare transactions (max_prepared_transactions = 0)'
+for i in 1 2 3; do coord -c "SELECT vigil.add_node('n$i')" >/dev/null; done
+expect "vigil.nodes" "$(coord -c "SELECT string_agg(server || ':' || reachable || ':' || (pg_vigil_version IS NOT NULL), ' ' ORDER BY server) FROM vigil.nodes")" \
+  "n1:true:true n2:true:true n3:true:true"
+expect "distribute" "$(coord -c "SELECT vigil.distribute('readings')")" 3
+
+echo "== one contract, changed in the coordinator's transaction =="
+coord <<'SQL' >/dev/null
+BEGIN;
+SELECT vigil.expect_between('readings', 'temp', -60, 60, name => 'temp_range');
+SELECT vigil.expect_not_null('readings', 'wind', on_violation => 'warn', name => 'wind_present');
+SELECT vigil.watch('readings', time_column => 'ts', window_size => '1 day');
+SELECT vigil.mark_window('readings', '2024-05-02', false);
+COMMIT;
+SQL
+same_everywhere "declared in one transaction"
+expect "the coordinator keeps no triggers on a distributed table" \
+  "$(coord -c "SELECT count(*) FROM pg_trigger t JOIN pg_partition_tree('readings') p ON p.relid = t.tgrelid WHERE t.tgname LIKE 'vigil%'")" 0
+expect "nodes enforce with their own triggers" "$(node 2 -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'readings'::regclass AND tgname LIKE 'vigil%'")" 3
+
+coord <<'SQL' >/dev/null
+BEGIN;
+SELECT vigil.expect_between('readings', 'wind', 0, 200, name => 'rolled_back');
+ROLLBACK;
+BEGIN;
+SAVEPOINT a;
+SELECT vigil.expect_between('readings', 'wind', 0, 200, name => 'in_a_savepoint');
+ROLLBACK TO SAVEPOINT a;
+SELECT vigil.set_baseline('readings', '2024-05-01', '2024-05-08');
+SELECT vigil.drop_constraint('readings', 'wind_present');
+COMMIT;
+SQL
+same_everywhere "rollbacks and savepoints"
+expect "what was rolled back reached no node" "$(node 1 -c "SELECT count(*) FROM vigil.constraints WHERE constraint_name IN ('rolled_back', 'in_a_savepoint')")" 0
+
+echo "== writes through the coordinator are checked on the nodes =="
+coord -c "INSERT INTO readings SELECT '2024-05-01'::timestamptz + i * interval '1 hour', (ARRAY['s1','t1','s2','t2','s3','t3'])[1 + i % 6], 10 + i % 7, i % 30 FROM generate_series(0, 299) i"
+coord -c "COPY readings FROM STDIN (FORMAT csv)" <<'CSV'
+2024-05-20 00:00:00+00,s1,12.5,3
+2024-05-20 01:00:00+00,s2,13.5,4
+2024-05-20 02:00:00+00,s3,14.5,5
+CSV
+expect "rows on the nodes" "$(for i in 1 2 3; do node $i -c "SELECT count(*) FROM readings"; done | paste -sd ' ')" "101 101 101"
+rejected=$(coord_error -c "INSERT INTO readings VALUES ('2024-05-21', 's2', 99, 1)")
+echo "   the coordinator's client sees: $rejected"
+case "$rejected" in
+  '23514: new row for relation public.readings violates pg_vigil constraint "temp_range"'*) echo "ok: a reject on a node fails the coordinator's INSERT with the node's SQLSTATE and message";;
+  *) fail "a reject through the coordinator: got [$rejected]";;
+esac
+expect "... and COPY" "$(printf '2024-05-21 00:00:00+00,s1,1,1\n2024-05-21 01:00:00+00,s3,-99,1\n' | coord_error -c "COPY readings FROM STDIN (FORMAT csv)" | cut -c1-7)" "23514: "
+expect "nothing of the refused statements stayed" "$(for i in 1 2 3; do node $i -c "SELECT count(*) FROM readings"; done | paste -sd ' ')" "101 101 101"
+expect "statistics are kept on the nodes" "$(node 3 -c "SELECT sum(row_count) FROM vigil.column_stats WHERE relid = 'readings'::regclass AND column_name = 'temp'")" 101
+
+echo "== a node that refuses the contract: no node takes it =="
+node 2 -c "ALTER TABLE readings ALTER COLUMN wind TYPE text"
+refused=$(coord_error -c "SELECT vigil.expect_between('readings', 'wind', 0, 200, name => 'wind_range')")
+case "$refused" in
+  "42P17: node \"n2\": "*wind_range*) echo "ok: the coordinator's commit fails with the node's error";;
+  *) fail "a node's refusal: got [$refused]";;
+esac
+same_everywhere "after a refusal"
+node 2 -c "ALTER TABLE readings ALTER COLUMN wind TYPE float8 USING wind::float8"
+
+echo "== a node that is down =="
+as_postgres "$PGBIN/pg_ctl" -D "$base/n3/data" -m immediate -w stop >/dev/null
+expect "vigil.nodes says which node is down" "$(coord -c "SELECT server || ':' || reachable || ':' || (problem IS NOT NULL) FROM vigil.nodes WHERE NOT reachable")" "n3:false:true"
+down=$(coord_error -c "SELECT vigil.expect_not_null('readings', 'station', name => 'station_present')")
+case "$down" in
+  '08006: node "n3": '*) echo "ok: a change fails while a node is down";;
+  *) fail "a change with a node down: got [$down]";;
+esac
+for i in 1 2; do expect "n$i did not take it" "$(node $i -c "SELECT count(*) FROM vigil.constraints WHERE constraint_name = 'station_present'")" 0; done
+as_postgres "$PGBIN/pg_ctl" -D "$base/n3/data" -l "$base/n3/server.log" -w -o "-p $((port0 + 3)) -k $base/n3" start >/dev/null
+coord -c "SELECT vigil.expect_not_null('readings', 'station', name => 'station_present')" >/dev/null
+same_everywhere "once the node is back"
+
+echo "== prepared transactions left behind are settled from the records =="
+prefix=$(coord -c "SELECT 'vigil_' || system_identifier || '_' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '_' FROM pg_control_system()")
+committed_xid=$(coord -c "SELECT txid_current() % 4294967296")   # a finished transaction with a record
+aborted_xid=$(coord -c "SELECT txid_current() % 4294967296")     # one without
+coord -c "INSERT INTO vigil.node_txn (gid, server) VALUES ('${prefix}${committed_xid}_0', 'n1')"
+node 1 -c "BEGIN" -c "SELECT vigil.expect_not_null('readings', 'ts', name => 'was_decided')" -c "PREPARE TRANSACTION '${prefix}${committed_xid}_0'" >/dev/null
+node 2 -c "BEGIN" -c "SELECT vigil.expect_not_null('readings', 'ts', name => 'never_decided')" -c "PREPARE TRANSACTION '${prefix}${aborted_xid}_1'" >/dev/null
+expect "recover_nodes" "$(coord -c "SELECT string_agg(server || ':' || action, ' ' ORDER BY server) FROM vigil.recover_nodes()")" "n1:committed n2:rolled back"
+expect "the decided one committed" "$(node 1 -c "SELECT count(*) FROM vigil.constraints WHERE constraint_name = 'was_decided'")" 1
+expect "the undecided one rolled back" "$(node 2 -c "SELECT count(*) FROM vigil.constraints WHERE constraint_name = 'never_decided'")" 0
+expect "records cleared" "$(coord -c "SELECT count(*) FROM vigil.node_txn")" 0
+coord -c "SELECT vigil.distribute('readings')" >/dev/null 2>&1
+same_everywhere "distribute again sends the contract anew"
+
+expect "a node holding partitions cannot be removed" "$(coord_error -c "SELECT vigil.remove_node('n1')")" \
+  '2BP01: node "n1" holds partitions of distributed tables: public.readings'
+echo "nodes: ok"
