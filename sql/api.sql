@@ -519,6 +519,7 @@ BEGIN
             DELETE FROM vigil.window_memo WHERE relid = obj.objid;
             DELETE FROM vigil.alert WHERE relid = obj.objid;
             DELETE FROM vigil.distributed WHERE relid = obj.objid;
+            DELETE FROM vigil.node_window WHERE relid = obj.objid;
             DELETE FROM vigil.quarantine WHERE relid = obj.objid;
             GET DIAGNOSTICS discarded = ROW_COUNT;
             IF discarded > 0 THEN

@@ -201,7 +201,20 @@ CREATE TABLE vigil.node_txn (
     server     text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
-REVOKE ALL ON vigil.node, vigil.distributed, vigil.node_txn FROM PUBLIC;
+-- The nodes' statistics of distributed tables, as last fetched (src/remote/stats.rs): per node's
+-- table and window, the node's merged profile under the coordinator's column keys. Readers
+-- merge the nodes' windows as they merge deltas; a node out of reach keeps its last copy.
+CREATE TABLE vigil.node_window (
+    relid        regclass NOT NULL,
+    source       text NOT NULL,            -- the server and the node's table, 'n1:public.readings'
+    node_epoch   integer NOT NULL,         -- the node's statistics epoch the copy belongs to
+    window_start timestamptz,              -- NULL: rows whose time value is NULL
+    row_count    bigint NOT NULL,
+    payload      bytea NOT NULL,
+    fetched_at   timestamptz NOT NULL DEFAULT now(),
+    UNIQUE NULLS NOT DISTINCT (relid, source, window_start)
+);
+REVOKE ALL ON vigil.node, vigil.distributed, vigil.node_txn, vigil.node_window FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('vigil.node', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.distributed', '');
 

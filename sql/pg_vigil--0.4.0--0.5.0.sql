@@ -22,7 +22,20 @@ CREATE TABLE vigil.node_txn (
     server     text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
-REVOKE ALL ON vigil.node, vigil.distributed, vigil.node_txn FROM PUBLIC;
+-- The nodes' statistics of distributed tables, as last fetched (src/remote/stats.rs): per node's
+-- table and window, the node's merged profile under the coordinator's column keys. Readers
+-- merge the nodes' windows as they merge deltas; a node out of reach keeps its last copy.
+CREATE TABLE vigil.node_window (
+    relid        regclass NOT NULL,
+    source       text NOT NULL,            -- the server and the node's table, 'n1:public.readings'
+    node_epoch   integer NOT NULL,         -- the node's statistics epoch the copy belongs to
+    window_start timestamptz,              -- NULL: rows whose time value is NULL
+    row_count    bigint NOT NULL,
+    payload      bytea NOT NULL,
+    fetched_at   timestamptz NOT NULL DEFAULT now(),
+    UNIQUE NULLS NOT DISTINCT (relid, source, window_start)
+);
+REVOKE ALL ON vigil.node, vigil.distributed, vigil.node_txn, vigil.node_window FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('vigil.node', '');
 SELECT pg_catalog.pg_extension_config_dump('vigil.distributed', '');
 
@@ -87,6 +100,34 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'remove_node_wrapper';
 
+-- pg_vigil::api::nodes::_statistics_keys
+CREATE  FUNCTION "_statistics_keys"(
+	"tbl" oid /* Oid */
+) RETURNS TABLE (
+	"epoch" INT,  /* i32 */
+	"attnums" smallint[],  /* Vec < i16 > */
+	"columns" TEXT[]  /* Vec < String > */
+)
+STRICT 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'statistics_keys_wrapper';
+
+-- pg_vigil::api::nodes::_window_payloads
+CREATE  FUNCTION "_window_payloads"(
+	"tbl" oid, /* Oid */
+	"epoch" INT, /* i32 */
+	"have" jsonb /* pgrx :: JsonB */
+) RETURNS TABLE (
+	"window_usecs" bigint,  /* Option < i64 > */
+	"row_count" bigint,  /* i64 */
+	"payload" bytea  /* :: std :: option :: Option < Vec < u8 > > */
+)
+STRICT 
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'window_payloads_wrapper';
+
 
 -- Scale-out: data nodes (postgres_fdw servers whose databases run pg_vigil) and distributed
 -- tables (partitioned, their partitions foreign tables on the nodes). See src/remote.
@@ -110,7 +151,7 @@ AS $$ SELECT * FROM vigil._recover_nodes() $$;
 CREATE VIEW vigil.nodes AS SELECT * FROM vigil._nodes();
 GRANT SELECT ON vigil.nodes TO PUBLIC;
 
--- A dropped distributed table leaves no record of its distribution.
+-- A dropped distributed table leaves no record of its distribution or its nodes' statistics.
 CREATE OR REPLACE FUNCTION vigil._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -133,6 +174,7 @@ BEGIN
             DELETE FROM vigil.window_memo WHERE relid = obj.objid;
             DELETE FROM vigil.alert WHERE relid = obj.objid;
             DELETE FROM vigil.distributed WHERE relid = obj.objid;
+            DELETE FROM vigil.node_window WHERE relid = obj.objid;
             DELETE FROM vigil.quarantine WHERE relid = obj.objid;
             GET DIAGNOSTICS discarded = ROW_COUNT;
             IF discarded > 0 THEN

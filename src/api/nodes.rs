@@ -309,3 +309,71 @@ fn apply_contract(tbl: Option<Oid>, contract: Option<pgrx::JsonB>) -> bool {
     apply(relid, &contract.0.to_string());
     true
 }
+
+/// On a node: the current statistics epoch of `tbl` and the keys its watched columns' statistics
+/// are stored under, with their names (the coordinator maps them to its own keys).
+#[pg_extern(name = "_statistics_keys")]
+#[search_path(pg_catalog, pg_temp)]
+fn statistics_keys(tbl: Oid) -> TableIterator<'static, (name!(epoch, i32), name!(attnums, Vec<i16>), name!(columns, Vec<String>))> {
+    crate::catalog::require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its statistics");
+    let row = as_extension_owner(|| {
+        Spi::connect(|client| {
+            let mut rows = client.select("SELECT epoch, attnums, columns FROM vigil.watch_def WHERE relid = $1", None, &[tbl.into()])?;
+            match rows.next() {
+                Some(r) => Ok(Some((
+                    r.get::<i32>(1)?.unwrap_or(1),
+                    r.get::<Vec<i16>>(2)?.unwrap_or_default(),
+                    r.get::<Vec<String>>(3)?.unwrap_or_default(),
+                ))),
+                None => Ok::<_, pgrx::spi::Error>(None),
+            }
+        })
+    })
+    .unwrap_or_else(|e| internal("cannot read the watch", e));
+    TableIterator::new(row)
+}
+
+/// On a node: each window of `epoch` whose rows differ from what the coordinator holds (`have`:
+/// JSON `[[window_start_usecs or null, rows], ...]`), with its deltas merged into one payload;
+/// and the windows it holds that are gone here (0 rows, no payload). Windows are keyed in
+/// microseconds since 2000-01-01, as stored.
+#[pg_extern(name = "_window_payloads")]
+#[search_path(pg_catalog, pg_temp)]
+fn window_payloads(
+    tbl: Oid,
+    epoch: i32,
+    have: pgrx::JsonB,
+) -> TableIterator<'static, (name!(window_usecs, Option<i64>), name!(row_count, i64), name!(payload, Option<Vec<u8>>))> {
+    crate::catalog::require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its statistics");
+    let have: std::collections::BTreeMap<Option<i64>, i64> = serde_json::from_value::<Vec<(Option<i64>, i64)>>(have.0)
+        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("have: {e}"), None, None))
+        .into_iter()
+        .collect();
+    let sums: Vec<(Option<i64>, i64)> = crate::catalog::query_as_owner(
+        "SELECT window_start, sum(row_count)::bigint FROM vigil.profile_delta WHERE relid = $1 AND epoch = $2 GROUP BY 1",
+        &[pg_sys::OIDOID, pg_sys::INT4OID],
+        &[tbl.into(), epoch.into()],
+        |rows| rows.map(|r| Ok((r.get::<TimestampWithTimeZone>(1)?.map(i64::from), r.get::<i64>(2)?.unwrap_or(0)))).collect(),
+    )
+    .unwrap_or_else(|e| internal("cannot read statistics", e));
+    let changed: Vec<Option<i64>> = sums.iter().filter(|(w, rows)| have.get(w) != Some(rows)).map(|(w, _)| *w).collect();
+    let mut out: Vec<(Option<i64>, i64, Option<Vec<u8>>)> =
+        have.keys().filter(|w| !sums.iter().any(|s| s.0 == **w)).map(|w| (*w, 0, None)).collect();
+    for window in changed {
+        let payloads: Vec<(i64, Vec<u8>)> = crate::catalog::query_as_owner(
+            "SELECT row_count, payload FROM vigil.profile_delta
+              WHERE relid = $1 AND epoch = $2 AND window_start IS NOT DISTINCT FROM $3",
+            &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::TIMESTAMPTZOID],
+            &[tbl.into(), epoch.into(), window.map(crate::catalog::timestamptz).into()],
+            |rows| rows.map(|r| Ok((r.get::<i64>(1)?.unwrap_or(0), r.get::<Vec<u8>>(2)?.unwrap_or_default()))).collect(),
+        )
+        .unwrap_or_else(|e| internal("cannot read statistics", e));
+        let rows = payloads.iter().map(|p| p.0).sum();
+        let parts: Vec<&[u8]> = payloads.iter().map(|p| p.1.as_slice()).collect();
+        let merged = crate::profile::window::merge_payloads(&parts).unwrap_or_else(|e| {
+            raise(PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, format!("pg_vigil statistics of {} are unreadable: {e}", qualified_name(tbl)), None, None)
+        });
+        out.push((window, rows, Some(merged)));
+    }
+    TableIterator::new(out)
+}

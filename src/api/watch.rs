@@ -215,6 +215,11 @@ fn unwatch(tbl: Option<Oid>) -> bool {
     .ok()
     .flatten()
     .unwrap_or(false);
+    if crate::remote::contract::is_distributed(relid) {
+        // The copies of the nodes' statistics go too (the nodes drop theirs with the contract).
+        as_extension_owner(|| Spi::run_with_args("DELETE FROM vigil.node_window WHERE relid = $1", &[relid.into()]))
+            .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot drop node statistics: {e}"), None, None));
+    }
     sync_triggers(relid);
     cache::invalidate(relid);
     removed

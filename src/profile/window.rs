@@ -226,6 +226,54 @@ pub fn merge_payloads(payloads: &[&[u8]]) -> Result<Vec<u8>, ProfileError> {
     Ok(out)
 }
 
+/// The payload with its columns' keys changed by `key` (a column it maps to None is left out):
+/// statistics of the same columns kept under other attnums, in another database (a data node
+/// whose table numbers its columns differently), read under this one's keys. The relations
+/// between columns follow their columns; the time and arrival frames stay as they are.
+pub fn rekey(bytes: &[u8], key: impl Fn(i16) -> Option<i16>) -> Result<Vec<u8>, ProfileError> {
+    let mut out_frames: Vec<(i16, Vec<u8>)> = Vec::new();
+    for (attnum, p) in frames(bytes)? {
+        let mut body = Vec::new();
+        match attnum {
+            RELATIONS_ATTNUM => {
+                let mut pairs: Vec<(i16, i16, super::relations::Order)> = PairOrders::deserialize(p)?
+                    .pairs
+                    .into_iter()
+                    .filter_map(|(a, b, o)| {
+                        let (a, b) = (key(a)?, key(b)?);
+                        // Kept first < second: swapped, the pair's below and above swap too.
+                        Some(if a < b { (a, b, o) } else { (b, a, super::relations::Order { both: o.both, below: o.above, above: o.below }) })
+                    })
+                    .collect();
+                pairs.sort_by_key(|p| (p.0, p.1));
+                PairOrders { pairs }.serialize_into(&mut body);
+            }
+            LONE_NULLS_ATTNUM => {
+                let mut counts: Vec<(i16, u64)> = LoneNulls::deserialize(p)?.counts.into_iter().filter_map(|(a, n)| Some((key(a)?, n))).collect();
+                counts.sort_by_key(|c| c.0);
+                LoneNulls { counts }.serialize_into(&mut body);
+            }
+            a if a > TIME_IN_WINDOW_ATTNUM => match key(a) {
+                Some(to) => {
+                    out_frames.push((to, p.to_vec()));
+                    continue;
+                }
+                None => continue,
+            },
+            _ => body.extend_from_slice(p),
+        }
+        out_frames.push((attnum, body));
+    }
+    // Merges pair columns by place, in ascending attnums (see merge_payloads).
+    out_frames.sort_by_key(|f| f.0);
+    let mut out = Vec::with_capacity(bytes.len());
+    put_varint(&mut out, out_frames.len() as u64);
+    for (attnum, body) in &out_frames {
+        put_frame(&mut out, *attnum, body);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +291,36 @@ mod tests {
         let week = 7 * day;
         assert_eq!(window_start(8 * day, week), 2 * day);
         assert_eq!(window_start(day, week), -5 * day);
+    }
+
+    #[test]
+    fn rekeyed_payloads_merge_with_payloads_of_the_new_keys() {
+        let column = |values: &[f64]| {
+            let mut p = ColumnProfile::new(ProfileKind::Numeric);
+            values.iter().for_each(|&v| p.push_f64(v));
+            p
+        };
+        // A node keeps (temp, wind) under attnums 5 and 3; the coordinator under 2 and 4.
+        let mut orders = PairOrders::for_columns(&[3, 5]);
+        orders.row(&[1.0, 20.0]); // wind below temp
+        let node = encode(&[(3, &column(&[1.0])), (5, &column(&[20.0]))], Some(&orders), None, None);
+        let rekeyed = rekey(&node, |a| match a {
+            5 => Some(2),
+            3 => Some(4),
+            _ => None,
+        })
+        .unwrap();
+        let mut here = PairOrders::for_columns(&[2, 4]);
+        here.row(&[25.0, 2.0]); // temp above wind
+        let local = encode(&[(2, &column(&[25.0])), (4, &column(&[2.0]))], Some(&here), None, None);
+        let merged = merge_payloads(&[&rekeyed, &local]).unwrap();
+        let columns = decode(&merged).unwrap();
+        assert_eq!(columns.iter().map(|c| (c.0, c.1.rows)).collect::<Vec<_>>(), vec![(2, 2), (4, 2)]);
+        assert_eq!(columns[0].1.moments().min, 20.0); // temp: 20 from the node, 25 here
+        let relations = decode_relations(&merged).unwrap().unwrap();
+        // Both rows: temp (2) above wind (4).
+        assert_eq!(relations.orders.pairs, vec![(2, 4, crate::profile::relations::Order { both: 2, below: 0, above: 2 })]);
+        assert!(rekey(&node, |_| None).map(|p| decode(&p).unwrap().is_empty()).unwrap());
     }
 
     #[test]

@@ -158,7 +158,8 @@ fn apply_watch(relid: Oid, contract: &str) {
             &format!(
                 "SELECT CASE WHEN EXISTS (SELECT 1 FROM vigil.watch_def WHERE relid = $1)
                              THEN coalesce((SELECT w.time_column IS NOT DISTINCT FROM c.time_column AND w.window_size = c.window_size
-                                                   AND w.columns = c.columns
+                                                   -- as sets: a node lists them in its own column order
+                                                   AND ARRAY(SELECT unnest(w.columns) ORDER BY 1) = ARRAY(SELECT unnest(c.columns) ORDER BY 1)
                                               FROM vigil.watch_def w, pg_catalog.jsonb_to_record({WATCH})
                                                    AS c(time_column text, window_size interval, columns text[])
                                              WHERE w.relid = $1), false)

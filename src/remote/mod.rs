@@ -6,9 +6,11 @@
 //! - `conn`: libpq sessions with nodes, opened from a foreign server and the user's mapping.
 //! - `xact`: the nodes' transactions follow the coordinator's, in two phases, with recovery.
 //! - `contract`: a table's contract as the nodes receive and apply it.
+//! - `stats`: the nodes' statistics of a distributed table, fetched and merged per window.
 
 pub mod conn;
 pub mod contract;
+pub mod stats;
 pub mod xact;
 
 use pgrx::pg_sys::Oid;

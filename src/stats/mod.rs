@@ -27,13 +27,21 @@ pub(crate) fn merged_profiles(tbl: Oid, from: Option<i64>) -> BTreeMap<(i16, Opt
 /// The statistics of `tbl`'s current epoch, merged per (column, window); with `from`, only
 /// the windows starting then or later (and not the NULL-time bucket).
 pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>) -> Merged {
+    // A distributed table's statistics are its nodes' (src/remote/stats.rs), one copy per
+    // node's table and window; a table's own are its deltas of the current epoch.
+    let distributed = crate::remote::stats::refreshed(tbl);
     let deltas: Vec<(Option<i64>, Vec<u8>)> = as_extension_owner(|| {
         Spi::connect(|client| {
             client
                 .select(
-                    "SELECT d.window_start, d.payload
-                       FROM vigil.profile_delta d JOIN vigil.watch_def w ON w.relid = d.relid AND w.epoch = d.epoch
-                      WHERE d.relid = $1 AND ($2::timestamptz IS NULL OR d.window_start >= $2)",
+                    if distributed {
+                        "SELECT window_start, payload FROM vigil.node_window
+                          WHERE relid = $1 AND ($2::timestamptz IS NULL OR window_start >= $2)"
+                    } else {
+                        "SELECT d.window_start, d.payload
+                           FROM vigil.profile_delta d JOIN vigil.watch_def w ON w.relid = d.relid AND w.epoch = d.epoch
+                          WHERE d.relid = $1 AND ($2::timestamptz IS NULL OR d.window_start >= $2)"
+                    },
                     None,
                     &[tbl.into(), from.map(timestamptz).into()],
                 )?
@@ -80,6 +88,19 @@ pub(crate) fn by_window(profiles: BTreeMap<(i16, Option<i64>), ColumnProfile>) -
 
 /// Rows per window of the current epoch, in time order (what a memo must still match).
 pub(crate) fn window_rows(relid: Oid, epoch: i32) -> Vec<(i64, i64)> {
+    if crate::remote::stats::refreshed(relid) {
+        return query_as_owner(
+            "SELECT window_start, sum(row_count)::bigint FROM vigil.node_window
+              WHERE relid = $1 AND $2 IS NOT NULL AND window_start IS NOT NULL GROUP BY 1 ORDER BY 1",
+            &[pg_sys::OIDOID, pg_sys::INT4OID],
+            &[relid.into(), epoch.into()],
+            |rows| {
+                rows.map(|r| Ok((r.get::<TimestampWithTimeZone>(1)?.map(i64::from).unwrap_or(0), r.get::<i64>(2)?.unwrap_or(0))))
+                    .collect()
+            },
+        )
+        .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot read statistics: {e}"), None, None));
+    }
     query_as_owner(
         "SELECT window_start, sum(row_count)::bigint FROM vigil.profile_delta
           WHERE relid = $1 AND epoch = $2 AND window_start IS NOT NULL GROUP BY 1 ORDER BY 1",
@@ -97,8 +118,13 @@ pub(crate) fn window_rows(relid: Oid, epoch: i32) -> Vec<(i64, i64)> {
 /// backfill, or before pg_vigil kept arrivals, have none).
 pub(crate) fn window_arrivals(relid: Oid, epoch: i32, since: i64) -> BTreeMap<i64, Arrivals> {
     let mut arrivals: BTreeMap<i64, Arrivals> = BTreeMap::new();
+    let sql = if crate::remote::stats::refreshed(relid) {
+        "SELECT window_start, payload FROM vigil.node_window WHERE relid = $1 AND $2 IS NOT NULL AND window_start >= $3"
+    } else {
+        "SELECT window_start, payload FROM vigil.profile_delta WHERE relid = $1 AND epoch = $2 AND window_start >= $3"
+    };
     query_as_owner(
-        "SELECT window_start, payload FROM vigil.profile_delta WHERE relid = $1 AND epoch = $2 AND window_start >= $3",
+        sql,
         &[pg_sys::OIDOID, pg_sys::INT4OID, pg_sys::TIMESTAMPTZOID],
         &[relid.into(), epoch.into(), timestamptz(since).into()],
         |rows| {
