@@ -6,6 +6,7 @@
 #   BENCH_ROWS (default 1000000)  BENCH_ROUNDS (default 7)  BENCH_MEMORY_ROWS (default 10000000, 0 skips)
 #   BENCH_PGBENCH_CLIENTS (8)  BENCH_PGBENCH_SECONDS (30)  BENCH_PGBENCH_ROUNDS (3)
 #   BENCH_ONLY=keys: only the keys-and-pairs COPY (unique and column-pair rules)
+#   BENCH_NODES_ROWS (1000000, 0 skips), BENCH_NODES_ROUNDS (3): the scale-out section (bench/nodes.sh)
 set -euo pipefail
 dir=${1:?cluster dir}; port=${2:?port}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -68,6 +69,12 @@ psql_b -c "ALTER SYSTEM RESET autovacuum" -c "SELECT pg_reload_conf()" >/dev/nul
 echo
 echo "== alert quality: weather.csv with pipeline bugs in a tenth of the days, 3 seeds =="
 bash "$here/alerts.sh" "$dir" "$port" "1 2 3"
+
+if [ "${BENCH_NODES_ROWS:-1000000}" -gt 0 ]; then
+  echo
+  echo "== scale-out: a coordinator and three data nodes (bench/nodes.sh) =="
+  bash "$here/nodes.sh" "$dir-nodes" $((port + 40))
+fi
 
 if [ "$memory_rows" -gt 0 ]; then
   echo

@@ -74,7 +74,7 @@ pub struct Observation {
 }
 
 /// Every statistic windows are scored on, with its scale; its position is its code in memos.
-pub const STATISTICS: [(&str, Scale); 24] = [
+pub const STATISTICS: [(&str, Scale); 25] = [
     ("row_count", Scale::LogCount),
     ("null_fraction", Scale::Fraction),
     ("distinct_values", Scale::LogCount),
@@ -115,6 +115,9 @@ pub const STATISTICS: [(&str, Scale); 24] = [
     // for a column NULL by nature only with others (a cancelled flight's times), however many
     // such rows a day brings; a load that drops that column alone raises it.
     ("lone_null_fraction", Scale::Fraction),
+    // Of a distributed table, per data node: its share of the window's rows. A node (a shard, a
+    // source) missing from a load, or sending part of it, however the volume varies by nature.
+    ("node_share", Scale::Fraction),
 ];
 
 /// The logarithm a spread is scored as; an exact 0 (a frozen column) stays finite, far below

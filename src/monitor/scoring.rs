@@ -160,6 +160,16 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
         let (Some(a), Some(b), Some(share)) = (names.get(a), names.get(b), order.share_below()) else { continue };
         columns.push(ColumnObservations { column: pair_name(a, b), spread: None, observations: vec![observation("order", share)] });
     }
+    // A distributed table's data nodes, by their share of the window's rows.
+    for (server, node_rows) in window.relations.iter().flat_map(|r| &r.sources) {
+        if rows > 0 {
+            columns.push(ColumnObservations {
+                column: format!("(node {server})"),
+                spread: None,
+                observations: vec![observation("node_share", *node_rows as f64 / rows as f64)],
+            });
+        }
+    }
     WindowObservations { start: window.start, valid: window.valid, columns }
 }
 

@@ -197,10 +197,20 @@ impl PairOrders {
 pub struct Relations {
     pub orders: PairOrders,
     pub lone_nulls: Option<LoneNulls>,
+    /// Of a distributed table: the window's rows per data node (every node that holds rows of
+    /// the table in any window, 0 where it sent none). A node whose share drops is one source
+    /// missing from a load, whatever the other nodes' volume does.
+    pub sources: Vec<(String, u64)>,
 }
 
 impl Relations {
     pub fn merge(&mut self, other: &Relations) {
+        for (source, rows) in &other.sources {
+            match self.sources.iter_mut().find(|s| s.0 == *source) {
+                Some(mine) => mine.1 += rows,
+                None => self.sources.push((source.clone(), *rows)),
+            }
+        }
         self.orders.merge(&other.orders);
         match (&mut self.lone_nulls, &other.lone_nulls) {
             (Some(mine), Some(theirs)) => mine.merge(theirs),

@@ -30,22 +30,25 @@ pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>) -> Merged {
     // A distributed table's statistics are its nodes' (src/remote/stats.rs), one copy per
     // node's table and window; a table's own are its deltas of the current epoch.
     let distributed = crate::remote::stats::refreshed(tbl);
-    let deltas: Vec<(Option<i64>, Vec<u8>)> = as_extension_owner(|| {
+    let deltas: Vec<(Option<i64>, Vec<u8>, Option<(String, i64)>)> = as_extension_owner(|| {
         Spi::connect(|client| {
             client
                 .select(
                     if distributed {
-                        "SELECT window_start, payload FROM vigil.node_window
+                        "SELECT window_start, payload, split_part(source, ':', 1), row_count FROM vigil.node_window
                           WHERE relid = $1 AND ($2::timestamptz IS NULL OR window_start >= $2)"
                     } else {
-                        "SELECT d.window_start, d.payload
+                        "SELECT d.window_start, d.payload, NULL::text, NULL::bigint
                            FROM vigil.profile_delta d JOIN vigil.watch_def w ON w.relid = d.relid AND w.epoch = d.epoch
                           WHERE d.relid = $1 AND ($2::timestamptz IS NULL OR d.window_start >= $2)"
                     },
                     None,
                     &[tbl.into(), from.map(timestamptz).into()],
                 )?
-                .map(|r| Ok((r.get::<TimestampWithTimeZone>(1)?.map(i64::from), r.get::<Vec<u8>>(2)?.unwrap_or_default())))
+                .map(|r| {
+                    let source = r.get::<String>(3)?.zip(r.get::<i64>(4)?);
+                    Ok((r.get::<TimestampWithTimeZone>(1)?.map(i64::from), r.get::<Vec<u8>>(2)?.unwrap_or_default(), source))
+                })
                 .collect::<Result<Vec<_>, pgrx::spi::Error>>()
         })
     })
@@ -61,13 +64,25 @@ pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>) -> Merged {
             None,
         )
     };
-    for (window, payload) in deltas {
-        let columns = decode(&payload).unwrap_or_else(|e| unreadable(e));
+    // Every data node that sent rows in any window counts in each (0 where it sent none).
+    let mut servers: Vec<&str> = deltas.iter().filter_map(|d| d.2.as_ref().map(|s| s.0.as_str())).collect();
+    servers.sort_unstable();
+    servers.dedup();
+    for (window, payload, source) in &deltas {
+        let columns = decode(payload).unwrap_or_else(|e| unreadable(e));
         for (attnum, profile) in columns {
-            merge_into(&mut merged, (attnum, window), profile);
+            merge_into(&mut merged, (attnum, *window), profile);
         }
-        if let (Some(w), Some(found)) = (window, decode_relations(&payload).unwrap_or_else(|e| unreadable(e))) {
+        let Some(w) = *window else { continue };
+        if let Some(found) = decode_relations(payload).unwrap_or_else(|e| unreadable(e)) {
             relations.entry(w).or_default().merge(&found);
+        }
+        if let Some((server, rows)) = source {
+            let window_relations = relations.entry(w).or_default();
+            if window_relations.sources.is_empty() {
+                window_relations.sources = servers.iter().map(|s| (s.to_string(), 0)).collect();
+            }
+            window_relations.merge(&crate::profile::relations::Relations { sources: vec![(server.clone(), *rows as u64)], ..Default::default() });
         }
     }
     Merged { profiles: merged, relations }

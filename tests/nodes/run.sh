@@ -205,6 +205,27 @@ expect "records cleared" "$(coord -c "SELECT count(*) FROM vigil.node_txn")" 0
 coord -c "SELECT vigil.distribute('readings')" >/dev/null 2>&1
 same_everywhere "distribute again sends the contract anew"
 
+echo "== a node missing from a load is an alert naming it =="
+for i in 1 2 3; do node $i -c "CREATE TABLE orders (ts timestamptz NOT NULL, region text NOT NULL, amount float8)"; done
+coord -c "CREATE TABLE orders (ts timestamptz NOT NULL, region text NOT NULL, amount float8) PARTITION BY LIST (region)"
+for i in 1 2 3; do
+  coord -c "CREATE FOREIGN TABLE orders_n$i PARTITION OF orders FOR VALUES IN ('r$i', 'q$i') SERVER n$i OPTIONS (table_name 'orders')"
+done
+coord -c "SELECT vigil.distribute('orders')" -c "SELECT vigil.watch('orders', time_column => 'ts', window_size => '1 day')" >/dev/null
+# Six weeks of orders from six regions, two on each node; then a day whose load lacks n3's.
+coord -c "INSERT INTO orders SELECT '2024-03-01'::timestamptz + (i / 6) * interval '20 minutes', (ARRAY['r1','q1','r2','q2','r3','q3'])[1 + i % 6],
+                 20 + (i * 7919) % 50 FROM generate_series(0, 42 * 72 * 6 - 1) i"
+coord -c "INSERT INTO orders SELECT '2024-04-12'::timestamptz + (i / 4) * interval '20 minutes', (ARRAY['r1','q1','r2','q2'])[1 + i % 4],
+                 20 + (i * 7919) % 50 FROM generate_series(0, 72 * 4 - 1) i"
+coord -c "SELECT vigil.evaluate('orders')" >/dev/null
+alert=$(coord -c "SELECT columns::text || ' ' || summary FROM vigil.alerts WHERE relid = 'orders'::regclass AND window_start = '2024-04-12'")
+echo "   $alert"
+case "$alert" in
+  *'(node n3)'*) echo "ok: the alert names the node";;
+  *) fail "a node missing from a load: got [$alert]";;
+esac
+expect "no other alert" "$(coord -c "SELECT count(*) FROM vigil.alerts WHERE relid = 'orders'::regclass AND window_start <> '2024-04-12'")" 0
+
 expect "a node holding partitions cannot be removed" "$(coord_error -c "SELECT vigil.remove_node('n1')")" \
-  '2BP01: node "n1" holds partitions of distributed tables: public.readings'
+  '2BP01: node "n1" holds partitions of distributed tables: public.orders, public.readings'
 echo "nodes: ok"
