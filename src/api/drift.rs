@@ -51,6 +51,7 @@ fn set_baseline(tbl: Option<Oid>, from_time: Option<TimestampWithTimeZone>, to_t
         _ => {}
     }
     crate::remote::contract_changed(relid);
+    crate::trigger::profile::write_unwritten(); // the windows counted include this transaction's
     // An evaluation under way would write memos scored against the old baseline: wait for it.
     crate::catalog::advisory_xact_lock(EVALUATE_LOCK_CLASS, relid, true);
     as_extension_owner(|| {

@@ -349,6 +349,7 @@ fn window_payloads(
         .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("have: {e}"), None, None))
         .into_iter()
         .collect();
+    crate::trigger::profile::write_unwritten();
     let sums: Vec<(Option<i64>, i64)> = crate::catalog::query_as_owner(
         "SELECT window_start, sum(row_count)::bigint FROM vigil.profile_delta WHERE relid = $1 AND epoch = $2 GROUP BY 1",
         &[pg_sys::OIDOID, pg_sys::INT4OID],

@@ -232,6 +232,7 @@ fn unwatch(tbl: Option<Oid>) -> bool {
 #[search_path(pg_catalog, pg_temp)]
 fn compact(tbl: Option<Oid>) -> i64 {
     crate::catalog::require_writable("compact statistics");
+    crate::trigger::profile::write_unwritten();
     let tables: Vec<Oid> = match tbl {
         Some(relid) => {
             check_table(relid);

@@ -21,6 +21,8 @@ static EVALUATE_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(60);
 /// A database looked at again at least this often (microseconds): a table watched since, or an
 /// extension created since, is evaluated within it.
 const RECHECK: i64 = 600_000_000;
+/// A database's due time while its worker runs.
+const RUNNING: i64 = i64::MAX;
 /// Databases whose next evaluation is remembered; others are visited every interval.
 const MAX_DATABASES: usize = 512;
 
@@ -147,6 +149,8 @@ pub extern "C-unwind" fn vigil_launcher_main(_arg: pg_sys::Datum) {
             if SCHEDULE.share().due_at(db) > now() {
                 continue;
             }
+            // Until the worker says when next: a wake meanwhile (0) is not lost to its answer.
+            SCHEDULE.exclusive().set(db, RUNNING);
             let started = BackgroundWorkerBuilder::new("pg_vigil evaluate")
                 .set_type("pg_vigil evaluate")
                 .set_library("pg_vigil")
@@ -170,7 +174,7 @@ pub extern "C-unwind" fn vigil_launcher_main(_arg: pg_sys::Datum) {
             }
             // A worker that failed (its database dropped meanwhile) did not say when: later.
             let mut schedule = SCHEDULE.exclusive();
-            if schedule.due_at(db) <= now() {
+            if schedule.due_at(db) == RUNNING {
                 schedule.set(db, now() + interval);
             }
         }
@@ -241,7 +245,9 @@ pub extern "C-unwind" fn vigil_database_main(arg: pg_sys::Datum) {
         .execute();
         match evaluated {
             Ok(Some(after)) => next = next.min(after.max(now())),
-            Ok(None) => {}
+            // Not said yet (watched a moment ago, its first evaluation under way in a session):
+            // back at the next interval, not after RECHECK.
+            Ok(None) => next = next.min(now() + EVALUATE_INTERVAL.get().max(1) as i64 * 1_000_000),
             Err(()) => failed.push(relid),
         }
     }
@@ -254,5 +260,9 @@ pub extern "C-unwind" fn vigil_database_main(arg: pg_sys::Datum) {
             }
         });
     }
-    SCHEDULE.exclusive().set(db, next);
+    // Unless a session woke the database meanwhile (a table watched, say): then at once.
+    let mut schedule = SCHEDULE.exclusive();
+    if schedule.due_at(db) == RUNNING {
+        schedule.set(db, next);
+    }
 }

@@ -29,6 +29,7 @@ pub(crate) fn merged_profiles(tbl: Oid, from: Option<i64>) -> BTreeMap<(i16, Opt
 pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>) -> Merged {
     // A distributed table's statistics are its nodes' (src/remote/stats.rs), one copy per
     // node's table and window; a table's own are its deltas of the current epoch.
+    crate::trigger::profile::write_unwritten();
     let distributed = crate::remote::stats::refreshed(tbl);
     let deltas: Vec<(Option<i64>, Vec<u8>, Option<(String, i64)>)> = as_extension_owner(|| {
         Spi::connect(|client| {
@@ -103,6 +104,7 @@ pub(crate) fn by_window(profiles: BTreeMap<(i16, Option<i64>), ColumnProfile>) -
 
 /// Rows per window of the current epoch, in time order (what a memo must still match).
 pub(crate) fn window_rows(relid: Oid, epoch: i32) -> Vec<(i64, i64)> {
+    crate::trigger::profile::write_unwritten();
     if crate::remote::stats::refreshed(relid) {
         return query_as_owner(
             "SELECT window_start, sum(row_count)::bigint FROM vigil.node_window
@@ -132,6 +134,7 @@ pub(crate) fn window_rows(relid: Oid, epoch: i32) -> Vec<(i64, i64)> {
 /// When the rows of `tbl`'s windows from `since` on were written (windows written only by a
 /// backfill, or before pg_vigil kept arrivals, have none).
 pub(crate) fn window_arrivals(relid: Oid, epoch: i32, since: i64) -> BTreeMap<i64, Arrivals> {
+    crate::trigger::profile::write_unwritten();
     let mut arrivals: BTreeMap<i64, Arrivals> = BTreeMap::new();
     let sql = if crate::remote::stats::refreshed(relid) {
         "SELECT window_start, payload FROM vigil.node_window WHERE relid = $1 AND $2 IS NOT NULL AND window_start >= $3"

@@ -100,9 +100,20 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut s
     match event {
         pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PARALLEL_ABORT => {
             PENDING.with(|p| *p.borrow_mut() = Pending::default());
+            super::profile::forget_unwritten();
             crate::monitor::evaluate::forget_evaluations();
         }
         pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT | pg_sys::XactEvent::XACT_EVENT_PRE_PREPARE => {
+            // Statistics of small writes kept back (trigger::profile), in the transaction still.
+            let snapshot = !pg_sys::ActiveSnapshotSet();
+            if snapshot {
+                pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+            }
+            super::profile::write_unwritten();
+            if snapshot {
+                pg_sys::PopActiveSnapshot();
+            }
+            super::profile::forget_unwritten(); // written above; what subtransactions held is settled
             let stranded = PENDING.with(|p| {
                 let mut p = p.borrow_mut();
                 p.tallies.clear();
@@ -132,8 +143,14 @@ unsafe extern "C-unwind" fn on_subxact(
     _arg: *mut std::ffi::c_void,
 ) {
     match event {
-        pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB => crate::monitor::evaluate::end_of_subxact(my_subid, parent_subid, false),
-        pg_sys::SubXactEvent::SUBXACT_EVENT_COMMIT_SUB => crate::monitor::evaluate::end_of_subxact(my_subid, parent_subid, true),
+        pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB => {
+            crate::monitor::evaluate::end_of_subxact(my_subid, parent_subid, false);
+            super::profile::end_of_subxact(my_subid, parent_subid, false);
+        }
+        pg_sys::SubXactEvent::SUBXACT_EVENT_COMMIT_SUB => {
+            crate::monitor::evaluate::end_of_subxact(my_subid, parent_subid, true);
+            super::profile::end_of_subxact(my_subid, parent_subid, true);
+        }
         _ => {}
     }
     PENDING.with(|p| {

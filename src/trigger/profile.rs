@@ -237,8 +237,9 @@ impl<'a> ProfileBatch<'a> {
         }
     }
 
-    /// Appends one delta row per open window, as the extension's owner, in the writer's
-    /// transaction, and closes them.
+    /// Closes the open windows: those of few rows are kept to be written with the transaction's
+    /// other small writes to them (`Unwritten`), the others appended as one delta row each, as
+    /// the extension's owner, in the writer's transaction.
     pub fn write(&mut self) {
         if self.windows.is_empty() {
             return;
@@ -248,17 +249,20 @@ impl<'a> ProfileBatch<'a> {
         // With one column watched, its lone NULLs are all its NULLs: not worth a frame.
         let count_lone = self.watch.columns.len() > 1;
         let arrived = Arrivals::at(unsafe { pg_sys::GetCurrentStatementStartTimestamp() });
-        for window in &self.windows {
-            let lone_nulls = count_lone.then_some(&window.lone_nulls);
-            // Ascending attnums, as merged payloads list them (merges then pair columns by place).
-            let times = (window.times.rows > 0).then_some((TIME_IN_WINDOW_ATTNUM, &window.times));
-            let columns: Vec<(i16, &ColumnProfile)> = times.into_iter().chain(attnums.iter().copied().zip(window.profiles.iter())).collect();
-            let key = (epoch, window.start);
-            let delta = insert_delta(Part::for_write(window.rows), relid, key, window.rows, &encode(&columns, Some(&window.orders), lone_nulls, Some(arrived)));
-            remember(relid, key, delta);
-        }
+        let subxid = unsafe { pg_sys::GetCurrentSubTransactionId() };
         let touched: Vec<WindowKey> = self.windows.iter().map(|w| (epoch, w.start)).collect();
-        if let Some(newest) = self.windows.iter().filter_map(|w| w.start).max() {
+        for window in self.windows.drain(..) {
+            if window.rows < KEEP_BELOW_ROWS {
+                keep_unwritten(Unwritten { relid, epoch, subxid, attnums: attnums.clone(), count_lone, window, arrived });
+            } else {
+                write_delta(relid, epoch, &attnums, count_lone, &window, arrived);
+                window.recycle();
+            }
+        }
+        self.last = 0;
+        if let Some(newest) = touched.iter().filter_map(|w| w.1).max() {
+            // Finished windows are judged on everything written to them, kept rows too.
+            write_unwritten_where(|u| u.relid == relid && u.window.start.is_none_or(|s| s < newest));
             crate::monitor::evaluate::evaluate_if_due(relid, newest, self.watch.window_usecs);
         }
         let xid = unsafe { pg_sys::GetTopTransactionId() };
@@ -283,9 +287,139 @@ impl<'a> ProfileBatch<'a> {
         if let Some(policy) = sweep {
             compact(relid, Some(&touched), policy);
         }
-        self.windows.drain(..).for_each(OpenWindow::recycle);
-        self.last = 0;
     }
+}
+
+/// Appends a window's profiles as one delta row and remembers it for compaction.
+fn write_delta(relid: pg_sys::Oid, epoch: i32, attnums: &[i16], count_lone: bool, window: &OpenWindow, arrived: Arrivals) {
+    let lone_nulls = count_lone.then_some(&window.lone_nulls);
+    // Ascending attnums, as merged payloads list them (merges then pair columns by place).
+    let times = (window.times.rows > 0).then_some((TIME_IN_WINDOW_ATTNUM, &window.times));
+    let columns: Vec<(i16, &ColumnProfile)> = times.into_iter().chain(attnums.iter().copied().zip(window.profiles.iter())).collect();
+    let key = (epoch, window.start);
+    let delta = insert_delta(Part::for_write(window.rows), relid, key, window.rows, &encode(&columns, Some(&window.orders), lone_nulls, Some(arrived)));
+    remember(relid, key, delta);
+}
+
+/// A statement's window of fewer rows than this is kept until its transaction commits, merged
+/// with the transaction's other small writes to the window: a transaction of many small
+/// statements (single-row INSERTs, postgres_fdw sending a COPY to a data node row by row)
+/// writes one delta per window, not one per statement. Larger batches are deltas of their own.
+const KEEP_BELOW_ROWS: i64 = 16;
+/// Windows kept at most; past this, the kept ones are written out.
+const UNWRITTEN_KEPT: usize = 32;
+
+/// A window's profiles not written yet, of the subtransaction that wrote them.
+struct Unwritten {
+    relid: pg_sys::Oid,
+    epoch: i32,
+    subxid: pg_sys::SubTransactionId,
+    attnums: Vec<i16>,
+    count_lone: bool,
+    window: OpenWindow,
+    arrived: Arrivals,
+}
+
+thread_local! {
+    static UNWRITTEN: std::cell::RefCell<Vec<Unwritten>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Kept windows written inside a subtransaction (a reader or a finished window asked for
+    /// them there), with it: should it roll back, their deltas go with it, and the windows are
+    /// kept again unless they were its own.
+    static WRITTEN_IN_SUBXACT: std::cell::RefCell<Vec<(pg_sys::SubTransactionId, Unwritten)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+const TOP_SUBXACT: pg_sys::SubTransactionId = 1; // TopSubTransactionId
+
+fn keep_unwritten(new: Unwritten) {
+    let full = UNWRITTEN.with(|u| {
+        let mut u = u.borrow_mut();
+        let same = u.iter_mut().find(|k| {
+            (k.relid, k.epoch, k.subxid, k.window.start) == (new.relid, new.epoch, new.subxid, new.window.start) && k.attnums == new.attnums
+        });
+        match same {
+            Some(kept) => {
+                let merged = kept.window.profiles.iter_mut().zip(&new.window.profiles).all(|(a, b)| a.merge(b).is_ok())
+                    && kept.window.times.merge(&new.window.times).is_ok();
+                debug_assert!(merged, "the same watch profiles the same kinds");
+                kept.window.rows += new.window.rows;
+                kept.window.orders.merge(&new.window.orders);
+                kept.window.lone_nulls.merge(&new.window.lone_nulls);
+                kept.arrived.merge(&new.arrived);
+                new.window.recycle();
+            }
+            None => u.push(new),
+        }
+        u.len() > UNWRITTEN_KEPT
+    });
+    if full {
+        write_unwritten_where(|_| true);
+    }
+}
+
+/// Writes the kept windows that `which` selects (of tables that still exist and are watched in
+/// the same epoch: a table dropped, truncated or unwatched since has no use for them).
+fn write_unwritten_where(which: impl Fn(&Unwritten) -> bool) {
+    let taken: Vec<Unwritten> = UNWRITTEN.with(|u| {
+        let mut u = u.borrow_mut();
+        let (taken, kept): (Vec<Unwritten>, Vec<Unwritten>) = u.drain(..).partition(|k| which(k));
+        *u = kept;
+        taken
+    });
+    let current = unsafe { pg_sys::GetCurrentSubTransactionId() };
+    for k in taken {
+        let exists = unsafe { pg_sys::get_rel_relkind(k.relid) } != 0;
+        if exists && crate::catalog::cache::ruleset_for(k.relid).watch.as_ref().is_some_and(|w| w.epoch == k.epoch) {
+            write_delta(k.relid, k.epoch, &k.attnums, k.count_lone, &k.window, k.arrived);
+        }
+        if current == TOP_SUBXACT {
+            k.window.recycle();
+        } else {
+            WRITTEN_IN_SUBXACT.with(|w| w.borrow_mut().push((current, k)));
+        }
+    }
+}
+
+/// Writes every kept window: before the transaction commits or is prepared, and before its
+/// statistics are read.
+pub fn write_unwritten() {
+    if UNWRITTEN.with(|u| !u.borrow().is_empty()) {
+        write_unwritten_where(|_| true);
+    }
+}
+
+/// A subtransaction ended: what it kept goes with it (abort) or to its parent (commit); what
+/// it wrote of its ancestors' kept windows is kept again (abort) or becomes its parent's.
+pub fn end_of_subxact(my_subid: pg_sys::SubTransactionId, parent_subid: pg_sys::SubTransactionId, committed: bool) {
+    UNWRITTEN.with(|u| {
+        let mut u = u.borrow_mut();
+        if committed {
+            u.iter_mut().filter(|k| k.subxid == my_subid).for_each(|k| k.subxid = parent_subid);
+        } else {
+            u.retain(|k| k.subxid != my_subid);
+        }
+    });
+    let ended: Vec<Unwritten> = WRITTEN_IN_SUBXACT.with(|w| {
+        let mut w = w.borrow_mut();
+        let (ended, rest): (Vec<_>, Vec<_>) = w.drain(..).partition(|(at, _)| *at == my_subid);
+        *w = rest;
+        ended.into_iter().map(|(_, k)| k).collect()
+    });
+    for k in ended {
+        if committed && parent_subid != TOP_SUBXACT {
+            WRITTEN_IN_SUBXACT.with(|w| w.borrow_mut().push((parent_subid, k)));
+        } else if !committed && k.subxid != my_subid {
+            UNWRITTEN.with(|u| u.borrow_mut().push(k));
+        } else {
+            k.window.recycle();
+        }
+    }
+}
+
+/// The transaction ended: nothing it kept is written any more.
+pub fn forget_unwritten() {
+    UNWRITTEN.with(|u| u.borrow_mut().clear());
+    WRITTEN_IN_SUBXACT.with(|w| w.borrow_mut().clear());
 }
 
 /// One row into its window's pair orders. Out of line: inlined, it kept the per-value profiling

@@ -134,12 +134,13 @@ SELECT count(*) AS windows_compared,
   FROM vigil.column_stats a JOIN s_before b USING (column_name, window_start)
  WHERE a.relid = 's_cmp'::regclass;
 SELECT vigil.compact('s_cmp') AS nothing_left_to_merge;
--- Writers compact what they write, every 32 delta rows: 200 single-row statements leave few.
+-- Writers compact what they write, every 32 delta rows: 200 single-row transactions leave few.
 CREATE TABLE s_auto (ts timestamptz, v int);
 SELECT vigil.watch('s_auto', time_column => 'ts');
 DO $$ BEGIN
   FOR i IN 1..200 LOOP
     INSERT INTO s_auto VALUES ('2024-05-01', i);
+    COMMIT;
   END LOOP;
 END $$;
 SELECT count(*) < 64 AS deltas_bounded FROM vigil.profile_delta WHERE relid = 's_auto'::regclass;
@@ -149,6 +150,26 @@ SELECT count(*) FILTER (WHERE NOT indexed) BETWEEN 1 AND 31 AS few_unindexed,
        count(*) FILTER (WHERE indexed) >= 1 AS merged_indexed,
        sum(row_count) AS rows_profiled
   FROM vigil.profile_delta WHERE relid = 's_auto'::regclass;
+-- One transaction of many small statements writes one delta per window, when it commits (a
+-- rolled-back savepoint's rows are not in it); its own reads see its rows before that.
+CREATE TABLE s_one_tx (ts timestamptz, v int);
+SELECT vigil.watch('s_one_tx', time_column => 'ts');
+BEGIN;
+DO $$ BEGIN
+  FOR i IN 1..200 LOOP
+    INSERT INTO s_one_tx VALUES ('2024-05-01', i);
+  END LOOP;
+END $$;
+SAVEPOINT s;
+INSERT INTO s_one_tx VALUES ('2024-05-01', 1000), ('2024-05-02', 1000);
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO s_one_tx VALUES ('2024-05-02', 201);
+SELECT window_start, row_count, max FROM vigil.column_stats WHERE relid = 's_one_tx'::regclass ORDER BY 1;
+INSERT INTO s_one_tx VALUES ('2024-05-02', 202);
+COMMIT;
+SELECT window_start, count(*) AS deltas, sum(row_count) AS rows_profiled
+  FROM vigil.profile_delta WHERE relid = 's_one_tx'::regclass GROUP BY 1 ORDER BY 1;
+SELECT window_start, row_count, max FROM vigil.column_stats WHERE relid = 's_one_tx'::regclass ORDER BY 1;
 
 -- Backfill profiles the rows already there, in a new epoch that holds exactly them.
 CREATE TABLE s_old (day date, v float8, tag text);
@@ -235,6 +256,7 @@ SET timezone = 'UTC';
 DO $$ BEGIN
   FOR i IN 1..5 LOOP
     INSERT INTO s_orphans VALUES ('2024-05-01', i);
+    COMMIT;
   END LOOP;
 END $$;
 SELECT count(*) FILTER (WHERE NOT indexed) AS left_unindexed FROM vigil.profile_delta WHERE relid = 's_orphans'::regclass;

@@ -41,8 +41,11 @@ pid=$(launcher)
 for db in vigil_w1 vigil_w2 vigil_w3; do c postgres -c "CREATE DATABASE $db"; done
 # A table whose evaluation fails (its statistics corrupted by hand), listed before the feed:
 # the worker logs it and goes on with the others.
-c vigil_w1 -c "CREATE EXTENSION pg_vigil" -c "CREATE TABLE broken (ts timestamptz, v float8)" -c "SELECT vigil.watch('broken', 'ts')" \
-           -c "INSERT INTO vigil.profile_delta VALUES ('broken'::regclass, 1, date_trunc('day', now()) - interval '2 days', 1, '\\x05ff', false)" >/dev/null
+# (One transaction: a worker that looked at the table between watch and the corruption would
+# find nothing due until tomorrow.)
+c vigil_w1 -c "CREATE EXTENSION pg_vigil" \
+           -c "CREATE TABLE broken (ts timestamptz, v float8); SELECT vigil.watch('broken', 'ts');
+               INSERT INTO vigil.profile_delta VALUES ('broken'::regclass, 1, date_trunc('day', now()) - interval '2 days', 1, '\\x05ff', false)" >/dev/null
 # A listener on the alerts' channel, as a pipeline would keep one (psql prints what arrived at
 # its next command).
 { echo "LISTEN vigil_alerts;"; sleep 25; echo "SELECT 1;"; } | c vigil_w1 > "$base/listen.out" 2>&1 &
