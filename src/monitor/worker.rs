@@ -251,6 +251,9 @@ pub extern "C-unwind" fn vigil_database_main(arg: pg_sys::Datum) {
             Err(()) => failed.push(relid),
         }
     }
+    // Prepared node transactions left behind (a node or a session failed between the two
+    // phases of a contract change): settled here, as vigil.recover_nodes() would.
+    settle_node_transactions();
     // Failed tables are tried again after RECHECK, not at every visit of the database.
     if !failed.is_empty() {
         let retry = crate::catalog::timestamptz(now() + RECHECK);
@@ -265,4 +268,38 @@ pub extern "C-unwind" fn vigil_database_main(arg: pg_sys::Datum) {
     if schedule.due_at(db) == RUNNING {
         schedule.set(db, next);
     }
+}
+
+/// Runs recovery for the nodes with records older than a minute (younger ones may belong to a
+/// transaction finishing right now). Failures are logged; the next visit tries again.
+fn settle_node_transactions() {
+    let _ = PgTryBuilder::new(|| {
+        BackgroundWorker::transaction(|| {
+            if !crate::remote::contract::catalog_has_scale_out() {
+                return;
+            }
+            let servers: Vec<String> = Spi::connect(|client| {
+                client
+                    .select("SELECT DISTINCT server FROM vigil.node_txn WHERE created_at < now() - interval '1 minute'", None, &[])?
+                    .map(|r| r.get::<String>(1).map(Option::unwrap_or_default))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap_or_default();
+            for server in servers {
+                // The worker runs as the bootstrap superuser: the mapping for it (or PUBLIC) is used.
+                if let Err(e) = crate::remote::xact::recover(&server) {
+                    warning!("pg_vigil: settling prepared transactions on node \"{server}\" failed: {}", e.message);
+                }
+            }
+        })
+    })
+    .catch_others(|error| {
+        unsafe { pg_sys::AbortCurrentTransaction() };
+        let message = match &error {
+            pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => r.message().to_string(),
+            pg_sys::panic::CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
+        };
+        warning!("pg_vigil: settling prepared node transactions failed: {message}");
+    })
+    .execute();
 }

@@ -19,14 +19,17 @@ pub struct Placement {
     pub remote_table: String,
 }
 
-pub fn is_distributed(relid: Oid) -> bool {
-    // Before ALTER EXTENSION pg_vigil UPDATE to 0.5.0 the table is not there (and nothing is
-    // distributed): syscache lookups only.
-    let catalog_has_it = unsafe {
+/// Whether the installed catalog has the scale-out tables (0.5.0 on): before ALTER EXTENSION
+/// pg_vigil UPDATE nothing is distributed. Syscache lookups only.
+pub fn catalog_has_scale_out() -> bool {
+    unsafe {
         let schema = pgrx::pg_sys::get_namespace_oid(c"vigil".as_ptr(), true);
         pgrx::pg_sys::get_relname_relid(c"distributed".as_ptr(), schema) != Oid::INVALID
-    };
-    catalog_has_it
+    }
+}
+
+pub fn is_distributed(relid: Oid) -> bool {
+    catalog_has_scale_out()
         && as_extension_owner(|| select_one::<bool>("SELECT EXISTS (SELECT 1 FROM vigil.distributed WHERE relid = $1)", &[relid.into()]))
         .ok()
         .flatten()

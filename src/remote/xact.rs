@@ -35,6 +35,9 @@ thread_local! {
     /// Sessions with nodes, kept across transactions, per (server, user).
     static POOL: RefCell<HashMap<(String, Oid), Conn>> = RefCell::new(HashMap::new());
     static TXN: RefCell<Txn> = RefCell::new(Txn::default());
+    /// Gids this backend committed on their nodes: their records are no longer needed (deleted
+    /// by its next transaction that changes a contract; recovery deletes the others).
+    static FINISHED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` with a session to `server` as the current user (see `with_conn_as`).
@@ -154,6 +157,11 @@ fn prepare_all() {
     if open.is_empty() {
         return;
     }
+    let finished = FINISHED.with(|f| std::mem::take(&mut *f.borrow_mut()));
+    if !finished.is_empty() {
+        as_extension_owner(|| Spi::run_with_args("DELETE FROM vigil.node_txn WHERE gid = ANY($1)", &[finished.into()]))
+            .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("cannot clear node transactions: {e}"), None, None));
+    }
     let xid = unsafe { pg_sys::GetTopTransactionId() };
     let prefix = gid_prefix();
     for (n, (server, user)) in open.iter().enumerate() {
@@ -196,6 +204,9 @@ fn finish_all(commit: bool) {
         // Built by prepare_all of digits and underscores: no quoting (and no catalog) needed.
         let sql = format!("{verb} '{gid}'");
         let done = with_kept((server.clone(), user), |c| c.exec(&sql, &[], Wait::Bounded));
+        if commit && done.is_ok() {
+            FINISHED.with(|f| f.borrow_mut().push(gid.clone()));
+        }
         if let Err(e) = done {
             if commit {
                 warning(
@@ -282,7 +293,19 @@ pub fn recover(server: &str) -> Result<Vec<Settled>, RemoteError> {
         .filter(|g| gid_xid(g, &prefix).is_some_and(|x| unsafe { pg_sys::TransactionIdIsInProgress(x.into()) }))
         .cloned()
         .collect();
-    let after = recorded(server);
+    // Under a snapshot taken now, not the statement's: a transaction that ended since it began
+    // must be seen as it ended.
+    let after = unsafe {
+        pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot());
+        struct Pop;
+        impl Drop for Pop {
+            fn drop(&mut self) {
+                unsafe { pg_sys::PopActiveSnapshot() }
+            }
+        }
+        let _pop = Pop;
+        recorded(server)
+    };
     let mut settled = Vec::new();
     let mut finished: Vec<String> = before.iter().filter(|g| !prepared.contains(g)).cloned().collect();
     for gid in &prepared {
