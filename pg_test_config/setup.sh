@@ -9,7 +9,7 @@ PGRX_VER=0.18.1
 export PATH="$HOME/.cargo/bin:$PATH"
 
 need=()
-for pkg in postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang sudo chromium; do
+for pkg in postgresql-15 postgresql-server-dev-15 libpq-dev pkg-config postgresql-15-cron libclang-dev clang sudo chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
