@@ -74,7 +74,7 @@ pub struct Observation {
 }
 
 /// Every statistic windows are scored on, with its scale; its position is its code in memos.
-pub const STATISTICS: [(&str, Scale); 25] = [
+pub const STATISTICS: [(&str, Scale); 26] = [
     ("row_count", Scale::LogCount),
     ("null_fraction", Scale::Fraction),
     ("distinct_values", Scale::LogCount),
@@ -118,6 +118,9 @@ pub const STATISTICS: [(&str, Scale); 25] = [
     // Of a distributed table, per data node: its share of the window's rows. A node (a shard, a
     // source) missing from a load, or sending part of it, however the volume varies by nature.
     ("node_share", Scale::Fraction),
+    // Of a distributed table, per data node and column: the Jensen-Shannon distance between the
+    // node's values and the other nodes' in the window. One source broken while its volume holds.
+    ("node_js_distance", Scale::Fraction),
 ];
 
 /// The logarithm a spread is scored as; an exact 0 (a frozen column) stays finite, far below

@@ -92,7 +92,7 @@ impl Reference {
 /// or the trailing history.
 pub(crate) fn table_drift(tbl: Oid) -> Vec<WindowDrift> {
     let settings = settings(tbl);
-    let merged = merged_statistics(tbl, None);
+    let merged = merged_statistics(tbl, None, true);
     let windows = by_window(merged.profiles);
     let mut reference = Reference::initial(&settings, &windows);
     compare_windows(windows, merged.relations, &settings, &mut reference, true, None).0

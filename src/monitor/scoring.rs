@@ -170,6 +170,16 @@ pub(crate) fn observations(window: &WindowDrift, names: &HashMap<i16, String>) -
             });
         }
     }
+    // ... and each node's columns by how far they lie from the other nodes' (one source broken).
+    for (server, attnum, js) in window.relations.iter().flat_map(|r| &r.divergence) {
+        if let Some(name) = names.get(attnum) {
+            columns.push(ColumnObservations {
+                column: format!("(node {server}) {name}"),
+                spread: None,
+                observations: vec![observation("node_js_distance", *js)],
+            });
+        }
+    }
     WindowObservations { start: window.start, valid: window.valid, columns }
 }
 
@@ -256,7 +266,7 @@ pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<
         Some((memos, reference)) => {
             let (windows, relations) = match counts.get(memos.len()) {
                 Some(&(first, _)) => {
-                    let merged = merged_statistics(relid, Some(first));
+                    let merged = merged_statistics(relid, Some(first), true);
                     (by_window(merged.profiles), merged.relations)
                 }
                 None => (ByWindow::new(), BTreeMap::new()),
@@ -264,7 +274,7 @@ pub(crate) fn score_table(relid: Oid, distances: bool, remember_through: Option<
             (memos, windows, relations, reference)
         }
         None => {
-            let merged = merged_statistics(relid, None);
+            let merged = merged_statistics(relid, None, true);
             let windows = by_window(merged.profiles);
             let reference = Reference::initial(&settings, &windows);
             (Vec::new(), windows, merged.relations, reference)

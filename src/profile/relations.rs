@@ -201,6 +201,10 @@ pub struct Relations {
     /// the table in any window, 0 where it sent none). A node whose share drops is one source
     /// missing from a load, whatever the other nodes' volume does.
     pub sources: Vec<(String, u64)>,
+    /// Of a distributed table: per data node and column, how far the node's values lie from
+    /// the other nodes' in the window (Jensen-Shannon distance). Nodes differ by nature (a
+    /// node per region); one whose distance jumps is one source broken while its volume holds.
+    pub divergence: Vec<(String, i16, f64)>,
 }
 
 impl Relations {

@@ -339,7 +339,7 @@ mod tests {
         assert_eq!(back.len(), 2);
         assert_eq!((back[0].0, back[0].1.moments()), (3, a.moments()));
         assert_eq!((back[1].0, back[1].1.rows, back[1].1.nulls), (7, 2, 1));
-        assert_eq!(decode_relations(&bytes).unwrap(), Some(Relations { orders, lone_nulls: Some(LoneNulls { counts: vec![(7, 1)] }), sources: Vec::new() }));
+        assert_eq!(decode_relations(&bytes).unwrap(), Some(Relations { orders, lone_nulls: Some(LoneNulls { counts: vec![(7, 1)] }), sources: Vec::new(), divergence: Vec::new() }));
         assert_eq!(decode_arrivals(&bytes).unwrap(), Some(Arrivals::at(42)));
         assert_eq!(decode_arrivals(&encode(&[(3, &a)], None, None, None)).unwrap(), None);
         assert_eq!(decode(&bytes[..bytes.len() - 1]).unwrap_err(), ProfileError::Truncated);

@@ -21,12 +21,13 @@ pub(crate) struct Merged {
 
 /// The column profiles of `tbl`'s current epoch (see `merged_statistics`).
 pub(crate) fn merged_profiles(tbl: Oid, from: Option<i64>) -> BTreeMap<(i16, Option<i64>), ColumnProfile> {
-    merged_statistics(tbl, from).profiles
+    merged_statistics(tbl, from, false).profiles
 }
 
 /// The statistics of `tbl`'s current epoch, merged per (column, window); with `from`, only
-/// the windows starting then or later (and not the NULL-time bucket).
-pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>) -> Merged {
+/// the windows starting then or later (and not the NULL-time bucket). With `by_node`, a
+/// distributed table's windows also say how far each node's columns lie from the others'.
+pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>, by_node: bool) -> Merged {
     // A distributed table's statistics are its nodes' (src/remote/stats.rs), one copy per
     // node's table and window; a table's own are its deltas of the current epoch.
     crate::trigger::profile::write_unwritten();
@@ -65,6 +66,8 @@ pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>) -> Merged {
             None,
         )
     };
+    // Per (window, node): the node's own column profiles, to compare with the other nodes'.
+    let mut per_node: BTreeMap<(i64, String), BTreeMap<i16, ColumnProfile>> = BTreeMap::new();
     // Every data node that sent rows in any window counts in each (0 where it sent none).
     let mut servers: Vec<&str> = deltas.iter().filter_map(|d| d.2.as_ref().map(|s| s.0.as_str())).collect();
     servers.sort_unstable();
@@ -78,12 +81,46 @@ pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>) -> Merged {
         if let Some(found) = decode_relations(payload).unwrap_or_else(|e| unreadable(e)) {
             relations.entry(w).or_default().merge(&found);
         }
+        if let (true, Some((server, _))) = (by_node, source) {
+            let mine = per_node.entry((w, server.clone())).or_default();
+            for (attnum, profile) in decode(payload).unwrap_or_else(|e| unreadable(e)) {
+                match mine.get_mut(&attnum) {
+                    Some(p) => {
+                        let _ = p.merge(&profile);
+                    }
+                    None => {
+                        mine.insert(attnum, profile);
+                    }
+                }
+            }
+        }
         if let Some((server, rows)) = source {
             let window_relations = relations.entry(w).or_default();
             if window_relations.sources.is_empty() {
                 window_relations.sources = servers.iter().map(|s| (s.to_string(), 0)).collect();
             }
             window_relations.merge(&crate::profile::relations::Relations { sources: vec![(server.clone(), *rows as u64)], ..Default::default() });
+        }
+    }
+    for ((w, server), columns) in &per_node {
+        let others: Vec<&BTreeMap<i16, ColumnProfile>> =
+            per_node.range((*w, String::new())..).take_while(|((ow, _), _)| ow == w).filter(|((_, os), _)| os != server).map(|(_, c)| c).collect();
+        if others.is_empty() {
+            continue;
+        }
+        for (attnum, profile) in columns.iter().filter(|(a, _)| **a > crate::profile::window::TIME_IN_WINDOW_ATTNUM) {
+            let mut rest: Option<ColumnProfile> = None;
+            for other in others.iter().filter_map(|o| o.get(attnum)) {
+                match rest.as_mut() {
+                    Some(r) => {
+                        let _ = r.merge(other);
+                    }
+                    None => rest = Some(other.clone()),
+                }
+            }
+            if let Some(js) = rest.and_then(|r| crate::drift::compare::compare(&r, profile).js_distance) {
+                relations.entry(*w).or_default().divergence.push((server.clone(), *attnum, js));
+            }
         }
     }
     Merged { profiles: merged, relations }
