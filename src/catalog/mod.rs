@@ -318,6 +318,20 @@ pub fn as_extension_owner<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Runs `f` with `snapshot` as the active one: SQL run outside any statement (a transaction
+/// callback), or a read that must see transactions ended since the statement began.
+pub fn with_active_snapshot<R>(snapshot: pg_sys::Snapshot, f: impl FnOnce() -> R) -> R {
+    struct Pop;
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            unsafe { pg_sys::PopActiveSnapshot() }
+        }
+    }
+    unsafe { pg_sys::PushActiveSnapshot(snapshot) };
+    let _pop = Pop;
+    f()
+}
+
 pub fn current_user() -> Oid {
     unsafe { pg_sys::GetUserId() }
 }

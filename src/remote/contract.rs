@@ -10,9 +10,8 @@ use crate::error::{internal, raise};
 use pgrx::pg_sys::{errcodes::PgSqlErrorCode, Oid};
 use pgrx::prelude::*;
 
-/// Where a distributed table's rows live: per leaf partition, its node and the table there.
+/// Where a leaf partition's rows live: its node and the table there.
 pub struct Placement {
-    pub partition: String,
     pub server: String,
     /// The node's table, schema-qualified and quoted (the foreign table's schema_name and
     /// table_name options, else its own names, as postgres_fdw reads them).
@@ -62,7 +61,7 @@ pub fn placements(relid: Oid) -> Vec<(String, Option<Placement>)> {
             .map(|r| {
                 let partition = r.get::<String>(1)?.unwrap_or_default();
                 let placement = match (r.get::<String>(2)?, r.get::<String>(3)?) {
-                    (Some(server), Some(remote_table)) => Some(Placement { partition: partition.clone(), server, remote_table }),
+                    (Some(server), Some(remote_table)) => Some(Placement { server, remote_table }),
                     _ => None,
                 };
                 Ok((partition, placement))

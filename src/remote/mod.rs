@@ -20,7 +20,7 @@ use pgrx::pg_sys::Oid;
 pub fn contract_changed(relid: Oid) -> bool {
     let distributed = contract::is_distributed(relid);
     if distributed {
-        xact::contract_changed(relid);
+        xact::mark_changed(relid);
     }
     distributed
 }

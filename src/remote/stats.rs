@@ -103,21 +103,22 @@ fn fetched_at(relid: Oid, source: &str) -> Option<TimestampWithTimeZone> {
 }
 
 fn refresh_source(relid: Oid, keys: &BTreeMap<String, i16>, source: &str, server: &str, remote_table: &str) -> Result<(), RemoteError> {
-    let node = query(server, "SELECT epoch, attnums, columns FROM vigil._statistics_keys($1::regclass)", &[Some(remote_table)])?;
+    let node = query(
+        server,
+        "SELECT epoch, pg_catalog.array_to_json(attnums)::text, pg_catalog.array_to_json(columns)::text
+           FROM vigil._statistics_keys($1::regclass)",
+        &[Some(remote_table)],
+    )?;
     let Some(row) = node.into_iter().next() else {
         // Not watched on the node (yet): nothing of it to count.
         forget(relid, source, None);
         return Ok(());
     };
     let epoch: i32 = row[0].as_deref().and_then(|e| e.parse().ok()).unwrap_or(1);
-    let node_keys = parse_array(row[1].as_deref().unwrap_or("{}"));
-    let node_columns = parse_array(row[2].as_deref().unwrap_or("{}"));
+    let node_keys: Vec<i16> = serde_json::from_str(row[1].as_deref().unwrap_or("[]")).unwrap_or_default();
+    let node_columns: Vec<String> = serde_json::from_str(row[2].as_deref().unwrap_or("[]")).unwrap_or_default();
     // Node key -> coordinator key, through the columns' names.
-    let map: BTreeMap<i16, i16> = node_keys
-        .iter()
-        .zip(&node_columns)
-        .filter_map(|(k, name)| Some((k.parse::<i16>().ok()?, *keys.get(name)?)))
-        .collect();
+    let map: BTreeMap<i16, i16> = node_keys.iter().zip(&node_columns).filter_map(|(k, name)| Some((*k, *keys.get(name)?))).collect();
     let identity = map.iter().all(|(a, b)| a == b);
     forget(relid, source, Some(epoch)); // copies of an older epoch of the node (a TRUNCATE there)
     let have: Vec<(Option<i64>, i64)> = as_extension_owner(|| {
@@ -190,35 +191,6 @@ fn forget(relid: Oid, source: &str, keep: Option<i32>) {
     .unwrap_or_else(|e| internal("cannot update node statistics", e));
 }
 
-/// The elements of a one-dimensional array of names or numbers in PostgreSQL's text form.
-fn parse_array(text: &str) -> Vec<String> {
-    let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
-    let mut out = Vec::new();
-    let (mut item, mut quoted, mut escaped, mut in_quotes) = (String::new(), false, false, false);
-    for c in inner.chars() {
-        match c {
-            _ if escaped => {
-                item.push(c);
-                escaped = false;
-            }
-            '\\' if in_quotes => escaped = true,
-            '"' => {
-                in_quotes = !in_quotes;
-                quoted = true;
-            }
-            ',' if !in_quotes => {
-                out.push(std::mem::take(&mut item));
-                quoted = false;
-            }
-            _ => item.push(c),
-        }
-    }
-    if !inner.is_empty() || quoted {
-        out.push(item);
-    }
-    out
-}
-
 /// A bytea in its hex text form (`\x...`).
 fn bytea_from_text(text: &str) -> Option<Vec<u8>> {
     let hex = text.strip_prefix("\\x")?;
@@ -230,11 +202,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn arrays_and_bytea_read_from_text() {
-        assert_eq!(parse_array("{2,3,5}"), vec!["2", "3", "5"]);
-        assert_eq!(parse_array(r#"{temp,"wind speed","a\"b",x}"#), vec!["temp", "wind speed", "a\"b", "x"]);
-        assert_eq!(parse_array("{}"), Vec::<String>::new());
-        assert_eq!(parse_array(r#"{""}"#), vec![""]);
+    fn bytea_reads_from_its_hex_text() {
         assert_eq!(bytea_from_text("\\x00ff10"), Some(vec![0, 255, 16]));
         assert_eq!(bytea_from_text("\\x0"), None);
         assert_eq!(bytea_from_text("00"), None);

@@ -115,7 +115,7 @@ fn sqlstate_code(state: &str) -> i32 {
 
 /// Marks a distributed table's contract as changed: it reaches the nodes when this
 /// transaction commits.
-pub fn contract_changed(relid: Oid) {
+pub fn mark_changed(relid: Oid) {
     TXN.with(|t| {
         let mut t = t.borrow_mut();
         if !t.changed.contains(&relid) {
@@ -142,14 +142,10 @@ fn prepare_all() {
         return;
     }
     // SQL at PRE_COMMIT runs outside any statement: it needs a snapshot of its own.
-    struct Snapshot;
-    impl Drop for Snapshot {
-        fn drop(&mut self) {
-            unsafe { pg_sys::PopActiveSnapshot() }
-        }
-    }
-    unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot()) };
-    let _snapshot = Snapshot;
+    crate::catalog::with_active_snapshot(unsafe { pg_sys::GetTransactionSnapshot() }, || prepare_nodes(changed));
+}
+
+fn prepare_nodes(changed: Vec<Oid>) {
     for relid in changed {
         super::contract::push(relid);
     }
@@ -295,17 +291,7 @@ pub fn recover(server: &str) -> Result<Vec<Settled>, RemoteError> {
         .collect();
     // Under a snapshot taken now, not the statement's: a transaction that ended since it began
     // must be seen as it ended.
-    let after = unsafe {
-        pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot());
-        struct Pop;
-        impl Drop for Pop {
-            fn drop(&mut self) {
-                unsafe { pg_sys::PopActiveSnapshot() }
-            }
-        }
-        let _pop = Pop;
-        recorded(server)
-    };
+    let after = crate::catalog::with_active_snapshot(unsafe { pg_sys::GetLatestSnapshot() }, || recorded(server));
     let mut settled = Vec::new();
     let mut finished: Vec<String> = before.iter().filter(|g| !prepared.contains(g)).cloned().collect();
     for gid in &prepared {

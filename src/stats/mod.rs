@@ -74,25 +74,22 @@ pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>, by_node: bool) -> M
     servers.dedup();
     for (window, payload, source) in &deltas {
         let columns = decode(payload).unwrap_or_else(|e| unreadable(e));
+        // A node's own profiles per window (decoded once, copied only when asked for).
+        let mine = match (by_node, window, source) {
+            (true, Some(w), Some((server, _))) => Some(per_node.entry((*w, server.clone())).or_default()),
+            _ => None,
+        };
+        if let Some(mine) = mine {
+            for (attnum, profile) in &columns {
+                merge_into(mine, *attnum, profile.clone());
+            }
+        }
         for (attnum, profile) in columns {
             merge_into(&mut merged, (attnum, *window), profile);
         }
         let Some(w) = *window else { continue };
         if let Some(found) = decode_relations(payload).unwrap_or_else(|e| unreadable(e)) {
             relations.entry(w).or_default().merge(&found);
-        }
-        if let (true, Some((server, _))) = (by_node, source) {
-            let mine = per_node.entry((w, server.clone())).or_default();
-            for (attnum, profile) in decode(payload).unwrap_or_else(|e| unreadable(e)) {
-                match mine.get_mut(&attnum) {
-                    Some(p) => {
-                        let _ = p.merge(&profile);
-                    }
-                    None => {
-                        mine.insert(attnum, profile);
-                    }
-                }
-            }
         }
         if let Some((server, rows)) = source {
             let window_relations = relations.entry(w).or_default();
@@ -109,15 +106,13 @@ pub(crate) fn merged_statistics(tbl: Oid, from: Option<i64>, by_node: bool) -> M
             continue;
         }
         for (attnum, profile) in columns.iter().filter(|(a, _)| **a > crate::profile::window::TIME_IN_WINDOW_ATTNUM) {
-            let mut rest: Option<ColumnProfile> = None;
-            for other in others.iter().filter_map(|o| o.get(attnum)) {
-                match rest.as_mut() {
-                    Some(r) => {
-                        let _ = r.merge(other);
-                    }
-                    None => rest = Some(other.clone()),
+            let rest = others.iter().filter_map(|o| o.get(attnum)).fold(None::<ColumnProfile>, |rest, other| match rest {
+                Some(mut r) => {
+                    let _ = r.merge(other);
+                    Some(r)
                 }
-            }
+                None => Some(other.clone()),
+            });
             if let Some(js) = rest.and_then(|r| crate::drift::compare::compare(&r, profile).js_distance) {
                 relations.entry(*w).or_default().divergence.push((server.clone(), *attnum, js));
             }

@@ -105,13 +105,10 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut s
         }
         pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT | pg_sys::XactEvent::XACT_EVENT_PRE_PREPARE => {
             // Statistics of small writes kept back (trigger::profile), in the transaction still.
-            let snapshot = !pg_sys::ActiveSnapshotSet();
-            if snapshot {
-                pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
-            }
-            super::profile::write_unwritten();
-            if snapshot {
-                pg_sys::PopActiveSnapshot();
+            if pg_sys::ActiveSnapshotSet() {
+                super::profile::write_unwritten();
+            } else {
+                crate::catalog::with_active_snapshot(pg_sys::GetTransactionSnapshot(), super::profile::write_unwritten);
             }
             super::profile::forget_unwritten(); // written above; what subtransactions held is settled
             let stranded = PENDING.with(|p| {

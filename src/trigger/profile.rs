@@ -253,7 +253,7 @@ impl<'a> ProfileBatch<'a> {
         let touched: Vec<WindowKey> = self.windows.iter().map(|w| (epoch, w.start)).collect();
         for window in self.windows.drain(..) {
             if window.rows < KEEP_BELOW_ROWS {
-                keep_unwritten(Unwritten { relid, epoch, subxid, attnums: attnums.clone(), count_lone, window, arrived });
+                keep_unwritten(relid, epoch, subxid, &attnums, count_lone, window, arrived);
             } else {
                 write_delta(relid, epoch, &attnums, count_lone, &window, arrived);
                 window.recycle();
@@ -331,24 +331,34 @@ thread_local! {
 
 const TOP_SUBXACT: pg_sys::SubTransactionId = 1; // TopSubTransactionId
 
-fn keep_unwritten(new: Unwritten) {
+/// Keeps a statement's small window: merged into the subtransaction's kept one of the same
+/// table, epoch and start, or kept anew.
+fn keep_unwritten(
+    relid: pg_sys::Oid,
+    epoch: i32,
+    subxid: pg_sys::SubTransactionId,
+    attnums: &[i16],
+    count_lone: bool,
+    window: OpenWindow,
+    arrived: Arrivals,
+) {
     let full = UNWRITTEN.with(|u| {
         let mut u = u.borrow_mut();
-        let same = u.iter_mut().find(|k| {
-            (k.relid, k.epoch, k.subxid, k.window.start) == (new.relid, new.epoch, new.subxid, new.window.start) && k.attnums == new.attnums
-        });
+        let same = u
+            .iter_mut()
+            .find(|k| (k.relid, k.epoch, k.subxid, k.window.start) == (relid, epoch, subxid, window.start) && k.attnums == attnums);
         match same {
             Some(kept) => {
-                let merged = kept.window.profiles.iter_mut().zip(&new.window.profiles).all(|(a, b)| a.merge(b).is_ok())
-                    && kept.window.times.merge(&new.window.times).is_ok();
+                let merged = kept.window.profiles.iter_mut().zip(&window.profiles).all(|(a, b)| a.merge(b).is_ok())
+                    && kept.window.times.merge(&window.times).is_ok();
                 debug_assert!(merged, "the same watch profiles the same kinds");
-                kept.window.rows += new.window.rows;
-                kept.window.orders.merge(&new.window.orders);
-                kept.window.lone_nulls.merge(&new.window.lone_nulls);
-                kept.arrived.merge(&new.arrived);
-                new.window.recycle();
+                kept.window.rows += window.rows;
+                kept.window.orders.merge(&window.orders);
+                kept.window.lone_nulls.merge(&window.lone_nulls);
+                kept.arrived.merge(&arrived);
+                window.recycle();
             }
-            None => u.push(new),
+            None => u.push(Unwritten { relid, epoch, subxid, attnums: attnums.to_vec(), count_lone, window, arrived }),
         }
         u.len() > UNWRITTEN_KEPT
     });
@@ -362,6 +372,9 @@ fn keep_unwritten(new: Unwritten) {
 fn write_unwritten_where(which: impl Fn(&Unwritten) -> bool) {
     let taken: Vec<Unwritten> = UNWRITTEN.with(|u| {
         let mut u = u.borrow_mut();
+        if !u.iter().any(&which) {
+            return Vec::new(); // the common case on every statement: nothing to move
+        }
         let (taken, kept): (Vec<Unwritten>, Vec<Unwritten>) = u.drain(..).partition(|k| which(k));
         *u = kept;
         taken
@@ -383,9 +396,7 @@ fn write_unwritten_where(which: impl Fn(&Unwritten) -> bool) {
 /// Writes every kept window: before the transaction commits or is prepared, and before its
 /// statistics are read.
 pub fn write_unwritten() {
-    if UNWRITTEN.with(|u| !u.borrow().is_empty()) {
-        write_unwritten_where(|_| true);
-    }
+    write_unwritten_where(|_| true);
 }
 
 /// A subtransaction ended: what it kept goes with it (abort) or to its parent (commit); what

@@ -34,7 +34,7 @@ expect() { [ "$2" = "$3" ] || fail "$1: got [$2], want [$3]"; echo "ok: $1"; }
 # The contract as a node (or the coordinator) lists it, one line per constraint, then the watch.
 contract() {
   local q="SELECT string_agg(constraint_name || ':' || kind || ':' || on_violation, ' ' ORDER BY constraint_name) FROM vigil.constraints WHERE relid = 'readings'::regclass"
-  q="$q UNION ALL SELECT coalesce((SELECT window_size::text || ' ' || array_to_string(ARRAY(SELECT unnest(columns) ORDER BY 1), ',') || ' ' || coalesce(baseline_from::date::text, '-') FROM vigil.watch_def WHERE relid = 'readings'::regclass), 'unwatched')"
+  q="$q UNION ALL SELECT coalesce((SELECT window_size::text || ' ' || array_to_string(ARRAY(SELECT unnest(columns) ORDER BY 1), ',') || ' ' || coalesce(baseline_from::date::text, '-') || ' ' || coalesce(grace::text, '-') FROM vigil.watch_def WHERE relid = 'readings'::regclass), 'unwatched')"
   q="$q UNION ALL SELECT coalesce((SELECT string_agg(window_start::date::text || '=' || valid, ' ') FROM vigil.window_mark WHERE relid = 'readings'::regclass), 'no marks')"
   if [ "$1" = coord ]; then coord -c "$q"; else node "$1" -c "$q"; fi
 }
@@ -103,11 +103,15 @@ SAVEPOINT a;
 SELECT vigil.expect_between('readings', 'wind', 0, 200, name => 'in_a_savepoint');
 ROLLBACK TO SAVEPOINT a;
 SELECT vigil.set_baseline('readings', '2024-05-01', '2024-05-08');
+SELECT vigil.set_grace('readings', '3 hours');
 SELECT vigil.drop_constraint('readings', 'wind_present');
 COMMIT;
 SQL
 same_everywhere "rollbacks and savepoints"
 expect "what was rolled back reached no node" "$(node 1 -c "SELECT count(*) FROM vigil.constraints WHERE constraint_name IN ('rolled_back', 'in_a_savepoint')")" 0
+expect "baseline and grace reached the nodes" "$(node 2 -c "SELECT baseline_from::date || ' ' || grace FROM vigil.watch_def")" "2024-05-01 03:00:00"
+expect "a transaction that changed a distributed contract cannot be PREPAREd" \
+  "$(coord_error -c "BEGIN" -c "SELECT vigil.set_grace('readings', '4 hours')" -c "PREPARE TRANSACTION 'p'" | cut -c1-6)" "0A000:"
 
 echo "== writes through the coordinator are checked on the nodes =="
 coord -c "INSERT INTO readings SELECT '2024-05-01'::timestamptz + i * interval '1 hour', (ARRAY['s1','t1','s2','t2','s3','t3'])[1 + i % 6], 10 + i % 7, i % 30 FROM generate_series(0, 299) i"
