@@ -420,7 +420,8 @@ SELECT w.relid,
        s.quantiles[1] AS p01, s.quantiles[2] AS p05, s.quantiles[3] AS p25, s.quantiles[4] AS p50,
        s.quantiles[5] AS p75, s.quantiles[6] AS p95, s.quantiles[7] AS p99,
        s.distinct_estimate,
-       s.top_values
+       s.top_values,
+       vigil._missing_nodes(w.relid) AS missing_nodes
   FROM vigil.watch_def w
  CROSS JOIN LATERAL vigil._column_stats(w.relid) s
   JOIN LATERAL unnest(w.attnums, w.columns) AS k(attnum, column_name) ON k.attnum = s.attnum
@@ -449,7 +450,8 @@ SELECT w.relid,
        s.row_count,
        s.status,
        s.score,
-       s.top_columns
+       s.top_columns,
+       vigil._missing_nodes(w.relid) AS missing_nodes
   FROM vigil.watch_def w
  CROSS JOIN LATERAL vigil._window_status(w.relid) s
  WHERE pg_catalog.has_table_privilege(w.relid, 'SELECT');
@@ -467,7 +469,8 @@ GRANT SELECT ON vigil.freshness TO PUBLIC;
 -- Ranked by score, highest first, open ones before the others.
 CREATE VIEW vigil.alerts WITH (security_barrier) AS
 SELECT a.alert_id, a.relid, a.window_start, a.last_window, a.opened_at,
-       a.severity, a.score, a.columns, a.summary, a.state, a.acknowledged_at, a.resolved_at
+       a.severity, a.score, a.columns, a.summary, a.state, a.acknowledged_at, a.resolved_at,
+       vigil._missing_nodes(a.relid) AS missing_nodes
   FROM vigil.alert a
  WHERE pg_catalog.has_table_privilege(a.relid, 'SELECT')
  ORDER BY a.state = 'resolved', a.score DESC, a.alert_id;

@@ -1,5 +1,6 @@
 //! Data nodes and distributed tables (src/remote): vigil.add_node, vigil.remove_node,
-//! vigil.nodes, vigil.distribute, vigil.recover_nodes, and the node-side vigil._apply_contract.
+//! vigil.nodes, vigil.distribute, vigil.recover_nodes, the missing_nodes column of the statistics
+//! views, and the node-side vigil._apply_contract.
 
 use super::declare::{check_table, required, sync_triggers};
 use crate::catalog::{as_extension_owner, cache, qualified_name, quote_ident, require_owner, select_one};
@@ -191,6 +192,17 @@ fn nodes() -> TableIterator<'static, (name!(server, String), name!(reachable, bo
         })
         .collect();
     TableIterator::new(rows)
+}
+
+/// The nodes of distributed table `tbl` that the current statement's read of its statistics
+/// could not reach (their windows are as of their last copy); NULL for a table that is not
+/// distributed. The missing_nodes column of vigil.column_stats, vigil.window_status and
+/// vigil.alerts.
+#[pg_extern(name = "_missing_nodes")]
+#[search_path(pg_catalog, pg_temp)]
+fn missing_nodes(tbl: Oid) -> Option<Vec<String>> {
+    crate::catalog::require_privilege(tbl, pg_sys::ACL_SELECT as u64, "reading its statistics");
+    crate::remote::stats::missing_nodes(tbl)
 }
 
 /// Makes `tbl` (a partitioned table whose partitions are foreign tables on registered nodes) a

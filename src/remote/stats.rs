@@ -18,46 +18,95 @@ use pgrx::prelude::*;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+/// A table's last refresh: in which local transaction and statement, and the nodes it could
+/// not reach then (None: the table is not distributed).
+struct Refresh {
+    relid: Oid,
+    lxid: u32,
+    statement_start: i64,
+    unreached: Option<Vec<String>>,
+}
+
 thread_local! {
-    /// (table, local transaction, statement start) of the last refresh: once per statement.
-    static REFRESHED: RefCell<Vec<(Oid, u32, i64)>> = const { RefCell::new(Vec::new()) };
+    /// The last refresh of each table read by this backend: once per statement.
+    static REFRESHED: RefCell<Vec<Refresh>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Whether `relid` is distributed, its nodes' statistics refreshed first (see `refresh`).
 pub fn refreshed(relid: Oid) -> bool {
-    let distributed = is_distributed(relid);
-    if distributed {
-        refresh(relid);
+    missing_nodes(relid).is_some()
+}
+
+/// The data nodes of a distributed table that this statement's read of its statistics could
+/// not reach (their windows are as of their last copy), in server order; refreshes first when
+/// the statement has not. None for a table that is not distributed.
+pub fn missing_nodes(relid: Oid) -> Option<Vec<String>> {
+    // Called per row of the views: the statement's answer is kept, even for a local table.
+    if let Some(known) = this_statement(relid) {
+        return known;
     }
-    distributed
+    if is_distributed(relid) {
+        refresh(relid);
+    } else {
+        remember(relid, None);
+    }
+    this_statement(relid).flatten()
+}
+
+/// What this statement's refresh of `relid` found: Some(None) for a table that is not
+/// distributed, Some(Some(nodes not reached)); None when the statement has not refreshed it.
+fn this_statement(relid: Oid) -> Option<Option<Vec<String>>> {
+    let (lxid, statement_start) = statement();
+    REFRESHED.with(|r| {
+        r.borrow()
+            .iter()
+            .find(|e| e.relid == relid && e.lxid == lxid && e.statement_start == statement_start)
+            .map(|e| e.unreached.clone())
+    })
+}
+
+fn remember(relid: Oid, unreached: Option<Vec<String>>) {
+    let (lxid, statement_start) = statement();
+    REFRESHED.with(|r| {
+        let mut r = r.borrow_mut();
+        r.retain(|e| e.relid != relid);
+        r.push(Refresh { relid, lxid, statement_start, unreached });
+    });
+}
+
+fn read_only() -> bool {
+    unsafe { pg_sys::RecoveryInProgress() || pg_sys::XactReadOnly }
+}
+
+/// (local transaction, statement start): what "once per statement" compares.
+fn statement() -> (u32, i64) {
+    unsafe { ((*pg_sys::MyProc).lxid, pg_sys::GetCurrentStatementStartTimestamp()) }
 }
 
 /// Brings the coordinator's copy of the nodes' statistics of `relid` up to date (a distributed
-/// and watched table; once per statement; not in a read-only transaction, which reads the copy
-/// as it is).
+/// and watched table; once per statement). A read-only transaction (a standby) reads the copy
+/// as it is and only asks whether the nodes answer.
 fn refresh(relid: Oid) {
-    if unsafe { pg_sys::RecoveryInProgress() || pg_sys::XactReadOnly } {
+    if this_statement(relid).is_some() {
         return;
     }
-    let now = unsafe { ((*pg_sys::MyProc).lxid, pg_sys::GetCurrentStatementStartTimestamp()) };
-    let fresh = REFRESHED.with(|r| {
-        let mut r = r.borrow_mut();
-        let fresh = r.iter().any(|&(t, lxid, at)| t == relid && (lxid, at) == now);
-        if !fresh {
-            r.retain(|e| e.0 != relid);
-            r.push((relid, now.0, now.1));
-        }
-        fresh
-    });
-    if fresh {
-        return;
-    }
-    let Some(keys) = coordinator_keys(relid) else { return };
+    let mut unreached = Vec::new();
+    // Not watched: no statistics to fetch (and no rows in the views).
+    let keys = coordinator_keys(relid).unwrap_or_default();
     let mut sources = Vec::new();
     for (_, placement) in placements(relid) {
         let Some(p) = placement else { continue };
+        if keys.is_empty() {
+            continue;
+        }
         let source = format!("{}:{}", p.server, p.remote_table);
-        if let Err(e) = refresh_source(relid, &keys, &source, &p.server, &p.remote_table) {
+        let refreshed = if read_only() {
+            query(&p.server, "SELECT 1", &[]).map(|_| ())
+        } else {
+            refresh_source(relid, &keys, &source, &p.server, &p.remote_table)
+        };
+        if let Err(e) = refreshed {
+            unreached.push(p.server.clone());
             let since = fetched_at(relid, &source);
             notice(format!(
                 "statistics of {}: node \"{}\" was not reached ({}); its windows are as of {}",
@@ -68,6 +117,12 @@ fn refresh(relid: Oid) {
             ));
         }
         sources.push(source);
+    }
+    unreached.sort();
+    unreached.dedup();
+    remember(relid, Some(unreached));
+    if keys.is_empty() || read_only() {
+        return;
     }
     // Partitions detached or dropped since: their copies go.
     as_extension_owner(|| {

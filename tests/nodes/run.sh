@@ -182,6 +182,10 @@ case "$with_n3_down" in
   *'node "n3" was not reached'*'its windows are as of'*"$(( $(echo "$before" | tr ' ' '+') + 2 ))") echo "ok: the views answer for the rest, with n3's last copy, and say which node is missing";;
   *) fail "statistics with n3 down: got [$with_n3_down]";;
 esac
+expect "column_stats names the missing node" \
+  "$(coord -c "SELECT DISTINCT missing_nodes FROM vigil.column_stats WHERE relid = 'readings'::regclass" 2>/dev/null)" "{n3}"
+expect "window_status names it too, in a read-only transaction" \
+  "$(coord -c "SET default_transaction_read_only = on" -c "SELECT DISTINCT missing_nodes FROM vigil.window_status WHERE relid = 'readings'::regclass" 2>/dev/null)" "{n3}"
 expect "vigil.nodes says which node is down" "$(coord -c "SELECT server || ':' || reachable || ':' || (problem IS NOT NULL) FROM vigil.nodes WHERE NOT reachable")" "n3:false:true"
 down=$(coord_error -c "SELECT vigil.expect_not_null('readings', 'station', name => 'station_present')")
 case "$down" in
@@ -194,6 +198,10 @@ coord -c "SELECT vigil.expect_not_null('readings', 'station', name => 'station_p
 same_everywhere "once the node is back"
 coord -c "INSERT INTO readings VALUES ('2024-05-22', 's3', 12, 3)"
 compare_stats "once n3 is back, nothing lost or counted twice"
+expect "no node missing once n3 is back" \
+  "$(coord -c "SELECT DISTINCT missing_nodes FROM vigil.column_stats WHERE relid = 'readings'::regclass")" "{}"
+expect "a node's own table is not distributed: no missing_nodes" \
+  "$(node 1 -c "SELECT DISTINCT missing_nodes IS NULL FROM vigil.column_stats WHERE relid = 'readings'::regclass")" "t"
 
 echo "== prepared transactions left behind are settled from the records =="
 prefix=$(coord -c "SELECT 'vigil_' || system_identifier || '_' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '_' FROM pg_control_system()")
@@ -239,6 +247,10 @@ case "$alert" in
 esac
 expect "no other alert" "$(coord -c "SELECT count(*) FROM vigil.alerts WHERE relid = 'orders'::regclass AND last_window < '2024-04-12'")" 0
 
+as_postgres "$PGBIN/pg_ctl" -D "$base/n1/data" -m fast -w stop >/dev/null
+expect "alerts name a node that is down" \
+  "$(coord -c "SELECT DISTINCT missing_nodes FROM vigil.alerts WHERE relid = 'orders'::regclass" 2>/dev/null)" "{n1}"
+as_postgres "$PGBIN/pg_ctl" -D "$base/n1/data" -l "$base/n1/server.log" -w -o "-p $((port0 + 1)) -k $base/n1" start >/dev/null
 expect "a node holding partitions cannot be removed" "$(coord_error -c "SELECT vigil.remove_node('n1')")" \
   '2BP01: node "n1" holds partitions of distributed tables: public.orders, public.readings'
 echo "nodes: ok"
