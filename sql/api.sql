@@ -582,15 +582,16 @@ BEGIN
                                   THEN w.time_column ELSE renamed.new_name END
          WHERE w.relid = renamed.relid;
     END LOOP;
-    -- Constrained tables touched by the command, directly or through a partition: re-sync their
-    -- triggers and re-compile their rules, which refuses a column type change they cannot follow.
+    -- Constrained and distributed tables touched by the command, directly or through a
+    -- partition: re-sync their triggers and re-compile their rules, which refuses a column type
+    -- change they cannot follow; a distributed table's contract goes to a new partition's node.
     FOR root IN
         SELECT DISTINCT d.relid
           FROM pg_event_trigger_ddl_commands() c
-          JOIN vigil.constraint_def d
+          JOIN (SELECT relid FROM vigil.constraint_def UNION SELECT relid FROM vigil.distributed) d
             ON d.relid = c.objid
             OR d.relid IN (SELECT a.relid FROM pg_partition_ancestors(c.objid) a)
-         WHERE c.object_type = 'table'
+         WHERE c.object_type IN ('table', 'foreign table')
     LOOP
         PERFORM vigil._sync_triggers(root);
     END LOOP;
@@ -598,7 +599,7 @@ END $$;
 
 CREATE EVENT TRIGGER vigil_sql_drop ON sql_drop EXECUTE FUNCTION vigil._on_sql_drop();
 CREATE EVENT TRIGGER vigil_ddl_end ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE')
     EXECUTE FUNCTION vigil._on_ddl_end();
 
 -- Internal functions check the caller's rights themselves; event-trigger functions cannot be

@@ -53,3 +53,64 @@ SELECT a.alert_id, a.relid, a.window_start, a.last_window, a.opened_at,
  WHERE pg_catalog.has_table_privilege(a.relid, 'SELECT')
  ORDER BY a.state = 'resolved', a.score DESC, a.alert_id;
 
+
+-- A partition created (CREATE FOREIGN TABLE ... PARTITION OF) or attached later under a
+-- distributed table: checked to be on a node, and the contract goes there in its transaction.
+CREATE OR REPLACE FUNCTION vigil._on_ddl_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    root oid;
+    renamed record;
+BEGIN
+    -- A column renamed (ALTER TABLE ... RENAME COLUMN reports it, recursing to partitions): the
+    -- contract keeps columns by name, and names were current before this command, so a stored
+    -- name the table (or a partition of it) no longer has is the renamed column's old name.
+    FOR renamed IN
+        SELECT DISTINCT t.relid, a.attname::text AS new_name
+          FROM pg_event_trigger_ddl_commands() c
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = c.objid AND a.attnum = c.objsubid
+         CROSS JOIN LATERAL (SELECT c.objid AS relid UNION SELECT p.relid FROM pg_partition_tree(c.objid) p) t
+         WHERE c.object_type = 'table column' AND c.command_tag = 'ALTER TABLE'
+    LOOP
+        UPDATE vigil.constraint_def d SET column_name = renamed.new_name
+         WHERE d.relid = renamed.relid AND d.column_name IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid = d.relid AND a.attname = d.column_name AND NOT a.attisdropped);
+        -- Multi-column expectations keep every column's name in params.
+        UPDATE vigil.constraint_def d
+           SET params = jsonb_set(d.params, '{columns}', (
+                   SELECT jsonb_agg(CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                                       WHERE a.attrelid = d.relid AND a.attname = n AND NOT a.attisdropped)
+                                         THEN n ELSE renamed.new_name END ORDER BY i)
+                     FROM jsonb_array_elements_text(d.params->'columns') WITH ORDINALITY AS u(n, i)))
+         WHERE d.relid = renamed.relid AND d.params ? 'columns';
+        UPDATE vigil.watch_def w
+           SET columns = ARRAY(SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                                        WHERE a.attrelid = w.relid AND a.attname = n AND NOT a.attisdropped)
+                                           THEN n ELSE renamed.new_name END
+                                 FROM unnest(w.columns) WITH ORDINALITY AS u(n, i) ORDER BY i),
+               time_column = CASE WHEN w.time_column IS NULL OR EXISTS (
+                                       SELECT 1 FROM pg_catalog.pg_attribute a
+                                        WHERE a.attrelid = w.relid AND a.attname = w.time_column AND NOT a.attisdropped)
+                                  THEN w.time_column ELSE renamed.new_name END
+         WHERE w.relid = renamed.relid;
+    END LOOP;
+    -- Constrained and distributed tables touched by the command, directly or through a
+    -- partition: re-sync their triggers and re-compile their rules, which refuses a column type
+    -- change they cannot follow; a distributed table's contract goes to a new partition's node.
+    FOR root IN
+        SELECT DISTINCT d.relid
+          FROM pg_event_trigger_ddl_commands() c
+          JOIN (SELECT relid FROM vigil.constraint_def UNION SELECT relid FROM vigil.distributed) d
+            ON d.relid = c.objid
+            OR d.relid IN (SELECT a.relid FROM pg_partition_ancestors(c.objid) a)
+         WHERE c.object_type IN ('table', 'foreign table')
+    LOOP
+        PERFORM vigil._sync_triggers(root);
+    END LOOP;
+END $$;
+
+DROP EVENT TRIGGER vigil_ddl_end;
+CREATE EVENT TRIGGER vigil_ddl_end ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE')
+    EXECUTE FUNCTION vigil._on_ddl_end();

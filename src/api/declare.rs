@@ -501,6 +501,10 @@ pub fn sync_triggers(relid: Oid) {
     // A distributed table has none: its nodes enforce and profile (and PostgreSQL collects no
     // transition rows from foreign partitions); its contract goes to them at commit instead.
     let distributed = crate::remote::contract_changed(relid);
+    if distributed {
+        // A partition created or attached since: on a node, or refused now rather than at commit.
+        super::nodes::placement_servers(relid, &crate::remote::contract::placements(relid));
+    }
     let (any_rules, row_rules, watched) = (any_rules && !distributed, row_rules && !distributed, watched && !distributed);
     let result = Spi::connect_mut(|client| {
         let tree: Vec<(Oid, String)> = client

@@ -233,6 +233,30 @@ fn distribute(tbl: Option<Oid>) -> i32 {
             Some("Attach foreign tables on the nodes as its partitions first.".into()),
         );
     }
+    let servers = placement_servers(relid, &leaves);
+    for server in &servers {
+        let facts = node_facts(server).unwrap_or_else(|e| raise_remote(server, e));
+        check_node(server, &facts);
+    }
+    let new = as_extension_owner(|| {
+        Spi::get_one_with_args::<bool>("INSERT INTO vigil.distributed (relid) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true", &[relid.into()])
+    })
+    .ok() // no row returned (already there) is an Err of pgrx's
+    .flatten()
+    .is_some();
+    if !new {
+        notice(format!("{table} is already distributed; its contract is sent to every node again"));
+    }
+    sync_triggers(relid); // the coordinator's triggers go (the nodes enforce); the contract is marked
+    cache::invalidate(relid);
+    leaves.len() as i32
+}
+
+/// The registered nodes holding `leaves` (the partitions of distributed table `relid`, from
+/// `placements`); raises when a partition is not a foreign table or is on a server that is not
+/// a node. Checked by distribute and whenever a partition is created or attached later.
+pub fn placement_servers(relid: Oid, leaves: &[(String, Option<crate::remote::contract::Placement>)]) -> Vec<String> {
+    let table = qualified_name(relid);
     let registered: Vec<String> = as_extension_owner(|| {
         Spi::connect(|client| {
             client.select("SELECT server FROM vigil.node", None, &[])?.map(|r| r.get::<String>(1).map(Option::unwrap_or_default)).collect::<Result<Vec<_>, _>>()
@@ -240,7 +264,7 @@ fn distribute(tbl: Option<Oid>) -> i32 {
     })
     .unwrap_or_else(|e| internal("cannot read the nodes", e));
     let mut servers: Vec<String> = Vec::new();
-    for (partition, placement) in &leaves {
+    for (partition, placement) in leaves {
         match placement {
             None => raise(
                 PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
@@ -258,22 +282,7 @@ fn distribute(tbl: Option<Oid>) -> i32 {
             _ => {}
         }
     }
-    for server in &servers {
-        let facts = node_facts(server).unwrap_or_else(|e| raise_remote(server, e));
-        check_node(server, &facts);
-    }
-    let new = as_extension_owner(|| {
-        Spi::get_one_with_args::<bool>("INSERT INTO vigil.distributed (relid) VALUES ($1) ON CONFLICT DO NOTHING RETURNING true", &[relid.into()])
-    })
-    .ok() // no row returned (already there) is an Err of pgrx's
-    .flatten()
-    .is_some();
-    if !new {
-        notice(format!("{table} is already distributed; its contract is sent to every node again"));
-    }
-    sync_triggers(relid); // the coordinator's triggers go (the nodes enforce); the contract is marked
-    cache::invalidate(relid);
-    leaves.len() as i32
+    servers
 }
 
 /// Settles the prepared transactions that pg_vigil left on the nodes (a node or the coordinator

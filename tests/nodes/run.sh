@@ -2,7 +2,8 @@
 # Scale-out with real separate clusters: a coordinator and three data nodes on local ports, the
 # coordinator's partitioned table's partitions postgres_fdw foreign tables on the nodes. One
 # contract everywhere, changed in two phases; writes through the coordinator checked on the
-# nodes; a node that refuses, a node that is down, prepared transactions left behind.
+# nodes; a node that refuses, a node that is down, prepared transactions left behind, a fourth
+# node added later (the port after the third's).
 # Prints "nodes: ok" or fails naming the step.
 set -euo pipefail
 base=${1:?directory} port0=${2:?first port}
@@ -11,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cluster="$here/../../pg_test_config/cluster.sh"
 
 stop_all() {
-  for d in coord n1 n2 n3; do "$cluster" stop "$base/$d" >/dev/null 2>&1 || true; done
+  for d in coord n1 n2 n3 n4; do "$cluster" stop "$base/$d" >/dev/null 2>&1 || true; done
 }
 trap stop_all EXIT
 stop_all
@@ -216,6 +217,28 @@ expect "the undecided one rolled back" "$(node 2 -c "SELECT count(*) FROM vigil.
 expect "records cleared" "$(coord -c "SELECT count(*) FROM vigil.node_txn")" 0
 coord -c "SELECT vigil.distribute('readings')" >/dev/null 2>&1
 same_everywhere "distribute again sends the contract anew"
+
+echo "== a node added later gets the contract =="
+CLUSTER_CONF="max_prepared_transactions = 10" "$cluster" start "$base/n4" $((port0 + 4))
+node 4 -c "CREATE EXTENSION pg_vigil" -c "CREATE TABLE readings ($schema)"
+coord <<SQL >/dev/null
+CREATE SERVER n4 FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '$base/n4', port '$((port0 + 4))', dbname 'postgres');
+CREATE USER MAPPING FOR postgres SERVER n4 OPTIONS (user 'postgres');
+SELECT vigil.add_node('n4');
+CREATE FOREIGN TABLE readings_n4 PARTITION OF readings FOR VALUES IN ('s4') SERVER n4 OPTIONS (table_name 'readings');
+SQL
+expect "a partition created on a new node brings the contract there in its transaction" "$(contract 4)" "$(contract coord)"
+expect "a partition on a server that is not a node is refused when it is created" \
+  "$(coord_error -c "CREATE FOREIGN TABLE readings_plain PARTITION OF readings FOR VALUES IN ('s9') SERVER plain OPTIONS (table_name 'readings')")" \
+  '55000: partition public.readings_plain of public.readings is on server "plain", which is not a pg_vigil node'
+expect "distribute counts the new partition" "$(coord -c "SELECT vigil.distribute('readings')")" 4
+expect "the new node holds the contract" "$(contract 4)" "$(contract coord)"
+expect "and enforces it on writes through the coordinator" \
+  "$(coord_error -c "INSERT INTO readings VALUES ('2024-05-22', 's4', 99, 1)" | cut -c1-6)" "23514:"
+coord -c "INSERT INTO readings VALUES ('2024-05-22', 's4', 11, 1)"
+compare_stats "with the fourth node's rows, merged statistics equal SQL aggregates"
+coord -c "DROP FOREIGN TABLE readings_n4" -c "SELECT vigil.remove_node('n4')" >/dev/null
+compare_stats "its partition gone, its statistics are gone too"
 
 echo "== a node missing from a load is an alert naming it =="
 for i in 1 2 3; do node $i -c "CREATE TABLE orders (ts timestamptz NOT NULL, region text NOT NULL, amount float8)"; done
